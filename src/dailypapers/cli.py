@@ -1,0 +1,290 @@
+"""The `dailypapers` command. Thin: it calls the library and turns its errors into messages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from . import config, importer
+from .errors import DailyPapersError
+from .progress import console, count_progress, import_progress
+from .store import Store
+
+app = typer.Typer(help="dailypapers: a self-hosted research-paper hub.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+index_app = typer.Typer(help="Manage the search indexes.", no_args_is_help=True)
+app.add_typer(index_app, name="index")
+
+DEMO_DIR = Path(__file__).resolve().parents[2] / "data" / "demo"
+
+
+def _settings() -> config.Settings:
+    try:
+        return config.load()
+    except DailyPapersError as exc:
+        _fail(str(exc))
+
+
+def _fail(message: str, code: int = 1):
+    console.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _store(settings: config.Settings) -> Store:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return Store.open(settings.resolved_database_url)
+
+
+def _keyword_index(settings: config.Settings):
+    from .search.keyword import KeywordIndex
+
+    return KeywordIndex(settings.index_dir / "keyword")
+
+
+def _sync_index(store: Store, settings: config.Settings) -> int:
+    from .search.sync import sync_keyword_index
+
+    index = _keyword_index(settings)
+    pending = store.max_seq() - index.last_seq
+    with count_progress("indexing", None if pending <= 0 else pending) as advance:
+        return sync_keyword_index(store, index, progress=advance)
+
+
+@app.command()
+def init() -> None:
+    """Create the data directory, the database schema and an empty search index."""
+    settings = _settings()
+    store = _store(settings)
+    _keyword_index(settings)
+    console.print(f"database ready: {settings.resolved_database_url}")
+    console.print(f"index directory: {settings.index_dir}")
+    store.close()
+
+
+@app.command("import")
+def import_(
+    format: Annotated[str, typer.Argument(help="One of: " + ", ".join(importer.FORMATS))],
+    paths: Annotated[list[Path], typer.Argument(help="Files or directories (.gz is read transparently).")],
+    batch_size: Annotated[int, typer.Option(help="Records per transaction.")] = 1000,
+    index: Annotated[bool, typer.Option(help="Update the search index afterwards.")] = True,
+) -> None:
+    """Import papers from files. Idempotent: importing the same data twice changes nothing."""
+    settings = _settings()
+    if format not in importer.FORMATS:
+        _fail(f"unknown format {format!r}; choose one of: {', '.join(importer.FORMATS)}", 2)
+    store = _store(settings)
+    with import_progress(f"import {format}", importer.total_bytes(paths)) as bar:
+        report = importer.import_paths(store, format, paths, batch_size=batch_size,
+                                       on_read=bar.bytes_read, on_records=bar.records_written)
+    _print_import_report(report)
+    if index:
+        _sync_index(store, settings)
+    store.close()
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _print_import_report(report: importer.ImportReport) -> None:
+    for err in report.errors[:20]:
+        console.print(f"[yellow]skipped[/yellow] {err}", highlight=False, markup=False)
+    if report.error_count > 20:
+        console.print(f"… and {report.error_count - 20} more errors")
+    w = report.written
+    console.print(
+        f"{report.files} file(s), {report.records:,} records: {w.inserted:,} new, {w.updated:,} updated, "
+        f"{w.unchanged:,} unchanged papers; {w.entries_written:,} daily entries written; "
+        f"{report.error_count:,} error(s)", highlight=False)
+
+
+@app.command()
+def harvest(
+    from_: Annotated[Optional[str], typer.Option("--from", help="First datestamp, YYYY-MM-DD.")] = None,
+    until: Annotated[Optional[str], typer.Option(help="Last datestamp, YYYY-MM-DD.")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="OAI set(s); default from settings.")] = None,
+    url: Annotated[Optional[str], typer.Option(help="OAI-PMH endpoint; default from settings.")] = None,
+) -> None:
+    """Harvest new papers from arXiv's OAI-PMH endpoint, resuming from the last checkpoint."""
+    from .sources.oai import OAIHarvester
+    from .store.repo import StoreCheckpoint
+
+    settings = _settings()
+    store = _store(settings)
+    try:
+        start = dt.date.fromisoformat(from_) if from_ else None
+        end = dt.date.fromisoformat(until) if until else None
+    except ValueError as exc:
+        _fail(f"bad date: {exc}", 2)
+    failed = False
+    for oai_set in set_ or list(settings.harvest_categories):
+        checkpoint = StoreCheckpoint(store, f"oai:{oai_set}")
+        if start is None and end is None:
+            last = (checkpoint.load() or {}).get("last_until")
+            start_for_set = dt.date.fromisoformat(last) if last else None
+        else:
+            start_for_set = start
+        harvester = OAIHarvester(url or settings.oai_url, set_=oai_set, from_=start_for_set, until=end,
+                                 delay=settings.harvest_delay, checkpoint=checkpoint)
+        try:
+            with import_progress(f"harvest {oai_set}", 0) as bar:
+                report = importer.import_items(store, harvester.harvest(), batch_size=200,
+                                               on_records=bar.records_written)
+        except DailyPapersError as exc:
+            console.print(f"[red]error:[/red] harvest of {oai_set} stopped: {exc}; rerun to resume", highlight=False)
+            failed = True
+            continue
+        _print_import_report(report)
+        failed = failed or not report.ok
+    _sync_index(store, settings)
+    store.close()
+    if failed:
+        raise typer.Exit(1)
+
+
+@index_app.command("rebuild")
+def index_rebuild() -> None:
+    """Rebuild the keyword index from the database, swapping it in when complete."""
+    from .search.sync import rebuild_keyword_index
+
+    settings = _settings()
+    store = _store(settings)
+    total = store.counts()["papers"]
+    with count_progress("rebuilding index", total) as advance:
+        count = rebuild_keyword_index(store, _keyword_index(settings), progress=advance)
+    console.print(f"indexed {count:,} papers")
+    store.close()
+
+
+@index_app.command("sync")
+def index_sync() -> None:
+    """Index the papers changed since the last sync (imports do this already)."""
+    settings = _settings()
+    store = _store(settings)
+    console.print(f"indexed {_sync_index(store, settings):,} changed papers")
+    store.close()
+
+
+@app.command()
+def serve(
+    host: Annotated[Optional[str], typer.Option(help="Default: DAILYPAPERS_HOST.")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Default: DAILYPAPERS_PORT.")] = None,
+    workers: Annotated[int, typer.Option(help="Web worker processes.")] = 1,
+) -> None:
+    """Serve the web pages and the JSON API."""
+    import uvicorn
+
+    settings = _settings()
+    try:
+        settings.check_production()
+    except DailyPapersError as exc:
+        _fail(str(exc))
+    _store(settings).close()
+    host, port = host or settings.host, port or settings.port
+    console.print(f"serving http://{host}:{port}")
+    uvicorn.run("dailypapers.web.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="info")
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help='Words, "phrases", author:name, cat:cs.CL, from:/to:YYYY-MM-DD.')],
+    limit: Annotated[int, typer.Option(help="Results to show.")] = 10,
+    sort: Annotated[str, typer.Option(help="relevance or date.")] = "relevance",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
+) -> None:
+    """Search papers by keyword (BM25)."""
+    from .search.query import parse_query
+
+    settings = _settings()
+    store = _store(settings)
+    try:
+        page = _keyword_index(settings).search(parse_query(query), limit=limit, sort=sort)
+    except DailyPapersError as exc:
+        _fail(str(exc), 2)
+    found = store.papers_by_ids([h.arxiv_id for h in page.hits])
+    if as_json:
+        for hit in page.hits:
+            paper = found.get(hit.arxiv_id)
+            print(json.dumps({"id": hit.arxiv_id, "score": round(hit.score, 4),
+                              "title": paper.title if paper else None}))
+        return
+    table = Table(title=f"{page.total:,} result(s) for {query!r}" + (" (any word)" if page.relaxed else ""))
+    for col in ("id", "score", "title"):
+        table.add_column(col)
+    for hit in page.hits:
+        paper = found.get(hit.arxiv_id)
+        table.add_row(hit.arxiv_id, f"{hit.score:.2f}", paper.title if paper else "?")
+    console.print(table)
+
+
+@app.command()
+def stats() -> None:
+    """Show what the database and index hold."""
+    settings = _settings()
+    store = _store(settings)
+    counts = store.counts()
+    table = Table(title=settings.resolved_database_url)
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for key, value in counts.items():
+        table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
+    index = _keyword_index(settings)
+    table.add_row("indexed papers", f"{index.doc_count():,}")
+    table.add_row("index behind by (changes)", f"{max(store.max_seq() - index.last_seq, 0):,}")
+    console.print(table)
+
+
+@app.command("settings")
+def show_settings() -> None:
+    """List every DAILYPAPERS_* setting with its default and current value."""
+    current = _settings()
+    table = Table()
+    for col in ("variable", "default", "current", "meaning"):
+        table.add_column(col)
+    for name, default, help_text in config.describe():
+        value = getattr(current, name[len("DAILYPAPERS_"):].lower())
+        value = ",".join(value) if isinstance(value, tuple) else str(value)
+        table.add_row(name, default, "(set)" if "SECRET" in name and value != default else value, help_text)
+    console.print(table)
+
+
+def _fingerprint(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@app.command()
+def demo(path: Annotated[Path, typer.Option(help="Demo data directory.")] = DEMO_DIR) -> None:
+    """Load the demo data set once (later runs skip it) and bring the index up to date."""
+    settings = _settings()
+    store = _store(settings)
+    wanted = (("hf", "hf_daily_papers.jsonl.gz"), ("listings", "listings_subset.jsonl.gz"))
+    sources = [(fmt, path / name) for fmt, name in wanted if (path / name).exists()]
+    if not sources:
+        _fail(f"no demo data in {path}")
+    fingerprint = _fingerprint([file for _, file in sources])
+    if (store.load_checkpoint("demo") or {}).get("fingerprint") == fingerprint:
+        console.print("demo data already loaded")
+    else:
+        for fmt, file in sources:
+            with import_progress(f"demo {file.name}", file.stat().st_size) as bar:
+                report = importer.import_paths(store, fmt, [file], on_read=bar.bytes_read,
+                                               on_records=bar.records_written)
+            _print_import_report(report)
+        store.save_checkpoint("demo", {"fingerprint": fingerprint})
+    _sync_index(store, settings)
+    store.close()
+
+
+def main() -> None:
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    app()

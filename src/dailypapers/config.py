@@ -1,0 +1,92 @@
+"""All settings in one typed object, read from DAILYPAPERS_* environment variables.
+
+Each setting is declared once, with its default and help text; the README table and
+`dailypapers settings` are generated from these declarations.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from .errors import ConfigError
+
+DEFAULT_SECRET = "dev-insecure-secret-change-me"
+
+
+def _setting(default, help: str):
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = _setting(Path("var"), "Directory for the SQLite file, search indexes and checkpoints.")
+    database_url: str = _setting("", "SQLAlchemy URL; empty means sqlite:///<data_dir>/dailypapers.db. "
+                                 "postgresql://… selects PostgreSQL.")
+    host: str = _setting("127.0.0.1", "Address `dailypapers serve` listens on.")
+    port: int = _setting(8000, "Port `dailypapers serve` listens on.")
+    secret_key: str = _setting(DEFAULT_SECRET, "Secret for signing cookies and links. Must be set in production.")
+    env: str = _setting("development", "`development` or `production`; production refuses the default secret.")
+    harvest_categories: tuple[str, ...] = _setting(("cs",), "Comma-separated OAI-PMH sets for `harvest`, e.g. cs,stat.")
+    oai_url: str = _setting("https://oaipmh.arxiv.org/oai", "OAI-PMH endpoint used by `harvest`.")
+    arxiv_api_url: str = _setting("https://export.arxiv.org/api/query", "arXiv API endpoint (Atom).")
+    harvest_delay: float = _setting(3.0, "Seconds between OAI-PMH requests (arXiv asks for at least 3).")
+    page_size: int = _setting(30, "Papers per page in lists and search results.")
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "dailypapers.db"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.sqlite_path}"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    def check_production(self) -> None:
+        if self.env == "production" and self.secret_key in ("", DEFAULT_SECRET):
+            raise ConfigError("DAILYPAPERS_SECRET_KEY must be set to a secret value when DAILYPAPERS_ENV=production")
+
+
+def _convert(raw: str, default):
+    if isinstance(default, bool):
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    if isinstance(default, Path):
+        return Path(raw)
+    if isinstance(default, tuple):
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+    return raw
+
+
+def env_name(name: str) -> str:
+    return f"DAILYPAPERS_{name.upper()}"
+
+
+def load(environ: dict[str, str] | None = None, **overrides) -> Settings:
+    environ = os.environ if environ is None else environ
+    values = {}
+    for f in fields(Settings):
+        raw = environ.get(env_name(f.name))
+        if raw is not None:
+            try:
+                values[f.name] = _convert(raw, f.default)
+            except ValueError as exc:
+                raise ConfigError(f"{env_name(f.name)}: {exc}") from exc
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**values)
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(variable, default, help) for every setting."""
+    out = []
+    for f in fields(Settings):
+        default = ",".join(f.default) if isinstance(f.default, tuple) else str(f.default)
+        out.append((env_name(f.name), default, f.metadata["help"]))
+    return out

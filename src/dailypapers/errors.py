@@ -1,0 +1,44 @@
+"""Typed errors raised by the library layer; the CLI and web layer turn them into messages."""
+
+from __future__ import annotations
+
+
+class DailyPapersError(Exception):
+    """Base class for every error the library raises on purpose."""
+
+
+class InvalidArxivId(DailyPapersError, ValueError):
+    def __init__(self, raw: str) -> None:
+        super().__init__(f"not an arXiv identifier: {raw[:80]!r}")
+        self.raw = raw
+
+
+class ParseError(DailyPapersError):
+    """A record (or a whole document) that could not be parsed."""
+
+    def __init__(self, message: str, source: str = "<input>", line: int | None = None) -> None:
+        where = f"{source}:{line}" if line is not None else source
+        super().__init__(f"{where}: {message}")
+        self.message = message
+        self.source = source
+        self.line = line
+
+
+class NotFound(DailyPapersError, LookupError):
+    pass
+
+
+class InvalidQuery(DailyPapersError, ValueError):
+    pass
+
+
+class InvalidDate(DailyPapersError, ValueError):
+    pass
+
+
+class FetchError(DailyPapersError):
+    """A remote source answered with an error or could not be reached."""
+
+
+class ConfigError(DailyPapersError):
+    pass

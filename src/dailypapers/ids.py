@@ -1,0 +1,68 @@
+"""arXiv identifiers, old style (`hep-th/9901001v2`) and new style (`2405.15738v1`)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .errors import InvalidArxivId
+
+_NEW = re.compile(r"^(?P<id>\d{4}\.\d{4,5})(?:v(?P<v>\d+))?$")
+_OLD = re.compile(r"^(?P<id>[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v(?P<v>\d+))?$")
+_PREFIXES = ("arxiv:", "oai:arxiv.org:")
+_URL = re.compile(r"^(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/(?P<rest>.+?)(?:\.pdf)?/?$", re.I)
+
+
+@dataclass(frozen=True)
+class ArxivId:
+    id: str
+    version: int | None = None
+
+    def __str__(self) -> str:
+        return self.id if self.version is None else f"{self.id}v{self.version}"
+
+    @property
+    def is_old_style(self) -> bool:
+        return "/" in self.id
+
+
+def parse(raw: str) -> ArxivId:
+    """Parse an id, an `arXiv:` or OAI identifier, or an arxiv.org abs/pdf URL."""
+    text = (raw or "").strip()
+    url = _URL.match(text)
+    if url:
+        text = url.group("rest")
+    lowered = text.lower()
+    for prefix in _PREFIXES:
+        if lowered.startswith(prefix):
+            text = text[len(prefix):]
+            break
+    for pattern in (_NEW, _OLD):
+        m = pattern.match(text)
+        if m:
+            return _validated(m.group("id"), m.group("v"), raw)
+    raise InvalidArxivId(raw)
+
+
+def _validated(ident: str, version: str | None, raw: str) -> ArxivId:
+    if "/" not in ident:
+        month = int(ident[2:4])
+        if not 1 <= month <= 12 or (len(ident.split(".")[1]) == 5 and int(ident[:2]) < 15):
+            raise InvalidArxivId(raw)
+    v = int(version) if version is not None else None
+    if v == 0:
+        raise InvalidArxivId(raw)
+    return ArxivId(ident, v)
+
+
+def normalize(raw: str) -> str:
+    """The id without its version: the key papers are stored under."""
+    return parse(raw).id
+
+
+def is_valid(raw: str) -> bool:
+    try:
+        parse(raw)
+    except InvalidArxivId:
+        return False
+    return True

@@ -1,0 +1,495 @@
+"""Keyword search: a tantivy (BM25) index derived from the database.
+
+On-disk layout under `path`:
+
+    state.json      {"schema": 1, "generation": "gen-…", "last_seq": 123}, replaced atomically
+    .write.lock     flock held by every writing call (add, delete, rebuild, set_last_seq)
+    gen-…/          one complete tantivy index per generation; state.json names the live one
+
+`rebuild` writes a new generation beside the live one and switches `state.json` to it in one
+`os.replace`, so readers see either the old index or the new one, never a half-built one. The
+previous generation is kept until the next rebuild, so a reader that still has it open keeps
+working; older ones are deleted. Every search re-reads `state.json` and reloads the reader, so
+commits made by other processes (an import while the web server reads) show up at once.
+
+User text never reaches tantivy's query parser: queries are built from term, phrase, range and
+boolean queries, with the words analysed by the same analysers the index uses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import html
+import json
+import os
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import tantivy
+from tantivy import Document, Filter, Occur, Query, TextAnalyzerBuilder, Tokenizer
+
+from dailypapers.errors import InvalidQuery
+from dailypapers.models import Paper
+from dailypapers.search.query import ParsedQuery
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: writers are serialised per process only
+    fcntl = None  # type: ignore[assignment]
+
+SCHEMA_VERSION = 1
+FIELD_BOOSTS = {"title": 3.0, "authors": 2.0, "abstract": 1.0}
+WRITER_HEAP = 64_000_000
+MAX_LIMIT = 1000
+SORTS = ("relevance", "date")
+SNIPPET_CHARS = {"title": 1000, "authors": 300, "abstract": 280}
+_TIE_BREAKER = 0.1
+_STATE = "state.json"
+_LOCK = ".write.lock"
+_GEN_PREFIX = "gen-"
+_THREAD_LOCKS: dict[str, threading.Lock] = {}
+
+
+def _analyzer(stem: bool) -> tantivy.TextAnalyzer:
+    b = TextAnalyzerBuilder(Tokenizer.simple()).filter(Filter.remove_long(40))
+    b = b.filter(Filter.lowercase()).filter(Filter.ascii_fold())
+    return (b.filter(Filter.stemmer("english")) if stem else b).build()
+
+
+# Registered on every tantivy.Index we open; queries and highlights analyse with the same ones.
+_ANALYZERS = {"dp_text": _analyzer(stem=True), "dp_name": _analyzer(stem=False)}
+_FIELD_ANALYZER = {"title": "dp_text", "abstract": "dp_text", "authors": "dp_name"}
+
+
+def _schema() -> tantivy.Schema:
+    sb = tantivy.SchemaBuilder()
+    sb.add_text_field("arxiv_id", stored=True, tokenizer_name="raw", index_option="basic")
+    sb.add_text_field("title", stored=True, tokenizer_name="dp_text")
+    sb.add_text_field("authors", stored=True, tokenizer_name="dp_name")
+    sb.add_text_field("abstract", stored=True, tokenizer_name="dp_text")
+    sb.add_text_field("categories", stored=True, tokenizer_name="raw", index_option="basic")
+    sb.add_date_field("published", stored=True, indexed=True, fast=True)
+    return sb.build()
+
+
+SCHEMA = _schema()
+
+
+@dataclass
+class Hit:
+    arxiv_id: str
+    score: float
+    matched_terms: list[str] = field(default_factory=list)
+    highlights: dict[str, str] = field(default_factory=dict)
+    published: dt.datetime | None = None
+
+
+@dataclass
+class SearchPage:
+    total: int
+    hits: list[Hit]
+    relaxed: bool = False  # True when no paper had every word, so any word was enough
+    sort: str = "relevance"
+    offset: int = 0
+    limit: int = 30
+
+
+# ---------------------------------------------------------------------------------------------
+# documents
+
+
+def _clean(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+def _category_terms(paper: Paper) -> list[str]:
+    cats = list(paper.categories) + ([paper.primary_category] if paper.primary_category else [])
+    terms: dict[str, None] = {}
+    for cat in cats:
+        parts = cat.strip().lower().split(".")
+        for i in range(len(parts), 0, -1):  # cs.cl, then cs
+            terms[".".join(parts[:i])] = None
+    return [t for t in terms if t]
+
+
+def _document(paper: Paper) -> Document:
+    doc = Document()
+    doc.add_text("arxiv_id", paper.arxiv_id)
+    doc.add_text("title", _clean(paper.title))
+    doc.add_text("authors", ", ".join(_clean(a.name) for a in paper.authors))
+    doc.add_text("abstract", _clean(paper.abstract))
+    for term in _category_terms(paper):
+        doc.add_text("categories", term)
+    if paper.published is not None:
+        with contextlib.suppress(ValueError, OverflowError):  # outside tantivy's date range
+            doc.add_date("published", paper.published)
+    return doc
+
+
+# ---------------------------------------------------------------------------------------------
+# queries
+
+
+def _tokens(analyzer: str, text: str) -> list[tuple[int, str]]:
+    """(position, token) pairs of `text` as the index would see it."""
+    return [(t.position, t.text) for t in _ANALYZERS[analyzer].pre_tokenize(text).tokens]
+
+
+def _field_query(field_name: str, text: str) -> Query | None:
+    toks = _tokens(_FIELD_ANALYZER[field_name], text)
+    if not toks:
+        return None
+    if len(toks) == 1:
+        return Query.term_query(SCHEMA, field_name, toks[0][1])
+    first = toks[0][0]
+    return Query.phrase_query(SCHEMA, field_name, [(p - first, t) for p, t in toks])
+
+
+def _text_clause(text: str) -> Query | None:
+    """`text` (a word or a phrase) in any text field, title weighted above authors above abstract."""
+    per_field = []
+    for name, boost in FIELD_BOOSTS.items():
+        q = _field_query(name, text)
+        if q is not None:
+            per_field.append(Query.boost_query(q, boost))
+    if not per_field:
+        return None
+    return Query.disjunction_max_query(per_field, _TIE_BREAKER)
+
+
+def _date_bound(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc)
+
+
+def _filter_clause(q: ParsedQuery) -> Query | None:
+    musts: list[Query] = []
+    for name in q.authors:
+        toks = [t for _, t in _tokens("dp_name", name)]
+        musts += [Query.term_query(SCHEMA, "authors", t) for t in toks]
+    if q.categories:
+        cats = [(Occur.Should, Query.term_query(SCHEMA, "categories", c)) for c in q.categories]
+        musts.append(Query.boolean_query(cats))
+    if q.date_from or q.date_to:
+        lo = _date_bound(q.date_from) if q.date_from else None
+        hi = _date_bound(q.date_to + dt.timedelta(days=1)) if q.date_to else None
+        musts.append(
+            Query.range_query(SCHEMA, "published", tantivy.FieldType.Date, lo, hi, include_upper=hi is None)
+        )
+    if not musts:
+        return None
+    return Query.const_score_query(Query.boolean_query([(Occur.Must, m) for m in musts]), 0.0)
+
+
+def _build_query(q: ParsedQuery, relaxed: bool) -> tuple[Query | None, int]:
+    """The tantivy query for `q`, and how many free-term clauses it has."""
+    terms = [c for c in map(_text_clause, q.terms) if c is not None]
+    phrases = [c for c in map(_text_clause, q.phrases) if c is not None]
+    clauses = [(Occur.Must, p) for p in phrases]
+    if terms and relaxed:
+        clauses.append((Occur.Must, Query.boolean_query([(Occur.Should, t) for t in terms])))
+    else:
+        clauses += [(Occur.Must, t) for t in terms]
+    filt = _filter_clause(q)
+    if filt is not None:
+        clauses.append((Occur.Must, filt))
+    if not clauses:
+        return None, 0
+    return Query.boolean_query(clauses), len(terms)
+
+
+# ---------------------------------------------------------------------------------------------
+# highlights
+
+
+def _wanted_tokens(q: ParsedQuery) -> dict[str, set[str]]:
+    wanted: dict[str, set[str]] = {}
+    for name, analyzer in _FIELD_ANALYZER.items():
+        texts = q.terms + q.phrases + (q.authors if name == "authors" else [])
+        wanted[name] = {t for text in texts for _, t in _tokens(analyzer, text)}
+    return wanted
+
+
+def _spans(analyzer: str, text: str, wanted: set[str]) -> list[tuple[int, int]]:
+    toks = _ANALYZERS[analyzer].pre_tokenize(text).tokens
+    return [(t.char_offset_from, t.char_offset_to) for t in toks if t.text in wanted]
+
+
+def _window(text: str, spans: list[tuple[int, int]], max_chars: int) -> tuple[int, int]:
+    """The stretch of at most `max_chars` holding the most matches, cut at spaces."""
+    if len(text) <= max_chars:
+        return 0, len(text)
+    counts = [sum(1 for a, b in spans[i:] if b <= s + max_chars) for i, (s, _) in enumerate(spans)]
+    anchor = spans[counts.index(max(counts))][0]
+    start = max(0, anchor - max_chars // 5)
+    if start > 0:
+        space = text.find(" ", start, anchor)
+        start = space + 1 if space >= 0 else start
+    end = min(len(text), start + max_chars)
+    if end < len(text):
+        space = text.rfind(" ", start, end)
+        end = space if space > max(spans[0][1], start) else end
+    return start, end
+
+
+def _mark(text: str, wanted: set[str], analyzer: str, max_chars: int) -> str | None:
+    """HTML-escaped `text` (or its best window) with each wanted token in <mark>…</mark>."""
+    spans = _spans(analyzer, text, wanted)
+    if not spans:
+        return None
+    start, end = _window(text, spans, max_chars)
+    out, pos = ["…" if start > 0 else ""], start
+    for a, b in spans:
+        if a >= pos and b <= end:
+            out += [html.escape(text[pos:a]), "<mark>", html.escape(text[a:b]), "</mark>"]
+            pos = b
+    out += [html.escape(text[pos:end]), "…" if end < len(text) else ""]
+    return "".join(out)
+
+
+def _matched(q: ParsedQuery, fields: dict[str, str]) -> list[str]:
+    """The user's words and phrases that occur in the document (as analysed token runs)."""
+    found = []
+    tokens = {n: [t for _, t in _tokens(a, fields[n])] for n, a in _FIELD_ANALYZER.items()}
+    for text in q.terms + q.phrases:
+        for name, analyzer in _FIELD_ANALYZER.items():
+            want = [t for _, t in _tokens(analyzer, text)]
+            if want and _contains_run(tokens[name], want):
+                found.append(text)
+                break
+    return found
+
+
+def _contains_run(haystack: list[str], run: list[str]) -> bool:
+    n = len(run)
+    return any(haystack[i : i + n] == run for i in range(len(haystack) - n + 1))
+
+
+# ---------------------------------------------------------------------------------------------
+# the index
+
+
+class KeywordIndex:
+    """A tantivy index of papers in `path`, safe to read while another process writes."""
+
+    def __init__(self, path: Path, *, writer_heap: int = WRITER_HEAP) -> None:
+        self.path = Path(path)
+        self.writer_heap = writer_heap
+        self._gen: str | None = None
+        self._index: tantivy.Index | None = None
+        self._open_lock = threading.Lock()
+        self.path.mkdir(parents=True, exist_ok=True)
+        with self._write_lock():
+            state = self._read_state()
+            if not self._usable(state):
+                gen = self._new_generation()
+                self._write_state(gen, 0)  # a fresh index has consumed nothing
+                self._collect(keep={gen})
+
+    # -- state --------------------------------------------------------------------------------
+
+    def _read_state(self) -> dict | None:
+        try:
+            return json.loads((self.path / _STATE).read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def _state(self) -> dict:
+        state = self._read_state()
+        if state is None:
+            raise RuntimeError(f"keyword index state missing in {self.path}")
+        return state
+
+    def _usable(self, state: dict | None) -> bool:
+        if not state or state.get("schema") != SCHEMA_VERSION:
+            return False
+        gen_dir = self.path / str(state.get("generation"))
+        return tantivy.Index.exists(str(gen_dir)) if gen_dir.is_dir() else False
+
+    def _write_state(self, generation: str, last_seq: int) -> None:
+        state = {"schema": SCHEMA_VERSION, "generation": generation, "last_seq": last_seq}
+        tmp = self.path / f".{_STATE}.{uuid.uuid4().hex}.tmp"
+        with open(tmp, "w") as fh:
+            json.dump(state, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.path / _STATE)
+
+    @property
+    def last_seq(self) -> int:
+        """The database change sequence this index has consumed (0 for a fresh index)."""
+        return int(self._state().get("last_seq", 0))
+
+    def set_last_seq(self, n: int) -> None:
+        if not isinstance(n, int) or n < 0:
+            raise ValueError(f"last_seq must be a non-negative integer, got {n!r}")
+        with self._write_lock():
+            self._write_state(self._state()["generation"], n)
+
+    @contextlib.contextmanager
+    def _write_lock(self) -> Iterator[None]:
+        key = str(self.path.resolve())
+        with _THREAD_LOCKS.setdefault(key, threading.Lock()):
+            if fcntl is None:  # pragma: no cover
+                yield
+                return
+            with open(self.path / _LOCK, "a") as fh:
+                fcntl.flock(fh, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(fh, fcntl.LOCK_UN)
+
+    # -- generations --------------------------------------------------------------------------
+
+    def _new_generation(self) -> str:
+        gen = f"{_GEN_PREFIX}{time.time_ns()}-{uuid.uuid4().hex[:8]}"
+        (self.path / gen).mkdir()
+        _open_index(self.path / gen, create=True)
+        return gen
+
+    def _collect(self, keep: set[str]) -> None:
+        for child in self.path.iterdir():
+            if child.name.startswith(_GEN_PREFIX) and child.name not in keep:
+                shutil.rmtree(child, ignore_errors=True)  # a reader may still map it: retried later
+
+    def _current(self) -> tantivy.Index:
+        """The live generation's index, reloaded so that it sees the latest commit."""
+        gen = self._state()["generation"]
+        with self._open_lock:
+            if gen != self._gen or self._index is None:
+                self._index, self._gen = _open_index(self.path / gen), gen
+            index = self._index
+        index.reload()
+        return index
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def add(self, papers: Iterable[Paper]) -> int:
+        """Insert or replace papers (by arxiv_id), committing once. Returns how many were given."""
+        with self._write_lock():
+            return _write(self._current(), papers, self.writer_heap, threads=1)
+
+    def delete(self, ids: Iterable[str]) -> int:
+        """Remove papers by arxiv_id. Returns how many of them were in the index."""
+        ids = list(dict.fromkeys(ids))
+        with self._write_lock():
+            index = self._current()
+            searcher = index.searcher()
+            found = sum(_count(searcher, Query.term_query(SCHEMA, "arxiv_id", i)) for i in ids)
+            writer = index.writer(self.writer_heap, 1)
+            try:
+                for arxiv_id in ids:
+                    writer.delete_documents_by_term("arxiv_id", arxiv_id)
+                writer.commit()
+            finally:
+                writer.wait_merging_threads()
+            return found
+
+    def rebuild(self, papers: Iterable[Paper], *, last_seq: int | None = None) -> int:
+        """Index `papers` into a fresh generation and switch to it atomically.
+
+        `last_seq` (the change sequence the papers were read at) is recorded with the switch;
+        without it the previous value is kept, so the change feed replays from there.
+        """
+        with self._write_lock():
+            old = self._state()
+            gen = self._new_generation()
+            try:
+                index = _open_index(self.path / gen)
+                n = _write(index, papers, max(self.writer_heap, 2 * WRITER_HEAP), threads=0)
+            except BaseException:
+                shutil.rmtree(self.path / gen, ignore_errors=True)
+                raise
+            self._write_state(gen, old.get("last_seq", 0) if last_seq is None else last_seq)
+            self._collect(keep={gen, old["generation"]})
+            return n
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def doc_count(self) -> int:
+        return self._current().searcher().num_docs
+
+    def search(self, q: ParsedQuery, offset: int = 0, limit: int = 30, sort: str = "relevance") -> SearchPage:
+        """One page of papers matching `q`, best first (or newest first with sort="date")."""
+        _check_page(offset, limit, sort)
+        searcher = self._current().searcher()
+        query, n_terms = _build_query(q, relaxed=False)
+        if query is None:
+            return SearchPage(0, [], sort=sort, offset=offset, limit=limit)
+        by_date = sort == "date" or not q.has_text
+        result = _run(searcher, query, offset, limit, by_date)
+        relaxed = result.count == 0 and n_terms > 1
+        if relaxed:
+            query, _ = _build_query(q, relaxed=True)
+            result = _run(searcher, query, offset, limit, by_date)
+        hits = _hits(searcher, result, q, by_date)[:limit]
+        return SearchPage(result.count, hits, relaxed, "date" if by_date else sort, offset, limit)
+
+
+def _open_index(path: Path, create: bool = False) -> tantivy.Index:
+    index = tantivy.Index(SCHEMA, path=str(path), reuse=not create)
+    for name, analyzer in _ANALYZERS.items():
+        index.register_tokenizer(name, analyzer)
+    index.config_reader(reload_policy="Manual")
+    return index
+
+
+def _write(index: tantivy.Index, papers: Iterable[Paper], heap: int, threads: int) -> int:
+    """Upsert papers with one writer and one commit; the writer's lock is released on return."""
+    writer = index.writer(heap, threads)
+    n = 0
+    try:
+        for paper in papers:
+            writer.delete_documents_by_term("arxiv_id", paper.arxiv_id)
+            writer.add_document(_document(paper))
+            n += 1
+        writer.commit()
+    except BaseException:
+        writer.rollback()
+        raise
+    finally:
+        writer.wait_merging_threads()
+    return n
+
+
+def _check_page(offset: int, limit: int, sort: str) -> None:
+    if sort not in SORTS:
+        raise InvalidQuery(f"sort must be one of {', '.join(SORTS)}, got {str(sort)[:20]!r}")
+    if not (isinstance(offset, int) and isinstance(limit, int)) or offset < 0 or limit < 0:
+        raise InvalidQuery("offset and limit must be non-negative integers")
+    if limit > MAX_LIMIT:
+        raise InvalidQuery(f"limit must be at most {MAX_LIMIT}")
+
+
+def _count(searcher: tantivy.Searcher, query: Query) -> int:
+    return searcher.search(query, limit=1, count=True).count
+
+
+def _run(searcher: tantivy.Searcher, query: Query, offset: int, limit: int, by_date: bool):
+    # tantivy panics on limit=0 (PanicException); ask for one and let the caller slice it off.
+    order = {"order_by_field": "published"} if by_date else {}
+    return searcher.search(query, limit=max(limit, 1), count=True, offset=offset, **order)
+
+
+def _hits(searcher: tantivy.Searcher, result, q: ParsedQuery, by_date: bool) -> list[Hit]:
+    wanted = _wanted_tokens(q)
+    hits = []
+    for key, address in result.hits:
+        doc = searcher.doc(address)
+        fields = {name: doc.get_first(name) or "" for name in _FIELD_ANALYZER}
+        highlights = {}
+        for name, analyzer in _FIELD_ANALYZER.items():
+            snippet = _mark(fields[name], wanted[name], analyzer, SNIPPET_CHARS[name])
+            if snippet is not None:
+                highlights[name] = snippet
+        score = 0.0 if by_date else float(key)
+        hits.append(
+            Hit(doc.get_first("arxiv_id"), score, _matched(q, fields), highlights, doc.get_first("published"))
+        )
+    return hits

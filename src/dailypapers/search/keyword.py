@@ -207,17 +207,28 @@ def _build_query(q: ParsedQuery, relaxed: bool) -> tuple[Query | None, int]:
 # highlights
 
 
-def _wanted_tokens(q: ParsedQuery) -> dict[str, set[str]]:
-    wanted: dict[str, set[str]] = {}
-    for name, analyzer in _FIELD_ANALYZER.items():
-        texts = q.terms + q.phrases + (q.authors if name == "authors" else [])
-        wanted[name] = {t for text in texts for _, t in _tokens(analyzer, text)}
-    return wanted
+class _Highlighter:
+    """Finds, in one hit's stored fields, the user's words and phrases, and marks them up."""
 
+    def __init__(self, q: ParsedQuery) -> None:
+        self.runs = [
+            (text, {n: [t for _, t in _tokens(a, text)] for n, a in _FIELD_ANALYZER.items()})
+            for text in q.terms + q.phrases
+        ]
+        self.wanted = {n: {t for _, runs in self.runs for t in runs[n]} for n in _FIELD_ANALYZER}
+        self.wanted["authors"] |= {t for name in q.authors for _, t in _tokens("dp_name", name)}
 
-def _spans(analyzer: str, text: str, wanted: set[str]) -> list[tuple[int, int]]:
-    toks = _ANALYZERS[analyzer].pre_tokenize(text).tokens
-    return [(t.char_offset_from, t.char_offset_to) for t in toks if t.text in wanted]
+    def __call__(self, fields: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+        matched: set[str] = set()
+        highlights = {}
+        for name, analyzer in _FIELD_ANALYZER.items():
+            toks = _ANALYZERS[analyzer].pre_tokenize(fields[name]).tokens
+            words = [t.text for t in toks]
+            matched |= {text for text, runs in self.runs if _contains_run(words, runs[name])}
+            spans = [(t.char_offset_from, t.char_offset_to) for t, w in zip(toks, words) if w in self.wanted[name]]
+            if spans:
+                highlights[name] = _mark(fields[name], spans, SNIPPET_CHARS[name])
+        return [text for text, _ in self.runs if text in matched], highlights
 
 
 def _window(text: str, spans: list[tuple[int, int]], max_chars: int) -> tuple[int, int]:
@@ -225,23 +236,20 @@ def _window(text: str, spans: list[tuple[int, int]], max_chars: int) -> tuple[in
     if len(text) <= max_chars:
         return 0, len(text)
     counts = [sum(1 for a, b in spans[i:] if b <= s + max_chars) for i, (s, _) in enumerate(spans)]
-    anchor = spans[counts.index(max(counts))][0]
-    start = max(0, anchor - max_chars // 5)
+    a, b = spans[counts.index(max(counts))]
+    start = max(0, a - max_chars // 5)
     if start > 0:
-        space = text.find(" ", start, anchor)
+        space = text.find(" ", start, a)
         start = space + 1 if space >= 0 else start
     end = min(len(text), start + max_chars)
     if end < len(text):
-        space = text.rfind(" ", start, end)
-        end = space if space > max(spans[0][1], start) else end
+        space = text.rfind(" ", b, end)
+        end = space if space >= 0 else end
     return start, end
 
 
-def _mark(text: str, wanted: set[str], analyzer: str, max_chars: int) -> str | None:
-    """HTML-escaped `text` (or its best window) with each wanted token in <mark>…</mark>."""
-    spans = _spans(analyzer, text, wanted)
-    if not spans:
-        return None
+def _mark(text: str, spans: list[tuple[int, int]], max_chars: int) -> str:
+    """HTML-escaped `text` (or its best window) with each span in <mark>…</mark>."""
     start, end = _window(text, spans, max_chars)
     out, pos = ["…" if start > 0 else ""], start
     for a, b in spans:
@@ -252,22 +260,11 @@ def _mark(text: str, wanted: set[str], analyzer: str, max_chars: int) -> str | N
     return "".join(out)
 
 
-def _matched(q: ParsedQuery, fields: dict[str, str]) -> list[str]:
-    """The user's words and phrases that occur in the document (as analysed token runs)."""
-    found = []
-    tokens = {n: [t for _, t in _tokens(a, fields[n])] for n, a in _FIELD_ANALYZER.items()}
-    for text in q.terms + q.phrases:
-        for name, analyzer in _FIELD_ANALYZER.items():
-            want = [t for _, t in _tokens(analyzer, text)]
-            if want and _contains_run(tokens[name], want):
-                found.append(text)
-                break
-    return found
-
-
 def _contains_run(haystack: list[str], run: list[str]) -> bool:
+    if len(run) <= 1:
+        return bool(run) and run[0] in haystack
     n = len(run)
-    return any(haystack[i : i + n] == run for i in range(len(haystack) - n + 1))
+    return any(haystack[i : i + n] == run for i in range(len(haystack) - n + 1) if haystack[i] == run[0])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -403,10 +400,13 @@ class KeywordIndex:
             try:
                 index = _open_index(self.path / gen)
                 n = _write(index, papers, max(self.writer_heap, 2 * WRITER_HEAP), threads=0)
+                index.reload()
             except BaseException:
                 shutil.rmtree(self.path / gen, ignore_errors=True)
                 raise
             self._write_state(gen, old.get("last_seq", 0) if last_seq is None else last_seq)
+            with self._open_lock:
+                self._index, self._gen = index, gen
             self._collect(keep={gen, old["generation"]})
             return n
 
@@ -478,18 +478,11 @@ def _run(searcher: tantivy.Searcher, query: Query, offset: int, limit: int, by_d
 
 
 def _hits(searcher: tantivy.Searcher, result, q: ParsedQuery, by_date: bool) -> list[Hit]:
-    wanted = _wanted_tokens(q)
+    highlighter = _Highlighter(q)
     hits = []
     for key, address in result.hits:
         doc = searcher.doc(address)
-        fields = {name: doc.get_first(name) or "" for name in _FIELD_ANALYZER}
-        highlights = {}
-        for name, analyzer in _FIELD_ANALYZER.items():
-            snippet = _mark(fields[name], wanted[name], analyzer, SNIPPET_CHARS[name])
-            if snippet is not None:
-                highlights[name] = snippet
+        matched, highlights = highlighter({name: doc.get_first(name) or "" for name in _FIELD_ANALYZER})
         score = 0.0 if by_date else float(key)
-        hits.append(
-            Hit(doc.get_first("arxiv_id"), score, _matched(q, fields), highlights, doc.get_first("published"))
-        )
+        hits.append(Hit(doc.get_first("arxiv_id"), score, matched, highlights, doc.get_first("published")))
     return hits

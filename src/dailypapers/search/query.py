@@ -79,6 +79,10 @@ def parse_query(
         raise InvalidQuery("the query must be text")
     if len(raw) > max_length:
         raise InvalidQuery(f"the query is too long ({len(raw)} characters; the limit is {max_length})")
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidQuery("the query is not valid text (it holds a lone surrogate)") from None
     q = ParsedQuery()
     for m in _ITEM.finditer(raw):
         key, quoted, bare = m.group(1), m.group(2), m.group(3)

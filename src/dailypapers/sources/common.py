@@ -11,15 +11,19 @@ import json
 import re
 import unicodedata
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from lxml import etree
+
+from .. import ids
 from ..errors import ParseError
-from ..models import Author, Link
+from ..models import Author, Link, Record, Version
 from . import links as links_mod
 
 GZIP_MAGIC = b"\x1f\x8b"
+MAX_VERSION = 1000  # arXiv papers have at most a few dozen versions
 
 
 class FieldError(ValueError):
@@ -316,7 +320,7 @@ def _segments(text: str) -> list[tuple[bool, str]]:
 
 def _author(name: str, affiliation: str | None, enumerated: dict[str, str]) -> Author:
     name = tex_to_unicode(clean(name))
-    if affiliation and enumerated and _REFS.match(affiliation) and re.search(r"\d", affiliation):
+    if affiliation and _REFS.match(affiliation) and re.search(r"\d", affiliation):  # `(1 and 2)`
         nums = re.findall(r"\d+", affiliation)
         affiliation = "; ".join(enumerated[n] for n in nums if n in enumerated) or None
     aff = tex_to_unicode(clean(affiliation)) if affiliation else None
@@ -355,3 +359,57 @@ def paper_links(abstract: str | None, comments: str | None, explicit: Iterable[L
     found += links_mod.extract(abstract, source="abstract")
     found += links_mod.extract(comments, source="comments")
     return links_mod.dedupe(found)
+
+
+# ---------------------------------------------------------------- records
+
+
+def record_or_error(build: Callable[[], Record], source: str, line: int | None) -> Record | ParseError:
+    """Run one record's conversion; a bad value becomes a ParseError for that record.
+
+    FieldError and InvalidArxivId are ValueErrors; TypeError and LookupError are caught as a
+    safety net so that no input can stop a whole import."""
+    try:
+        return build()
+    except (ValueError, TypeError, LookupError) as exc:
+        return ParseError(str(exc) or type(exc).__name__, source, line)
+
+
+def arxiv_id(raw: Any) -> ids.ArxivId:
+    if not isinstance(raw, str):
+        raise FieldError(f"id must be a string, not {type(raw).__name__}")
+    return ids.parse(raw)
+
+
+def versions_upto(latest: int | None, dates: dict[int, dt.datetime | None]) -> list[Version]:
+    """Versions 1..latest with the dates that are known (others None)."""
+    if not latest:
+        return [Version(n, d) for n, d in sorted(dates.items())]
+    if latest > MAX_VERSION:
+        raise FieldError(f"implausible version number v{latest}")
+    return [Version(n, dates.get(n)) for n in range(1, latest + 1)]
+
+
+# ---------------------------------------------------------------- XML
+
+
+def parse_xml(data: BinaryIO | bytes, source: str) -> etree._Element:
+    """Parse an XML document safely (no entity expansion, no network, no DTD); ParseError if bad."""
+    try:
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False,
+                                 load_dtd=False, dtd_validation=False)
+        root = etree.fromstring(read_all(data), parser)
+    except (etree.XMLSyntaxError, ValueError, OSError, EOFError, zlib.error) as exc:
+        raise ParseError(f"malformed XML: {str(exc)[:200]}", source) from None
+    if root is None:
+        raise ParseError("empty XML document", source)
+    if root.getroottree().docinfo.internalDTD is not None:
+        raise ParseError("XML documents with a DTD are not accepted", source)
+    return root
+
+
+def xml_text(element: etree._Element | None) -> str | None:
+    """The element's text content (None if absent); entity references left unexpanded are dropped."""
+    if element is None:
+        return None
+    return "".join(t for t in element.itertext() if isinstance(t, str))

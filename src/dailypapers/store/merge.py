@@ -16,7 +16,7 @@ _SCALARS = ("title", "abstract", "primary_category", "updated", "comments", "jou
 
 def merge(old: Paper | None, new: Paper) -> Paper:
     if old is None:
-        return _tidy(dataclasses.replace(new))
+        return _tidy(dataclasses.replace(new, links=_merge_links([], new.links)))
     authoritative = new.version is not None and (old.version is None or new.version >= old.version)
     out = dataclasses.replace(old)
     for name in _SCALARS:

@@ -111,7 +111,7 @@ class Store:
             self._save_papers(conn, changed, set(existing), now)
             entry_papers = self._save_entries(conn, [r.daily for r in records if r.daily])
             summary.entries_written = len(entry_papers)
-            touched = {p.arxiv_id for p in changed} | entry_papers
+            touched = {p.arxiv_id for p in changed} | set(entry_papers)
             if touched:
                 conn.execute(insert(paper_changes), [{"paper_id": pid, "changed_at": now} for pid in sorted(touched)])
         return summary
@@ -137,18 +137,18 @@ class Store:
             if rows[name]:
                 conn.execute(insert(table), rows[name])
 
-    def _save_entries(self, conn: Connection, entries: list[DailyEntry]) -> set[str]:
+    def _save_entries(self, conn: Connection, entries: list[DailyEntry]) -> list[str]:
         """Write entries that are new or differ from the stored snapshot; return their paper ids."""
         latest: dict[tuple[str, dt.date], dict] = {}
         for e in entries:
             latest[(e.arxiv_id, e.date)] = convert.entry_row(e)
         if not latest:
-            return set()
+            return []
         current = {}
         for chunk in _chunks(sorted({pid for pid, _ in latest})):
             for row in conn.execute(select(daily_entries).where(daily_entries.c.paper_id.in_(chunk))):
                 current[(row.paper_id, convert.as_date(row.date))] = convert.entry_row(convert.entry_from_row(row))
-        written: set[str] = set()
+        written: list[str] = []
         for key, row in latest.items():
             if key not in current:
                 conn.execute(insert(daily_entries), [row])
@@ -157,7 +157,7 @@ class Store:
                     daily_entries.c.paper_id == key[0], daily_entries.c.date == key[1])).values(**row))
             else:
                 continue
-            written.add(key[0])
+            written.append(key[0])
         return written
 
     # -- reading papers ------------------------------------------------------------------
@@ -325,6 +325,19 @@ class Store:
                  .group_by(paper_categories.c.category).order_by(func.count().desc()).limit(limit))
         with self.engine.connect() as conn:
             return [(r.category, r.n) for r in conn.execute(query)]
+
+    # -- read-only queries added for the web layer (web/) --------------------------------
+
+    def latest_entries(self, ids: Sequence[str]) -> dict[str, DailyEntry]:
+        """Each paper's most recent daily entry, for the ids that have one."""
+        out: dict[str, DailyEntry] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(dict.fromkeys(ids))):
+                query = (select(daily_entries).where(daily_entries.c.paper_id.in_(chunk))
+                         .order_by(daily_entries.c.paper_id, daily_entries.c.date))
+                for row in conn.execute(query):
+                    out[row.paper_id] = convert.entry_from_row(row)  # later dates overwrite earlier ones
+        return out
 
 
 class StoreCheckpoint:

@@ -75,8 +75,15 @@ def category_url(category: str) -> str:
     return f"/categories/{quote(category)}"
 
 
+def safe_url(url: str | None) -> str | None:
+    """The URL if it is http(s) (never javascript:, data: ...), else None."""
+    if not url:
+        return None
+    return url if urlparse(url.strip()).scheme.lower() in ("http", "https") else None
+
+
 def first_link(paper: Paper, *kinds: str) -> Link | None:
-    return next((link for link in paper.links if link.kind in kinds), None)
+    return next((link for link in paper.links if link.kind in kinds and safe_url(link.url)), None)
 
 
 def github_label(url: str) -> str:
@@ -137,8 +144,8 @@ def paper_page(paper: Paper, entries: list[DailyEntry]) -> dict:
                        for c in paper.categories],
         "versions": [{"label": f"v{v.version}", "date": human_date(v.submitted), "size": v.size}
                      for v in paper.versions],
-        "links": [{"kind": _KIND_LABELS.get(link.kind, link.kind), "url": link.url, "source": link.source,
-                   "stars": link.stars} for link in paper.links],
+        "links": [{"kind": KIND_LABELS.get(link.kind, link.kind), "url": link.url, "source": link.source,
+                   "stars": link.stars} for link in paper.links if safe_url(link.url)],
         "entries": [{"date": e.date.isoformat(), "label": human_date(e.date), "upvotes": e.upvotes,
                      "comments": e.num_comments, "url": f"/papers/date/{e.date.isoformat()}"} for e in entries],
         "arxiv": arxiv_urls(paper),
@@ -151,7 +158,7 @@ def paper_page(paper: Paper, entries: list[DailyEntry]) -> dict:
     }
 
 
-_KIND_LABELS = {"github": "Code (GitHub)", "code": "Code", "project": "Project page", "hf_model": "Model",
+KIND_LABELS = {"github": "Code (GitHub)", "code": "Code", "project": "Project page", "hf_model": "Model",
                 "hf_dataset": "Dataset", "hf_space": "Space"}
 
 

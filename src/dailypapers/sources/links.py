@@ -1,0 +1,160 @@
+"""Code, project and model links found in free text such as abstracts and comments.
+
+`extract` finds URLs (with or without a scheme for the well-known code and model hosts),
+repairs the usual damage done by line wrapping and LaTeX (`github.\\ncom`, `KVQE-\\nChallenge`,
+`my\\_repo`, `\\url{...}`), strips trailing punctuation, classifies each URL into a
+`models.LINK_KINDS` kind and normalises it so that the same repository found twice is one link.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from urllib.parse import urlsplit
+
+from ..models import Link
+
+_URL_CHARS = r"[A-Za-z0-9\-._~:/?#@!$&()*+,;=%]"
+_BARE_HOSTS = r"(?:github\.com|gitlab\.com|bitbucket\.org|huggingface\.co|hf\.co)/"
+_URL = re.compile(rf"(?:https?://|(?<![\w@./-])(?:www\.|{_BARE_HOSTS})){_URL_CHARS}+", re.IGNORECASE)
+_HINT = re.compile(r"http|www\.|github|gitlab|bitbucket|huggingface|hf\.co")  # on lowered text: fast
+_TEX_ESCAPES = re.compile(r"\\([_%#&~])(?:\{\})?")
+_WRAPPED_HYPHEN = re.compile(r"(https?://\S*-)\n[ \t]*(?=\w)")
+_WRAPPED_HOST = re.compile(r"\b(github|gitlab|huggingface|bitbucket)\.\s+(com|io|co|org)\b", re.IGNORECASE)
+_TRAILING = ".,;:!?*$&'\""
+_EXCLUDED_HOSTS = ("arxiv.org", "doi.org", "dx.doi.org")
+_GITHUB_RESERVED = {"features", "topics", "sponsors", "settings", "marketplace", "about", "collections",
+                    "search", "login", "pricing", "explore", "site", "trending", "notifications", "apps"}
+_HF_SUBPAGES = {"tree", "blob", "resolve", "viewer", "discussions", "commits", "raw", "edit", "files"}
+_HF_NOT_LINKS = {"papers", "login", "join", "settings", "pricing", "search", "models", "datasets", "spaces"}
+_HF_PROJECT_PAGES = {"docs", "blog", "learn", "collections", "organizations", "posts", "tasks"}
+
+
+def extract(text: str | None, source: str) -> list[Link]:
+    """Links found in `text`, in order of appearance, deduplicated; `source` is recorded on each."""
+    if not text or not _HINT.search(text.lower()):
+        return []
+    found = []
+    for match in _URL.finditer(_repair(text)):
+        classified = classify(_trim(match.group(0)))
+        if classified:
+            found.append(Link(kind=classified[0], url=classified[1], source=source))
+    return dedupe(found)
+
+
+def dedupe(links: Iterable[Link]) -> list[Link]:
+    """Keep the first link per (kind, URL), taking stars from a later duplicate if the first has none."""
+    kept: dict[tuple[str, str], Link] = {}
+    for link in links:
+        key = (link.kind, link.url.lower())
+        first = kept.get(key)
+        if first is None:
+            kept[key] = link
+        elif first.stars is None and link.stars is not None:
+            kept[key] = Link(first.kind, first.url, first.source, link.stars)
+    return list(kept.values())
+
+
+def classify(url: str) -> tuple[str, str] | None:
+    """(kind, normalised URL) for one URL, or None for URLs that are not links to keep
+    (arXiv, DOI, bare host names, sign-in pages)."""
+    if not re.match(r"https?://", url, re.IGNORECASE):
+        url = "https://" + url
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").rstrip(".")
+    except ValueError:
+        return None
+    bare = host[4:] if host.startswith("www.") else host
+    if "." not in bare or any(bare == h or bare.endswith("." + h) for h in _EXCLUDED_HOSTS):
+        return None
+    segments = [s for s in parts.path.split("/") if s]
+    handler = _handler(bare)
+    if handler:
+        return handler(bare, segments)
+    return "project", _project_url(parts.scheme.lower(), host, parts.path, parts.query)
+
+
+def _handler(host: str) -> Callable[[str, list[str]], tuple[str, str] | None] | None:
+    if host == "github.com":
+        return _github
+    if host in ("huggingface.co", "hf.co"):
+        return _huggingface
+    if host == "raw.githubusercontent.com":
+        return lambda _h, segs: _github("github.com", segs[:2])
+    if host in ("gitlab.com", "bitbucket.org", "codeberg.org", "gitee.com", "gist.github.com") \
+            or host.startswith("gitlab."):
+        return _code_host
+    return None
+
+
+def _github(host: str, segs: list[str]) -> tuple[str, str] | None:
+    if segs and segs[0].lower() in ("orgs", "users"):
+        segs = segs[1:2]
+    if not segs or segs[0].lower() in _GITHUB_RESERVED:
+        return None
+    return "github", "https://github.com/" + "/".join(_strip_git(segs[:2]))
+
+
+def _code_host(host: str, segs: list[str]) -> tuple[str, str] | None:
+    if "-" in segs:  # GitLab: /group/sub/repo/-/tree/main
+        segs = segs[: segs.index("-")]
+    elif host in ("bitbucket.org", "codeberg.org", "gitee.com", "gist.github.com"):
+        segs = segs[:2]
+    if not segs:
+        return None
+    return "code", f"https://{host}/" + "/".join(_strip_git(segs))
+
+
+def _huggingface(host: str, segs: list[str]) -> tuple[str, str] | None:
+    if not segs:
+        return None
+    head = segs[0].lower()
+    if head in ("datasets", "spaces") and len(segs) > 1:
+        kind = "hf_dataset" if head == "datasets" else "hf_space"
+        return kind, "https://huggingface.co/" + "/".join([head] + _repo_name(segs[1:]))
+    if head in _HF_NOT_LINKS:
+        return None
+    if head in _HF_PROJECT_PAGES or len(segs) == 1:
+        return "project", "https://huggingface.co/" + "/".join(segs)
+    return "hf_model", "https://huggingface.co/" + "/".join(_repo_name(segs))
+
+
+def _repo_name(segs: list[str]) -> list[str]:
+    """`owner/name` (or a canonical single `name`) before /tree, /blob, /resolve..."""
+    if len(segs) > 1 and segs[1].lower() not in _HF_SUBPAGES:
+        return segs[:2]
+    return segs[:1]
+
+
+def _strip_git(segs: list[str]) -> list[str]:
+    last = segs[-1]
+    if last.lower().endswith(".git") and len(last) > 4:
+        last = last[:-4]
+    return segs[:-1] + [last]
+
+
+def _project_url(scheme: str, host: str, path: str, query: str) -> str:
+    url = f"{scheme}://{host}{path}" + (f"?{query}" if query else "")
+    while True:  # fixed point, so that extracting the output again gives the same URL
+        trimmed = _trim(url.rstrip("/"))
+        if trimmed == url:
+            return url
+        url = trimmed
+
+
+def _repair(text: str) -> str:
+    text = _TEX_ESCAPES.sub(r"\1", text)
+    text = _WRAPPED_HYPHEN.sub(r"\1", text)
+    return _WRAPPED_HOST.sub(r"\1.\2", text)
+
+
+def _trim(url: str) -> str:
+    """Drop trailing sentence punctuation and closing brackets that do not belong to the URL."""
+    while url:
+        last = url[-1]
+        if last in _TRAILING or last == "(" or (last == ")" and url.count(")") > url.count("(")):
+            url = url[:-1]
+        else:
+            break
+    return url

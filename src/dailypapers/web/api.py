@@ -1,0 +1,107 @@
+"""The JSON API, compatible with the Hugging Face papers API (same paths, parameters, field names)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+
+from .. import ids
+from ..errors import InvalidDate
+from ..search.query import parse_query
+from ..store.repo import Listed
+from . import deps, periods, views
+from .schemas import ERRORS, DailyPaperOut, PaperOut
+
+router = APIRouter(prefix="/api", tags=["papers"], responses=ERRORS)
+
+Limit = Annotated[int, Query(ge=1, le=100, description="Items per page (at most 100).")]
+# `sort=trending` orders by upvotes within the period for now; the community issue replaces it
+# with a documented, time-decayed trending score (see ranking.py once it lands).
+SORTS = {"publishedAt": "date", "trending": "upvotes"}
+
+
+@router.get("/daily_papers", response_model=list[DailyPaperOut], summary="Papers on the daily list")
+def daily_papers(
+    request: Request,
+    response: Response,
+    date: Annotated[str | None, Query(description="A day, YYYY-MM-DD. Default: the latest day with papers.")] = None,
+    week: Annotated[str | None, Query(description="An ISO week, YYYY-Www (e.g. 2025-W09).")] = None,
+    month: Annotated[str | None, Query(description="A month, YYYY-MM.")] = None,
+    submitter: Annotated[str | None, Query(description="Only papers submitted by this user name.")] = None,
+    sort: Annotated[Literal["publishedAt", "trending"],
+                    Query(description="publishedAt: newest first; trending: most upvoted first.")] = "publishedAt",
+    p: Annotated[int, Query(ge=0, le=100_000, description="Page index, from 0.")] = 0,
+    limit: Limit = 50,
+) -> list[dict]:
+    store = deps.store(request)
+    period = _period(date, week, month) or _latest(store)
+    if period is None:
+        return []
+    page = store.daily(period.start, period.end, sort=SORTS[sort], submitter=submitter,
+                       offset=p * limit, limit=limit)
+    response.headers["X-Total-Count"] = str(page.total)
+    return [views.daily_object(item) for item in page.items]
+
+
+def _period(date: str | None, week: str | None, month: str | None) -> periods.Period | None:
+    given = [(kind, value) for kind, value in (("date", date), ("week", week), ("month", month)) if value]
+    if len(given) > 1:
+        raise InvalidDate("give only one of date, week and month")
+    return periods.parse(*given[0]) if given else None
+
+
+def _latest(store) -> periods.Period | None:
+    latest: dt.date | None = store.latest_date()
+    return periods.day(latest) if latest else None
+
+
+@router.get("/papers/search", response_model=list[DailyPaperOut], summary="Search papers by keyword")
+def search_papers(
+    request: Request,
+    q: Annotated[str | None, Query(description="Words, \"phrases\", author:, cat:, from:, to: (500 chars max).")]
+    = None,
+    limit: Limit = 50,
+) -> list[dict]:
+    store = deps.store(request)
+    if not q or not q.strip():
+        papers, _ = store.paper_cursor(None, limit)
+        return [views.daily_object(item) for item in _listed(store, papers)]
+    parsed = parse_query(q)
+    index = deps.keyword_index(request)
+    if index is None:
+        raise HTTPException(503, "the search index has not been built yet (run `dailypapers index rebuild`)")
+    hits = index.search(parsed, offset=0, limit=limit).hits
+    found = store.papers_by_ids([h.arxiv_id for h in hits])
+    papers = [found[h.arxiv_id] for h in hits if h.arxiv_id in found]
+    return [views.daily_object(item) for item in _listed(store, papers)]
+
+
+@router.get("/papers", response_model=list[PaperOut], summary="Every paper, newest id first",
+            response_description='A page of papers; the `Link: <...>; rel="next"` header gives the next page.')
+def list_papers(
+    request: Request,
+    response: Response,
+    cursor: Annotated[str | None, Query(max_length=64, description="From a previous page's Link header.")] = None,
+    limit: Limit = 50,
+) -> list[dict]:
+    store = deps.store(request)
+    papers, next_cursor = store.paper_cursor(cursor, limit)
+    if next_cursor:
+        url = request.url.include_query_params(cursor=next_cursor, limit=limit)
+        response.headers["Link"] = f'<{url}>; rel="next"'
+    return [views.paper_object(item.paper, item.entry) for item in _listed(store, papers)]
+
+
+@router.get("/papers/{arxiv_id:path}", response_model=PaperOut, summary="One paper")
+def paper(request: Request, arxiv_id: str) -> dict:
+    store = deps.store(request)
+    paper = store.get_paper(ids.normalize(arxiv_id))
+    entries = store.entries_for(paper.arxiv_id)
+    return views.paper_object(paper, entries[-1] if entries else None)
+
+
+def _listed(store, papers) -> list[Listed]:
+    entries = store.latest_entries([p.arxiv_id for p in papers])
+    return [Listed(p, entries.get(p.arxiv_id)) for p in papers]

@@ -1,0 +1,40 @@
+"""The application factory: one FastAPI app serving pages, the JSON API and static files."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from .. import __version__ as VERSION
+from .. import config
+from ..config import Settings
+from ..store import Store
+from . import api, errors, pages
+from .security import SecurityHeaders
+from .templating import STATIC, make_env
+
+DESCRIPTION = """\
+The dailypapers JSON API. Paths, parameters and field names follow the Hugging Face papers API,
+so `huggingface_hub`'s `HfApi(endpoint=...)` methods `list_daily_papers`, `paper_info`,
+`list_papers` and `read_paper` work against this server unchanged. Errors are JSON objects
+`{"error": "...", "status": N}`.
+"""
+
+
+def create_app(settings: Settings | None = None, store: Store | None = None, index=None) -> FastAPI:
+    """Build the app. The store defaults to `settings.resolved_database_url`, the keyword index to
+    `settings.index_dir / "keyword"` (opened on first search once it has been built)."""
+    settings = settings or config.load()
+    app = FastAPI(title="dailypapers", version=VERSION, description=DESCRIPTION,
+                  docs_url=None, redoc_url=None, openapi_url="/openapi.json")
+    app.state.settings = settings
+    app.state.store = store or Store.open(settings.resolved_database_url)
+    app.state.index = index
+    app.state.index_path = settings.index_dir / "keyword"
+    app.state.jinja = make_env()
+    errors.install(app)
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    return app

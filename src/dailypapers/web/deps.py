@@ -1,0 +1,25 @@
+"""What route handlers need from the application: the store, the settings, the keyword index."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from ..config import Settings
+from ..search.keyword import KeywordIndex
+from ..store import Store
+
+
+def store(request: Request) -> Store:
+    return request.app.state.store
+
+
+def settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def keyword_index(request: Request) -> KeywordIndex | None:
+    """The keyword index, opened on first use once it exists on disk (None while it has not been built)."""
+    state = request.app.state
+    if state.index is None and (state.index_path / "state.json").exists():
+        state.index = KeywordIndex(state.index_path)
+    return state.index

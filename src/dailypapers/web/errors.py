@@ -1,0 +1,92 @@
+"""The one place errors become responses: an HTML page for pages, `{"error", "status"}` JSON for /api.
+
+Library errors map the same way on both sides:
+
+    NotFound                               404
+    InvalidArxivId, InvalidDate,
+    InvalidQuery                           400
+    a malformed parameter (FastAPI)        422
+    an unknown route                       404
+    anything else                          500, logged, never shown to the client
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..errors import InvalidArxivId, InvalidDate, InvalidQuery, NotFound
+from . import security
+from .templating import render
+
+log = logging.getLogger("dailypapers.web")
+
+STATUS = {NotFound: 404, InvalidArxivId: 400, InvalidDate: 400, InvalidQuery: 400}
+TITLES = {400: "Bad request", 404: "Page not found", 405: "Method not allowed", 422: "Invalid parameter",
+          500: "Something went wrong"}
+HINTS = {
+    NotFound: ["Check the address, or search for the paper by its title."],
+    InvalidArxivId: ["arXiv identifiers look like 2405.15738, 2405.15738v2 or hep-th/9901001."],
+    InvalidDate: ["Days are written 2025-03-14, ISO weeks 2025-W11 and months 2025-03."],
+    InvalidQuery: ["Queries are at most 500 characters.",
+                   'Use quotes for phrases, author:name, cat:cs.CL, from:2025-01-01 and to:2025-02-01.'],
+}
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path == "/api"
+
+
+def error_response(request: Request, status: int, message: str, hints: list[str] | None = None) -> Response:
+    if wants_json(request):
+        return JSONResponse({"error": message, "status": status}, status_code=status)
+    title = TITLES.get(status, "Error")
+    return render(request, "error.html", status=status, status_code=status, title=title, message=message,
+                  hints=hints or [])
+
+
+async def _library_error(request: Request, exc: Exception) -> Response:
+    kind = next(k for k in STATUS if isinstance(exc, k))
+    return error_response(request, STATUS[kind], str(exc), HINTS.get(kind))
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    message = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "Error")
+    if exc.status_code == 404 and message == "Not Found":
+        message = f"There is nothing at {request.url.path[:200]}."
+    response = error_response(request, exc.status_code, message)
+    for key, value in (exc.headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err.get("loc", ())[1:]) or "request"
+        parts.append(f"{where}: {err.get('msg', 'invalid value')}")
+    return error_response(request, 422, "; ".join(parts) or "invalid parameters")
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    try:
+        response = error_response(request, 500, "The server hit an unexpected error. It has been logged; "
+                                                       "please try again later.")
+    except Exception:  # the error page itself failed: answer in the plainest way
+        log.exception("rendering the error page failed")
+        response = Response("500 Internal Server Error", status_code=500, media_type="text/plain")
+    security.apply(response.headers, request.url.path)  # this one bypasses the middleware
+    return response
+
+
+def install(app: FastAPI) -> None:
+    for kind in STATUS:
+        app.add_exception_handler(kind, _library_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _server_error)

@@ -1,0 +1,169 @@
+"""HTML pages: daily/weekly/monthly lists, paper pages (+ .md and .bib), authors, categories, search."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
+
+from .. import ids
+from ..errors import NotFound
+from ..search.query import MAX_QUERY_LENGTH, parse_query
+from ..store import Store
+from ..store.repo import Listed, Page
+from . import deps, listing, periods, views
+from .bibtex import to_bibtex
+from .markdown import to_markdown
+from .templating import render
+
+router = APIRouter(include_in_schema=False)
+
+PageNo = Annotated[int, Query(ge=1, le=10_000)]
+ListSort = Annotated[Literal["upvotes", "date"], Query()]
+SEARCH_SORTS = {"relevance": "Best match", "date": "Newest"}
+
+
+# -- daily lists -----------------------------------------------------------------------
+
+
+@router.get("/")
+def home(request: Request, sort: ListSort = "upvotes", page: PageNo = 1) -> Response:
+    latest = deps.store(request).latest_date()
+    if latest is None:
+        return render(request, "daily.html", period=None, nav=None, cards=[], total=0, sorts=[],
+                      pagination=None, home=True, nav_section="daily")
+    return _period_page(request, periods.day(latest), sort, page, home=True)
+
+
+@router.get("/papers")
+def papers_root() -> Response:
+    return RedirectResponse("/", status_code=307)
+
+
+@router.get("/papers/date/{slug}")
+def day_page(request: Request, slug: str, sort: ListSort = "upvotes", page: PageNo = 1) -> Response:
+    return _period_page(request, periods.parse("date", slug), sort, page)
+
+
+@router.get("/papers/week/{slug}")
+def week_page(request: Request, slug: str, sort: ListSort = "upvotes", page: PageNo = 1) -> Response:
+    return _period_page(request, periods.parse("week", slug), sort, page)
+
+
+@router.get("/papers/month/{slug}")
+def month_page(request: Request, slug: str, sort: ListSort = "upvotes", page: PageNo = 1) -> Response:
+    return _period_page(request, periods.parse("month", slug), sort, page)
+
+
+def _period_page(request: Request, period: periods.Period, sort: str, page: int, home: bool = False) -> Response:
+    store, size = deps.store(request), deps.settings(request).page_size
+    result = store.daily(period.start, period.end, sort=sort, offset=(page - 1) * size, limit=size)
+    return render(
+        request, "daily.html", period=period, nav=listing.period_nav(store, period, sort),
+        cards=[views.card(item) for item in result.items], total=result.total,
+        sorts=listing.sort_links(request, sort), pagination=listing.pagination(request, page, result.total, size),
+        home=home, canonical=period.path, nav_section="daily",
+    )
+
+
+# -- papers ----------------------------------------------------------------------------
+
+
+@router.get("/papers/{arxiv_id:path}")
+def paper_page(request: Request, arxiv_id: str) -> Response:
+    """`/papers/2405.15738`, `/papers/2405.15738v2`, `/papers/hep-th/9901001`, and `.md` / `.bib`."""
+    for suffix, export in ((".md", _markdown), (".bib", _bibtex)):
+        if arxiv_id.endswith(suffix):
+            return export(request, arxiv_id.removesuffix(suffix))
+    wanted = ids.parse(arxiv_id)
+    store = deps.store(request)
+    paper = store.get_paper(wanted.id)
+    entries = store.entries_for(wanted.id)
+    return render(request, "paper.html", p=views.paper_page(paper, entries), bibtex=to_bibtex(paper),
+                  requested_version=wanted.version, canonical=views.paper_url(paper.arxiv_id))
+
+
+def _markdown(request: Request, raw: str) -> Response:
+    store = deps.store(request)
+    paper = store.get_paper(ids.normalize(raw))
+    base = str(request.base_url).rstrip("/")
+    text = to_markdown(paper, store.entries_for(paper.arxiv_id), base_url=base)
+    return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")
+
+
+def _bibtex(request: Request, raw: str) -> Response:
+    paper = deps.store(request).get_paper(ids.normalize(raw))
+    return PlainTextResponse(to_bibtex(paper), media_type="application/x-bibtex; charset=utf-8")
+
+
+# -- authors and categories ------------------------------------------------------------
+
+
+@router.get("/authors/{key}")
+def author_page(request: Request, key: str, page: PageNo = 1) -> Response:
+    store, size = deps.store(request), deps.settings(request).page_size
+    name, result = store.by_author(key, offset=(page - 1) * size, limit=size)
+    if name is None:
+        raise NotFound(f"no author with key {key[:80]!r}")
+    return _paper_list(request, store, result, page, size, title=name, kicker="Author")
+
+
+@router.get("/categories/{category}")
+def category_page(request: Request, category: str, page: PageNo = 1) -> Response:
+    store, size = deps.store(request), deps.settings(request).page_size
+    result = store.by_category(category, offset=(page - 1) * size, limit=size)
+    if result.total == 0:
+        raise NotFound(f"no papers in category {category[:80]!r}")
+    return _paper_list(request, store, result, page, size, title=category, kicker="Category")
+
+
+def _paper_list(request: Request, store: Store, result: Page, page: int, size: int, **heading) -> Response:
+    return render(request, "papers.html", cards=cards_with_entries(store, result.items), total=result.total,
+                  pagination=listing.pagination(request, page, result.total, size), **heading)
+
+
+def cards_with_entries(store: Store, items: list[Listed], highlights: dict | None = None) -> list[dict]:
+    """Cards for papers listed without their daily entry: look the latest one up."""
+    entries = store.latest_entries([i.paper.arxiv_id for i in items if i.entry is None])
+    highlights = highlights or {}
+    return [views.card(Listed(i.paper, i.entry or entries.get(i.paper.arxiv_id)),
+                       highlights.get(i.paper.arxiv_id)) for i in items]
+
+
+# -- search and about ------------------------------------------------------------------
+
+
+@router.get("/search")
+def search_page(
+    request: Request,
+    q: str = "",
+    sort: Annotated[Literal["relevance", "date"], Query()] = "relevance",
+    date_from: Annotated[str, Query(alias="from")] = "",
+    date_to: Annotated[str, Query(alias="to")] = "",
+    page: PageNo = 1,
+) -> Response:
+    context = {"q": q, "date_from": date_from, "date_to": date_to, "sort": sort, "max_length": MAX_QUERY_LENGTH,
+               "nav_section": "search"}
+    if not (q.strip() or date_from.strip() or date_to.strip()):
+        return render(request, "search.html", result=None, **context)
+    parsed = parse_query(q, date_from=date_from.strip() or None, date_to=date_to.strip() or None)
+    index = deps.keyword_index(request)
+    if index is None:
+        return render(request, "search.html", status=503, result=None, unavailable=True, **context)
+    store, size = deps.store(request), deps.settings(request).page_size
+    found = index.search(parsed, offset=(page - 1) * size, limit=size, sort=sort)
+    papers = store.papers_by_ids([h.arxiv_id for h in found.hits])
+    items = [Listed(papers[h.arxiv_id]) for h in found.hits if h.arxiv_id in papers]
+    cards = cards_with_entries(store, items, {h.arxiv_id: h.highlights for h in found.hits})
+    result = {"total": found.total, "relaxed": found.relaxed, "cards": cards,
+              "pagination": listing.pagination(request, page, found.total, size)}
+    return render(request, "search.html", result=result, sorts=listing.sort_links(request, sort, SEARCH_SORTS,
+                                                                                  "relevance"), **context)
+
+
+@router.get("/about")
+def about_page(request: Request) -> Response:
+    store = deps.store(request)
+    return render(request, "about.html", counts=store.counts(), categories=store.top_categories(12),
+                  nav_section="about")

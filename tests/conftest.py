@@ -1,0 +1,157 @@
+"""Shared fixtures for the web tests: a real data directory (SQLite store + keyword index) filled
+with real papers, the app, a TestClient, and a live uvicorn server on 127.0.0.1.
+
+The data set: the last 30 days of the Hugging Face daily-papers archive (through the real HF
+parser), the old-style hep-th `.abs` fixtures (versions, DOI, journal refs, LaTeX), the first
+300 papers of the arXiv cs listings (categories), and one hostile paper whose title and abstract
+carry HTML and script.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import itertools
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dailypapers import config
+from dailypapers.errors import ParseError
+from dailypapers.models import Author, DailyEntry, Link, Paper, Record, Submitter
+from dailypapers.search.keyword import KeywordIndex
+from dailypapers.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("DAILYPAPERS_TEST_DATA", ROOT.parent / "shared" / "data"))
+HF_DAYS = 30
+LISTING_PAPERS = 300
+
+HOSTILE_ID = "2501.00001"
+HOSTILE_TITLE = "<script>alert(1)</script>"
+HOSTILE_ABSTRACT = 'An abstract with <img src=x onerror=alert(1)> and <b>bold</b> & "quotes".'
+
+
+def _records(results) -> list[Record]:
+    records = [r for r in results if isinstance(r, Record)]
+    errors = [r for r in results if isinstance(r, ParseError)]
+    assert records and not errors, errors[:3]
+    return records
+
+
+def hf_records(days: int = HF_DAYS) -> list[Record]:
+    """The last `days` days of the HF archive, parsed by the real parser."""
+    from dailypapers.sources import hf
+
+    with gzip.open(DATA / "hf_daily_papers.jsonl.gz", "rb") as fh:
+        lines = fh.read().splitlines()[-days:]
+    return _records(list(hf.parse(b"\n".join(lines) + b"\n", "hf_daily_papers.jsonl.gz")))
+
+
+def abs_records() -> list[Record]:
+    from dailypapers.sources import abs as abs_source
+
+    paths = sorted((DATA / "fixtures" / "arxiv-abs" / "ftp" / "hep-th").rglob("*.abs"))
+    return _records(list(abs_source.parse_paths(paths)))
+
+
+def listing_records(n: int = LISTING_PAPERS) -> list[Record]:
+    from dailypapers.sources import listings
+
+    with gzip.open(DATA / "arxiv_cs_listings.jsonl.gz", "rb") as fh:
+        head = b"".join(itertools.islice(fh, n))
+    return _records(list(listings.parse(head, "arxiv_cs_listings.jsonl.gz")))
+
+
+def hostile_record(day: dt.date) -> Record:
+    paper = Paper(
+        arxiv_id=HOSTILE_ID, title=HOSTILE_TITLE, abstract=HOSTILE_ABSTRACT,
+        authors=[Author('Mallory "<b>" Tables'), Author("Eve O'Hacker")], version=1,
+        primary_category="cs.CR", categories=["cs.CR"],
+        published=dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc),
+        links=[Link("project", "javascript:alert(1)", "hf")],
+    )
+    entry = DailyEntry(HOSTILE_ID, day, upvotes=0, num_comments=0,
+                       submitted_by=Submitter("<script>x</script>", "<i>Eve</i>"))
+    return Record(paper, entry)
+
+
+def build_data_dir(path: Path) -> Path:
+    """A data directory as `dailypapers` lays it out: dailypapers.db and index/keyword."""
+    settings = config.load(environ={}, data_dir=path)
+    path.mkdir(parents=True, exist_ok=True)
+    store = Store.open(settings.resolved_database_url)
+    try:
+        hf = hf_records()
+        first_day = min(r.daily.date for r in hf if r.daily)
+        for batch in (hf, abs_records(), listing_records(), [hostile_record(first_day)]):
+            store.write(batch)
+        KeywordIndex(settings.index_dir / "keyword").rebuild(store.iter_papers())
+    finally:
+        store.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def web_data_dir(tmp_path_factory) -> Path:
+    if not (DATA / "hf_daily_papers.jsonl.gz").is_file():
+        pytest.fail(f"recorded data not found at {DATA} (set DAILYPAPERS_TEST_DATA)")
+    return build_data_dir(tmp_path_factory.mktemp("web") / "data")
+
+
+@pytest.fixture(scope="session")
+def web_settings(web_data_dir) -> config.Settings:
+    return config.load(environ={}, data_dir=web_data_dir)
+
+
+@pytest.fixture(scope="session")
+def web_store(web_settings) -> Iterator[Store]:
+    store = Store.open(web_settings.resolved_database_url)
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def web_app(web_settings, web_store):
+    from dailypapers.web import create_app
+
+    return create_app(web_settings, store=web_store)
+
+
+@pytest.fixture(scope="session")
+def web_client(web_app):
+    from fastapi.testclient import TestClient
+
+    with TestClient(web_app, raise_server_exceptions=False) as client:
+        yield client
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(web_app) -> Iterator[str]:
+    """A real uvicorn server on 127.0.0.1 in a background thread; yields its base URL."""
+    import uvicorn
+
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(web_app, host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan="off"))
+    thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("the test server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)

@@ -73,7 +73,7 @@ def hostile_record(day: dt.date) -> Record:
         arxiv_id=HOSTILE_ID, title=HOSTILE_TITLE, abstract=HOSTILE_ABSTRACT,
         authors=[Author('Mallory "<b>" Tables'), Author("Eve O'Hacker")], version=1,
         primary_category="cs.CR", categories=["cs.CR"],
-        published=dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc),
+        published=dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
         links=[Link("project", "javascript:alert(1)", "hf")],
     )
     entry = DailyEntry(HOSTILE_ID, day, upvotes=0, num_comments=0,

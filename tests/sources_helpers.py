@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Self
 
 import pytest
 
@@ -31,7 +32,7 @@ def split(results) -> tuple[list[Record], list[ParseError]]:
         elif isinstance(item, ParseError):
             errors.append(item)
         else:
-            raise AssertionError(f"parser yielded {type(item).__name__}")
+            raise TypeError(f"parser yielded {type(item).__name__}")
     return records, errors
 
 
@@ -53,14 +54,14 @@ class ReplayServer:
         self.requests: list[str] = []
         self.user_agents: list[str] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)
 
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def __enter__(self) -> ReplayServer:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -81,7 +82,7 @@ class ReplayServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_GET(self) -> None:
                 server.user_agents.append(self.headers.get("User-Agent", ""))
                 reply = server._next(self.path)
                 self.send_response(reply.status)
@@ -118,3 +119,27 @@ class FakeClock:
 
 def take(iterator: Iterator, n: int) -> list:
     return [next(iterator) for _ in range(n)]
+
+
+def mutations(data: bytes, count: int = 200, seed: int = 7) -> Iterator[bytes]:
+    """Deterministic damaged copies of `data`: truncations, flipped bytes, inserted junk."""
+    import random
+
+    rng = random.Random(seed)
+    junk = [b"\xff", b"\x00", b"{", b"]", b'"', b"<", b"&", b"\n", b"\xc3", b"null", b"[[[[", b"-1e999"]
+    for i in range(count):
+        pos = rng.randrange(len(data) + 1)
+        kind = i % 3
+        if kind == 0:
+            yield data[:pos]
+        elif kind == 1 and data:
+            pos = min(pos, len(data) - 1)
+            yield data[:pos] + bytes([rng.randrange(256)]) + data[pos + 1:]
+        else:
+            yield data[:pos] + rng.choice(junk) + data[pos:]
+
+
+def assert_total(parse, inputs) -> None:
+    """The parser contract: any bytes give Records and ParseErrors, never an exception."""
+    for data in inputs:
+        split(parse(data))

@@ -65,6 +65,5 @@ def test_invalid_id_is_a_value_error_with_the_input():
     assert info.value.raw == "not-an-id"
 
 
-@pytest.mark.xfail(reason="ids.py accepts 4-digit numbers after 2014 (new ids have 5 digits since 1501)")
 def test_four_digit_numbers_after_2014_are_invalid():
     assert not ids.is_valid("2405.1573")

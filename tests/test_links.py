@@ -113,6 +113,7 @@ def test_real_abstracts(listings, arxiv_id, field, expected):
 
 
 @needs_data
+@pytest.mark.slow
 def test_idempotent_and_clean_on_all_real_listings(listings):
     checked = 0
     for row in listings.values():

@@ -12,6 +12,8 @@ from dailypapers.models import Author, DailyEntry, Link, Paper, Record, Submitte
 from dailypapers.store import Store
 from dailypapers.store.db import current_revision
 
+from support.databases import database_url
+
 UTC = dt.timezone.utc
 
 
@@ -23,15 +25,20 @@ def entry(pid="2405.15738", day=dt.date(2024, 5, 27), upvotes=3, **kw) -> DailyE
     return DailyEntry(arxiv_id=pid, date=day, upvotes=upvotes, **kw)
 
 
-@pytest.fixture
-def store(tmp_path) -> Store:
-    s = Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    yield s
-    s.close()
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path) -> Store:
+    with database_url(request.param, tmp_path) as url:
+        s = Store.open(url)
+        yield s
+        s.close()
 
 
-def test_schema_is_migrated_and_in_wal_mode(store, tmp_path):
-    assert current_revision(store.engine) == "0001"
+def test_schema_is_migrated(store):
+    assert current_revision(store.engine) is not None
+
+
+def test_sqlite_runs_in_wal_mode(tmp_path):
+    Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}").close()
     con = sqlite3.connect(tmp_path / "db.sqlite")
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 

@@ -46,8 +46,9 @@ def parse(raw: str) -> ArxivId:
 
 def _validated(ident: str, version: str | None, raw: str) -> ArxivId:
     if "/" not in ident:
-        month = int(ident[2:4])
-        if not 1 <= month <= 12 or (len(ident.split(".")[1]) == 5 and int(ident[:2]) < 15):
+        year, month, digits = int(ident[:2]), int(ident[2:4]), len(ident.split(".")[1])
+        five_digit_era = year >= 15  # numbers have five digits from 1501 on, four before
+        if not 1 <= month <= 12 or (digits == 5) != five_digit_era or (year, month) < (7, 4):
             raise InvalidArxivId(raw)
     v = int(version) if version is not None else None
     if v == 0:

@@ -41,5 +41,5 @@ def parse_path(path: str | Path, fmt: str) -> Iterator[Record | ParseError]:
         yield from PARSERS[fmt](stream, str(path))
 
 
-__all__ = ["PARSERS", "Checkpoint", "MemoryCheckpoint", "OAIHarvester", "parse_path",
-           "abs", "atom", "hf", "listings", "oai", "snapshot"]
+__all__ = ["PARSERS", "Checkpoint", "MemoryCheckpoint", "OAIHarvester", "abs", "atom", "hf", "listings", "oai",
+           "parse_path", "snapshot"]

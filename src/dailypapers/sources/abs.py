@@ -17,8 +17,19 @@ from typing import BinaryIO
 
 from ..errors import ParseError
 from ..models import Paper, Record, Version
-from .common import (FieldError, arxiv_id, clean, optional_text, paper_links, parse_datetime, read_all,
-                     record_or_error, split_authors, split_categories)
+from .common import (
+    FieldError,
+    arxiv_id,
+    checked_version,
+    clean,
+    optional_text,
+    paper_links,
+    parse_datetime,
+    read_all,
+    record_or_error,
+    split_authors,
+    split_categories,
+)
 
 _SEPARATOR = "\\\\"
 _FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9\- ()]*?):\s?(.*)$")
@@ -33,7 +44,11 @@ def parse(data: BinaryIO | bytes, source: str = "<input>") -> Iterator[Record | 
     except (OSError, EOFError) as exc:
         yield ParseError(f"unreadable input: {exc}", source)
         return
-    yield record_or_error(lambda: Record(paper=paper(_decode(raw))), source, None)
+    yield record_or_error(_record, raw, source=source, line=None)
+
+
+def _record(raw: bytes) -> Record:
+    return Record(paper=paper(_decode(raw)))
 
 
 def parse_paths(paths: Iterable[str | Path]) -> Iterator[Record | ParseError]:
@@ -115,7 +130,7 @@ def _versions(fields: dict[str, str]) -> list[Version]:
     for key, value in fields.items():
         revised = _REVISED.match(key)
         if key == "Date" or revised:
-            number = int(revised.group(1)) if revised else 1
+            number = checked_version(int(revised.group(1))) if revised else 1
             found[number] = _version(number, value)
     return [found[n] for n in sorted(found)]
 

@@ -9,8 +9,19 @@ from lxml import etree
 
 from ..errors import ParseError
 from ..models import Author, Paper, Record
-from .common import (FieldError, arxiv_id, clean, optional_text, paper_links, parse_datetime, parse_xml,
-                     record_or_error, unique, versions_upto, xml_text)
+from .common import (
+    FieldError,
+    arxiv_id,
+    clean,
+    optional_text,
+    paper_links,
+    parse_datetime,
+    parse_xml,
+    record_or_error,
+    unique,
+    versions_upto,
+    xml_text,
+)
 
 NS = {
     "atom": "http://www.w3.org/2005/Atom",
@@ -33,7 +44,7 @@ def parse(stream: BinaryIO | bytes, source: str = "<input>") -> Iterator[Record 
         if error is not None:
             yield ParseError(f"arXiv API error: {error}", source, line)
         else:
-            yield record_or_error(lambda: Record(paper=paper(entry), line=line), source, line)
+            yield record_or_error(_record, entry, source=source, line=line)
 
 
 def total_results(data: BinaryIO | bytes, source: str = "<input>") -> int:
@@ -55,6 +66,10 @@ def api_error(data: BinaryIO | bytes, source: str = "<input>") -> str | None:
         if message is not None:
             return message
     return None
+
+
+def _record(entry: etree._Element) -> Record:
+    return Record(paper=paper(entry), line=entry.sourceline)
 
 
 def paper(entry: etree._Element) -> Paper:

@@ -205,8 +205,8 @@ def parse_datetime(value: str | None) -> dt.datetime | None:
     if parsed is None:
         raise FieldError(f"unreadable date {text[:40]!r}")
     if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=dt.timezone.utc)
-    return parsed.astimezone(dt.timezone.utc)
+        return parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC)
 
 
 def _iso(text: str) -> dt.datetime | None:
@@ -229,14 +229,14 @@ def parse_date(value: str | None) -> dt.date | None:
 
 
 def midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc)
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
 
 
 # ---------------------------------------------------------------- authors
 
-_SUFFIX = re.compile(r"^(Jr\.?|Sr\.?|I{2,3}|IV|V)$", re.I)
-_ET_AL = re.compile(r"^et\.?\s+al\.?$", re.I)
-_COLLAB = re.compile(r"\b(collaboration|consortium|group|team)s?\b", re.I)
+_SUFFIX = re.compile(r"^(Jr\.?|Sr\.?|I{2,3}|IV|V)$", re.IGNORECASE)
+_ET_AL = re.compile(r"^et\.?\s+al\.?$", re.IGNORECASE)
+_COLLAB = re.compile(r"\b(collaboration|consortium|group|team)s?\b", re.IGNORECASE)
 _ENUMERATED = re.compile(r"\(\s*(\d+)\s*\)")
 _ENUM_BLOCK = re.compile(r"\(\s*(\(\s*\d+\s*\).*)\)\s*\.?\s*$")
 _REFS = re.compile(r"^(?:[\d\s,&]|and)+$")
@@ -319,12 +319,22 @@ def _segments(text: str) -> list[tuple[bool, str]]:
 
 
 def _author(name: str, affiliation: str | None, enumerated: dict[str, str]) -> Author:
-    name = tex_to_unicode(clean(name))
-    if affiliation and _REFS.match(affiliation) and re.search(r"\d", affiliation):  # `(1 and 2)`
-        nums = re.findall(r"\d+", affiliation)
-        affiliation = "; ".join(enumerated[n] for n in nums if n in enumerated) or None
-    aff = tex_to_unicode(clean(affiliation)) if affiliation else None
-    return Author(name, aff or None)
+    aff = resolve_affiliation(affiliation, enumerated)
+    return Author(tex_to_unicode(clean(name)), tex_to_unicode(aff) if aff else None)
+
+
+def resolve_affiliation(affiliation: str | None, enumerated: dict[str, str]) -> str | None:
+    """The affiliation text; numbered references like `1 and 2` are looked up in `enumerated`."""
+    affiliation = clean(affiliation)
+    if affiliation and _REFS.match(affiliation) and re.search(r"\d", affiliation):
+        found = [enumerated[n] for n in re.findall(r"\d+", affiliation) if n in enumerated]
+        affiliation = "; ".join(clean(a) for a in found)
+    return affiliation or None
+
+
+def enumerated_affiliations(line: str | None) -> dict[str, str]:
+    """The `((1) X, (2) Y)` table of an authors line, as {"1": "X", "2": "Y"}."""
+    return _enumerated_affiliations(clean(line))[1]
 
 
 def _back_propagate(authors: list[Author]) -> list[Author]:
@@ -339,15 +349,15 @@ def _back_propagate(authors: list[Author]) -> list[Author]:
     return out[::-1]
 
 
-def parsed_author(parts: list[Any]) -> Author:
+def parsed_author(parts: list[Any], enumerated: dict[str, str] | None = None) -> Author:
     """An author from the snapshot's `authors_parsed` row: [last, first, suffix, affiliation...]."""
     names = str_items(parts, "authors_parsed entries")
     last, first, suffix = (names + ["", "", ""])[:3]
-    name = clean(" ".join(p for p in (first, last, suffix) if p and p.strip()))
+    name = tex_to_unicode(clean(" ".join(p for p in (first, last, suffix) if p and p.strip())))
     if not name:
         raise FieldError("empty author name in authors_parsed")
-    affiliation = "; ".join(clean(a) for a in names[3:] if a.strip()) or None
-    return Author(name, affiliation)
+    affiliations = (resolve_affiliation(a, enumerated or {}) for a in names[3:])
+    return Author(name, "; ".join(a for a in affiliations if a) or None)
 
 
 # ---------------------------------------------------------------- links
@@ -364,13 +374,13 @@ def paper_links(abstract: str | None, comments: str | None, explicit: Iterable[L
 # ---------------------------------------------------------------- records
 
 
-def record_or_error(build: Callable[[], Record], source: str, line: int | None) -> Record | ParseError:
-    """Run one record's conversion; a bad value becomes a ParseError for that record.
+def record_or_error(build: Callable[..., Record], *args: Any, source: str, line: int | None) -> Record | ParseError:
+    """`build(*args)` for one record; a bad value becomes a ParseError for that record.
 
     FieldError and InvalidArxivId are ValueErrors; TypeError and LookupError are caught as a
     safety net so that no input can stop a whole import."""
     try:
-        return build()
+        return build(*args)
     except (ValueError, TypeError, LookupError) as exc:
         return ParseError(str(exc) or type(exc).__name__, source, line)
 
@@ -385,9 +395,14 @@ def versions_upto(latest: int | None, dates: dict[int, dt.datetime | None]) -> l
     """Versions 1..latest with the dates that are known (others None)."""
     if not latest:
         return [Version(n, d) for n, d in sorted(dates.items())]
-    if latest > MAX_VERSION:
-        raise FieldError(f"implausible version number v{latest}")
-    return [Version(n, dates.get(n)) for n in range(1, latest + 1)]
+    return [Version(n, dates.get(n)) for n in range(1, checked_version(latest) + 1)]
+
+
+def checked_version(number: int) -> int:
+    """A version number within what arXiv can have (guards against absurd input sizes)."""
+    if not 1 <= number <= MAX_VERSION:
+        raise FieldError(f"implausible version number v{number}")
+    return number
 
 
 # ---------------------------------------------------------------- XML

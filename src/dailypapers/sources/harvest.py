@@ -132,8 +132,8 @@ def retry_after(value: str | None, default: float = DEFAULT_RETRY_AFTER) -> floa
     except (TypeError, ValueError, IndexError):
         return default
     if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
-    return max(0.0, (when - dt.datetime.now(dt.timezone.utc)).total_seconds())
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
 
 
 def _list_params(prefix: str, set_: str | None, from_: dt.date | None, until: dt.date | None) -> dict[str, str]:

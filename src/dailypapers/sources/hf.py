@@ -19,8 +19,22 @@ from typing import Any, BinaryIO
 from ..errors import ParseError
 from ..models import Author, DailyEntry, Link, Paper, Record, Submitter
 from . import links
-from .common import (FieldError, arxiv_id, as_stream, clean, first_byte, get_dict, get_int, get_list,
-                     get_str, json_lines, paper_links, parse_date, parse_datetime, record_or_error)
+from .common import (
+    FieldError,
+    arxiv_id,
+    as_stream,
+    clean,
+    first_byte,
+    get_dict,
+    get_int,
+    get_list,
+    get_str,
+    json_lines,
+    paper_links,
+    parse_date,
+    parse_datetime,
+    record_or_error,
+)
 
 
 def parse(stream: BinaryIO | bytes, source: str = "<input>") -> Iterator[Record | ParseError]:
@@ -52,7 +66,7 @@ def parse_days(stream: BinaryIO | bytes, source: str = "<input>") -> Iterator[Re
             yield ParseError(str(exc), source, lineno)
             continue
         for entry in entries:
-            yield record_or_error(lambda: entry_record(entry, day, lineno), source, lineno)
+            yield record_or_error(entry_record, entry, day, lineno, source=source, line=lineno)
 
 
 def parse_response(data: bytes, date: dt.date | None = None, source: str = "<input>") -> Iterator[Record | ParseError]:
@@ -66,7 +80,7 @@ def parse_response(data: bytes, date: dt.date | None = None, source: str = "<inp
         yield ParseError(f"expected a JSON array of entries, not {type(entries).__name__}", source)
         return
     for number, entry in enumerate(entries, 1):
-        result = record_or_error(lambda: entry_record(entry, date, None), source, None)
+        result = record_or_error(entry_record, entry, date, None, source=source, line=None)
         if isinstance(result, ParseError):
             result = ParseError(f"entry {number}: {result.message}", source)
         yield result

@@ -56,6 +56,7 @@ class RateLimiter:
 
 def arxiv_api_query(base_url: str = ARXIV_API_URL, *, id_list: Iterable[str] | None = None,
                     search_query: str | None = None, start: int = 0, max_results: int = 100,
+                    sort_by: str | None = None, sort_order: str | None = None,
                     client: httpx.Client | None = None) -> list[Record | ParseError]:
     """Query the arXiv API and parse the Atom answer (records, and per-entry ParseErrors).
 
@@ -63,7 +64,10 @@ def arxiv_api_query(base_url: str = ARXIV_API_URL, *, id_list: Iterable[str] | N
     ids = ",".join(id_list or [])
     if not ids and not search_query:
         raise InvalidQuery("arxiv_api_query needs id_list or search_query")
-    params = {"search_query": search_query or "", "id_list": ids, "start": start, "max_results": max_results}
+    params: dict[str, str | int] = {"search_query": search_query or "", "id_list": ids}
+    params |= {"sortBy": sort_by} if sort_by else {}
+    params |= {"sortOrder": sort_order} if sort_order else {}
+    params |= {"start": start, "max_results": max_results}
     response = fetch(base_url, params, client)
     if response.status_code != 200:
         reason = atom.api_error(response.content) or response.reason_phrase

@@ -65,7 +65,7 @@ def classify(url: str) -> tuple[str, str] | None:
         host = (parts.hostname or "").rstrip(".")
     except ValueError:
         return None
-    bare = host[4:] if host.startswith("www.") else host
+    bare = host.removeprefix("www.")
     if "." not in bare or any(bare == h or bare.endswith("." + h) for h in _EXCLUDED_HOSTS):
         return None
     segments = [s for s in parts.path.split("/") if s]

@@ -8,8 +8,21 @@ from typing import Any, BinaryIO
 
 from ..errors import ParseError
 from ..models import Author, Paper, Record
-from .common import (FieldError, arxiv_id, clean, get_list, get_str, json_lines, midnight, optional_text,
-                     paper_links, parse_date, record_or_error, str_items, unique)
+from .common import (
+    FieldError,
+    arxiv_id,
+    clean,
+    get_list,
+    get_str,
+    json_lines,
+    midnight,
+    optional_text,
+    paper_links,
+    parse_date,
+    record_or_error,
+    str_items,
+    unique,
+)
 
 
 def parse(stream: BinaryIO | bytes, source: str = "<input>") -> Iterator[Record | ParseError]:
@@ -18,7 +31,11 @@ def parse(stream: BinaryIO | bytes, source: str = "<input>") -> Iterator[Record 
             yield item
             continue
         lineno, obj = item
-        yield record_or_error(lambda: Record(paper=paper(obj), line=lineno), source, lineno)
+        yield record_or_error(_record, obj, lineno, source=source, line=lineno)
+
+
+def _record(obj: Any, lineno: int) -> Record:
+    return Record(paper=paper(obj), line=lineno)
 
 
 def paper(obj: Any) -> Paper:

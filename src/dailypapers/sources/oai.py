@@ -12,8 +12,20 @@ from lxml import etree
 
 from ..errors import ParseError
 from ..models import Author, Paper, Record, Version
-from .common import (FieldError, arxiv_id, clean, midnight, optional_text, paper_links, parse_date, parse_xml,
-                     record_or_error, split_categories, tex_to_unicode, xml_text)
+from .common import (
+    FieldError,
+    arxiv_id,
+    clean,
+    midnight,
+    optional_text,
+    paper_links,
+    parse_date,
+    parse_xml,
+    record_or_error,
+    split_categories,
+    tex_to_unicode,
+    xml_text,
+)
 
 OAI = "http://www.openarchives.org/OAI/2.0/"
 NS = {"oai": OAI, "arXiv": "http://arxiv.org/OAI/arXiv/"}
@@ -48,7 +60,7 @@ def parse_page(data: BinaryIO | bytes, source: str = "<input>") -> Page:
     errors = [(e.get("code") or "unknown", clean(xml_text(e))) for e in root.iterfind("oai:error", NS)]
     if any(code != NO_RECORDS for code, _ in errors):
         raise ParseError("OAI-PMH error: " + "; ".join(f"{c}: {m}" if m else c for c, m in errors), source)
-    page = Page(records=[_record(r, source) for r in _records(root)])
+    page = Page(records=[record_or_error(_record, r, source=source, line=r.sourceline) for r in _records(root)])
     token = root.find("oai:*/oai:resumptionToken", NS)
     if token is not None:
         page.token = clean(xml_text(token)) or None
@@ -70,9 +82,8 @@ def _records(root: etree._Element) -> Iterator[etree._Element]:
         yield record
 
 
-def _record(record: etree._Element, source: str) -> Record | ParseError:
-    line = record.sourceline
-    return record_or_error(lambda: Record(paper=paper(record), line=line), source, line)
+def _record(record: etree._Element) -> Record:
+    return Record(paper=paper(record), line=record.sourceline)
 
 
 def paper(record: etree._Element) -> Paper:

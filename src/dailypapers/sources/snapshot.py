@@ -11,9 +11,25 @@ from typing import Any, BinaryIO
 
 from ..errors import ParseError
 from ..models import Author, Paper, Record, Version
-from .common import (FieldError, arxiv_id, clean, get_dict, get_list, get_str, json_lines, midnight,
-                     optional_text, paper_links, parse_date, parse_datetime, parsed_author,
-                     record_or_error, split_authors, split_categories, tex_to_unicode)
+from .common import (
+    FieldError,
+    arxiv_id,
+    checked_version,
+    clean,
+    enumerated_affiliations,
+    get_list,
+    get_str,
+    json_lines,
+    midnight,
+    optional_text,
+    paper_links,
+    parse_date,
+    parse_datetime,
+    parsed_author,
+    record_or_error,
+    split_authors,
+    split_categories,
+)
 
 _VERSION = re.compile(r"^v?(\d+)$")
 
@@ -24,7 +40,11 @@ def parse(stream: BinaryIO | bytes, source: str = "<input>") -> Iterator[Record 
             yield item
             continue
         lineno, obj = item
-        yield record_or_error(lambda: Record(paper=paper(obj), line=lineno), source, lineno)
+        yield record_or_error(_record, obj, lineno, source=source, line=lineno)
+
+
+def _record(obj: Any, lineno: int) -> Record:
+    return Record(paper=paper(obj), line=lineno)
 
 
 def paper(obj: Any) -> Paper:
@@ -64,18 +84,17 @@ def _versions(rows: list[Any]) -> list[Version]:
         m = _VERSION.match(label.strip())
         if not m:
             raise FieldError(f"bad version label {label[:20]!r}")
-        found[int(m.group(1))] = parse_datetime(get_str(row, "created"))
+        found[checked_version(int(m.group(1)))] = parse_datetime(get_str(row, "created"))
     return [Version(n, found[n]) for n in sorted(found)]
 
 
 def _authors(obj: Any) -> list[Author]:
+    line = get_str(obj, "authors")
     rows = get_list(obj, "authors_parsed")
     if not rows:
-        return split_authors(get_str(obj, "authors"))
-    authors = []
+        return split_authors(line)
+    table = enumerated_affiliations(line)
     for row in rows:
         if not isinstance(row, list):
             raise FieldError(f"authors_parsed entries must be lists, not {type(row).__name__}")
-        author = parsed_author(row)
-        authors.append(Author(tex_to_unicode(author.name), author.affiliation))
-    return authors
+    return [parsed_author(row, table) for row in rows]

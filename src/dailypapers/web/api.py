@@ -12,7 +12,7 @@ from ..errors import InvalidDate
 from ..search.query import parse_query
 from ..store.repo import Listed
 from . import deps, periods, views
-from .schemas import ERRORS, DailyPaperOut, PaperOut
+from .schemas import ERRORS, DailyPaperOut, ErrorOut, PaperOut
 
 router = APIRouter(prefix="/api", tags=["papers"], responses=ERRORS)
 
@@ -57,7 +57,8 @@ def _latest(store) -> periods.Period | None:
     return periods.day(latest) if latest else None
 
 
-@router.get("/papers/search", response_model=list[DailyPaperOut], summary="Search papers by keyword")
+@router.get("/papers/search", response_model=list[DailyPaperOut], summary="Search papers by keyword",
+            responses={503: {"model": ErrorOut, "description": "The search index has not been built yet."}})
 def search_papers(
     request: Request,
     q: Annotated[str | None, Query(description="Words, \"phrases\", author:, cat:, from:, to: (500 chars max).")]

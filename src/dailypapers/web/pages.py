@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -21,6 +22,7 @@ router = APIRouter(include_in_schema=False)
 
 PageNo = Annotated[int, Query(ge=1, le=10_000)]
 ListSort = Annotated[Literal["upvotes", "date"], Query()]
+CATEGORY = re.compile(r"[A-Za-z][A-Za-z-]*(?:\.[A-Za-z][A-Za-z-]*)?")
 SEARCH_SORTS = {"relevance": "Best match", "date": "Newest"}
 
 
@@ -111,6 +113,8 @@ def author_page(request: Request, key: str, page: PageNo = 1) -> Response:
 
 @router.get("/categories/{category}")
 def category_page(request: Request, category: str, page: PageNo = 1) -> Response:
+    if not CATEGORY.fullmatch(category):
+        raise NotFound(f"not a category: {category[:80]!r} (categories look like cs.CL or hep-th)")
     store, size = deps.store(request), deps.settings(request).page_size
     result = store.by_category(category, offset=(page - 1) * size, limit=size)
     if result.total == 0:

@@ -45,7 +45,7 @@ class Period:
     def path(self) -> str:
         return f"/papers/{self.kind}/{self.slug}"
 
-    def shifted(self, direction: int) -> "Period":
+    def shifted(self, direction: int) -> Period:
         """The adjacent period of the same kind (direction -1 or +1)."""
         if self.kind == "date":
             return day(self.start + dt.timedelta(days=direction))
@@ -54,7 +54,7 @@ class Period:
         anchor = self.start - dt.timedelta(days=1) if direction < 0 else self.end + dt.timedelta(days=1)
         return month_of(anchor)
 
-    def containing(self, kind: str, when: dt.date | None = None) -> "Period":
+    def containing(self, kind: str, when: dt.date | None = None) -> Period:
         """The period of another kind that contains `when` (default: this period's start)."""
         when = when or self.start
         return {"date": day, "week": week_of, "month": month_of}[kind](when)

@@ -23,6 +23,7 @@ def apply(headers: MutableHeaders, path: str) -> None:
         headers.setdefault(key, value)
     if path.startswith("/api/"):
         headers.setdefault("Access-Control-Allow-Origin", "*")  # read-only, no credentials
+        headers.setdefault("Access-Control-Expose-Headers", "Link, X-Total-Count")
     elif path.startswith("/static/"):
         headers.setdefault("Cache-Control", STATIC_CACHE)
 

@@ -30,9 +30,9 @@ def hf_time(value: dt.datetime | dt.date | None) -> str | None:
     if value is None:
         return None
     if not isinstance(value, dt.datetime):
-        value = dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
+        value = dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
     if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc)
+        value = value.astimezone(dt.UTC)
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
@@ -103,6 +103,8 @@ def card(item: Listed, highlights: dict[str, str] | None = None) -> dict:
     paper, entry = item.paper, item.entry
     github = first_link(paper, "github", "code")
     project = first_link(paper, "project")
+    if project and github and project.url.rstrip("/") == github.url.rstrip("/"):
+        project = None  # HF often gives the repository as the project page too: one chip is enough
     stars = github.stars if github and github.stars is not None else (entry.github_stars if entry else None)
     shown = paper.authors[:CARD_AUTHORS]
     return {

@@ -15,7 +15,10 @@
   }
 
   // "Copy BibTeX" buttons: shown only when the clipboard API is there.
-  document.querySelectorAll("[data-copy-target]").forEach(function (button) {
+  function enableCopyButtons() {
+    document.querySelectorAll("[data-copy-target]").forEach(enableCopyButton);
+  }
+  function enableCopyButton(button) {
     var target = document.getElementById(button.getAttribute("data-copy-target"));
     if (!target || !navigator.clipboard) { return; }
     button.hidden = false;
@@ -26,5 +29,10 @@
         setTimeout(function () { button.textContent = label; }, 1500);
       });
     });
-  });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", enableCopyButtons);
+  } else {
+    enableCopyButtons();
+  }
 })();

@@ -11,7 +11,6 @@ import datetime as dt
 import gzip
 import json
 import os
-import platform
 import shutil
 import socket
 import statistics
@@ -27,6 +26,8 @@ SHARED = ROOT.parent / "shared" / "data"
 WORK = ROOT / "var" / "bench"
 sys.path.insert(0, str(ROOT / "src"))
 
+from report import write_section  # noqa: E402
+
 from dailypapers import importer  # noqa: E402
 from dailypapers.search.keyword import KeywordIndex  # noqa: E402
 from dailypapers.search.query import parse_query  # noqa: E402
@@ -41,12 +42,6 @@ QUERIES = [
     "federated learning privacy", "zero-shot", "mixture of experts", "agents", "3D gaussian splatting",
     "code generation", "hallucination",
 ]
-
-
-def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
-    mem = int(next(line.split()[1] for line in open("/proc/meminfo") if line.startswith("MemTotal"))) // 1024 // 1024
-    return f"{platform.node()}: {os.cpu_count()} cores ({cpu}), {mem} GiB RAM, Python {platform.python_version()}"
 
 
 def fresh_store(name: str) -> Store:
@@ -169,22 +164,22 @@ def demo_dir() -> Path:
     return data_dir
 
 
-def render(imports: list[dict], build: dict, search: list[dict], pages: list[dict], command: str) -> str:
-    lines = ["# Benchmarks", "", f"Machine: {machine()}.", f"Command: `{command}` ({dt.date.today()}).",
+def render(imports: list[dict], build: dict, search: list[dict], pages: list[dict]) -> str:
+    lines = ["## Foundation: import, keyword search, pages", "",
              "Everything ran on this machine's CPUs, one process, SQLite in WAL mode on local disk.", "",
-             "## Import throughput", "",
+             "### Import throughput", "",
              "| what | records | seconds | records/s | errors | re-import seconds | re-import changes |",
              "|---|---:|---:|---:|---:|---:|---:|"]
     for r in imports:
         lines.append(f"| {r['what']} | {r['records']:,} | {r['seconds']:.1f} | {r['rate']:,.0f} | {r['errors']} "
                      f"| {r['reimport_seconds']:.1f} | {r['reimport_changed']} |")
     lines += ["", f"Keyword index build: {build['records']:,} papers in {build['seconds']:.1f} s.", "",
-              "## Keyword search (tantivy, 75k listings, in-process, 30 results)", "",
+              "### Keyword search (tantivy, 75k listings, in-process, 30 results)", "",
               f"{len(QUERIES)} queries × 5 rounds: common words, phrases, author and category filters.", "",
               "| sort | queries | p50 ms | p99 ms |", "|---|---:|---:|---:|"]
     for r in search:
         lines.append(f"| {r['sort']} | {r['queries']} | {r['p50']:.2f} | {r['p99']:.2f} |")
-    lines += ["", "## Pages (demo data, uvicorn on loopback, one client, 60 requests each)", "",
+    lines += ["", "### Pages (demo data, uvicorn on loopback, one client, 60 requests each)", "",
               "| page | path | p50 ms | p99 ms | bytes |", "|---|---|---:|---:|---:|"]
     for r in pages:
         lines.append(f"| {r['page']} | `{r['path']}` | {r['p50']:.1f} | {r['p99']:.1f} | {r['bytes']:,} |")
@@ -201,8 +196,8 @@ def main() -> None:
     build, search = bench_search(store)
     pages = bench_pages(demo_dir())
     command = "make bench" + (f" (snapshot lines {args.snapshot_lines})" if args.snapshot_lines != 100_000 else "")
-    text = render([listings, snapshot], build, search, pages, command)
-    (ROOT / "BENCHMARKS.md").write_text(text)
+    text = render([listings, snapshot], build, search, pages)
+    write_section("foundation", text, command)
     print(text)
 
 

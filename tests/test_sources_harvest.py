@@ -88,7 +88,7 @@ def test_full_harvest_retries_paces_pages_and_checkpoints(caplog):
     # 10 s as the 503 asked; then 3 s between the two pages, as nothing else took time
     assert clock.sleeps == [10, 3]
     assert checkpoint.saves == [{"params": PARAMS, "token": TOKEN, "done": False},
-                                {"params": PARAMS, "token": None, "done": True}]
+                                {"params": PARAMS, "token": None, "done": True, "last_until": "2015-01-03"}]
     assert set(server.user_agents) == {USER_AGENT}
     assert [r.name for r in caplog.records] == ["dailypapers.sources"]
     assert "503" in caplog.records[0].getMessage() and "retry 1 of 5" in caplog.records[0].getMessage()
@@ -159,7 +159,7 @@ def test_resume_after_crash_requests_the_saved_token_and_repeats_nothing_finishe
     assert [r.paper.arxiv_id for r in before_crash] == ["1412.8544", "hep-th/9504118", "1501.00001"]
     assert resumed == [{"verb": "ListRecords", "resumptionToken": TOKEN}]
     assert after == ["1501.00001"]  # only the page that was not finished
-    assert checkpoint.state == {"params": PARAMS, "token": None, "done": True}
+    assert checkpoint.state == {"params": PARAMS, "token": None, "done": True, "last_until": "2015-01-03"}
     assert clock.sleeps == []
 
 
@@ -184,6 +184,20 @@ def test_checkpoint_not_reused_for_other_or_finished_harvests(state):
         got = ids(harvester(server, FakeClock(), MemoryCheckpoint(state)).harvest())
         assert queries(server)[0] == PARAMS
     assert len(got) == 3
+
+
+def test_other_checkpoint_keys_are_kept_and_last_until_comes_from_the_server():
+    checkpoint = MemoryCheckpoint({"last_until": "2014-12-31", "note": "kept"})
+    with ReplayServer([Reply(200, page_one()), Reply(200, page_two())]) as server:
+        h = OAIHarvester(server.url + "/oai2", from_=dt.date(2015, 1, 1), sleep=FakeClock().sleep,
+                         checkpoint=checkpoint)
+        assert len(ids(h.harvest())) == 3
+    params = {"verb": "ListRecords", "metadataPrefix": "arXiv", "from": "2015-01-01"}
+    assert checkpoint.saves[0] == {"last_until": "2014-12-31", "note": "kept", "params": params, "token": TOKEN,
+                                   "done": False}
+    # no `until`: the harvest reached the server's own date (responseDate of the last page)
+    assert checkpoint.state == {"last_until": "2018-06-21", "note": "kept", "params": params, "token": None,
+                                "done": True}
 
 
 def test_set_and_prefix_parameters():

@@ -160,3 +160,12 @@ def test_odd_inputs_never_raise(data):
 def test_damaged_copies_never_raise(lines):
     assert_total(hf.parse, mutations(b"\n".join(lines[:2]), count=150))
     assert_total(hf.parse, mutations(json.dumps(json.loads(lines[0])["daily_papers"]).encode(), count=150))
+
+
+def test_corrupt_gzip_is_an_error(lines):
+    data = gzip.compress(b"\n".join(lines[:5]))
+    corrupt = data[:10] + bytes(b ^ 0x55 for b in data[10:40]) + data[40:]
+    assert [type(x).__name__ for x in hf.parse(corrupt)] == ["ParseError"]
+    raw = gzip.compress(json.dumps(json.loads(lines[0])["daily_papers"]).encode())
+    records, errors = split(hf.parse(raw[: len(raw) // 2]))
+    assert records == [] and len(errors) == 1

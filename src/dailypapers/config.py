@@ -33,6 +33,15 @@ class Settings:
     arxiv_api_url: str = _setting("https://export.arxiv.org/api/query", "arXiv API endpoint (Atom).")
     harvest_delay: float = _setting(3.0, "Seconds between OAI-PMH requests (arXiv asks for at least 3).")
     page_size: int = _setting(30, "Papers per page in lists and search results.")
+    public_url: str = _setting("", "Public base URL for links in emails (e.g. https://papers.example.org); "
+                               "empty means the address a request came to. An https URL marks cookies Secure.")
+    smtp_host: str = _setting("", "SMTP server for outgoing mail; empty means mail is only logged (development).")
+    smtp_port: int = _setting(587, "SMTP server port.")
+    smtp_user: str = _setting("", "SMTP user name; empty means no login.")
+    smtp_password: str = _setting("", "SMTP password.")
+    smtp_starttls: bool = _setting(True, "Upgrade the SMTP connection with STARTTLS before logging in.")
+    mail_from: str = _setting("dailypapers <noreply@localhost>", "The From address of outgoing mail.")
+    submit_max_age_days: int = _setting(14, "Members may submit papers first published at most this many days ago.")
 
     @property
     def sqlite_path(self) -> Path:

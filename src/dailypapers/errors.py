@@ -42,3 +42,36 @@ class FetchError(DailyPapersError):
 
 class ConfigError(DailyPapersError):
     pass
+
+
+# -- community: accounts, votes, comments, collections (issue 4) -------------------------
+
+
+class InvalidInput(DailyPapersError, ValueError):
+    """A value a member typed breaks a rule; the message is meant to be shown to them."""
+
+
+class AuthenticationFailed(DailyPapersError):
+    """Wrong credentials, or no credentials where they are needed (never says which address exists)."""
+
+
+class PermissionDenied(DailyPapersError):
+    """Signed in, but not allowed to do this (another member's comment, a moderator's page...)."""
+
+
+class Conflict(DailyPapersError):
+    """The thing already exists: an address or user name taken, a paper already submitted."""
+
+
+class RateLimited(DailyPapersError):
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class InvalidToken(DailyPapersError):
+    """A password-reset link or API token that is unknown, used or expired."""
+
+
+class MailError(DailyPapersError):
+    """A message could not be handed to the SMTP server."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -41,7 +42,7 @@ def parse(data: BinaryIO | bytes, source: str = "<input>") -> Iterator[Record | 
     """One `.abs` file: one Record, or one ParseError."""
     try:
         raw = read_all(data)
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:  # corrupt or truncated gzip
         yield ParseError(f"unreadable input: {exc}", source)
         return
     yield record_or_error(_record, raw, source=source, line=None)

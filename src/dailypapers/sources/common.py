@@ -104,12 +104,10 @@ def get_str(obj: Any, key: str, *, required: bool = False) -> str | None:
 
 
 def get_int(obj: Any, key: str, default: int | None = None) -> int | None:
-    value = obj.get(key)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise FieldError(f"field {key!r} must be an integer, not {type(value).__name__}")
-    return value
+    value = _typed(obj, key, int, "an integer", False)
+    if isinstance(value, bool):
+        raise FieldError(f"field {key!r} must be an integer, not bool")
+    return default if value is None else value
 
 
 def _typed(obj: Any, key: str, kind: type, label: str, required: bool) -> Any:
@@ -240,6 +238,7 @@ _COLLAB = re.compile(r"\b(collaboration|consortium|group|team)s?\b", re.IGNORECA
 _ENUMERATED = re.compile(r"\(\s*(\d+)\s*\)")
 _ENUM_BLOCK = re.compile(r"\(\s*(\(\s*\d+\s*\).*)\)\s*\.?\s*$")
 _REFS = re.compile(r"^(?:[\d\s,&]|and)+$")
+_SEPARATOR = re.compile(r"\s*(?:[,;:]|\band\b|&)\s*")
 
 
 def split_authors(line: str | None) -> list[Author]:
@@ -288,9 +287,6 @@ def _name_groups(text: str) -> list[tuple[str, str | None]]:
             elif piece:
                 entries.append([piece, None])
     return [(name, aff) for name, aff in entries]
-
-
-_SEPARATOR = re.compile(r"\s*(?:[,;:]|\band\b|&)\s*")
 
 
 def _segments(text: str) -> list[tuple[bool, str]]:
@@ -377,11 +373,11 @@ def paper_links(abstract: str | None, comments: str | None, explicit: Iterable[L
 def record_or_error(build: Callable[..., Record], *args: Any, source: str, line: int | None) -> Record | ParseError:
     """`build(*args)` for one record; a bad value becomes a ParseError for that record.
 
-    FieldError and InvalidArxivId are ValueErrors; TypeError and LookupError are caught as a
-    safety net so that no input can stop a whole import."""
+    FieldError and InvalidArxivId are ValueErrors; the other types are caught as a safety net
+    so that no input can stop a whole import."""
     try:
         return build(*args)
-    except (ValueError, TypeError, LookupError) as exc:
+    except (ValueError, TypeError, LookupError, AttributeError) as exc:
         return ParseError(str(exc) or type(exc).__name__, source, line)
 
 
@@ -424,7 +420,7 @@ def parse_xml(data: BinaryIO | bytes, source: str) -> etree._Element:
 
 
 def xml_text(element: etree._Element | None) -> str | None:
-    """The element's text content (None if absent); entity references left unexpanded are dropped."""
+    """The element's text content, children included (None if the element is absent)."""
     if element is None:
         return None
     return "".join(t for t in element.itertext() if isinstance(t, str))

@@ -24,7 +24,9 @@ DEFAULT_RETRY_AFTER = 10.0  # arXiv's own 503 page says "Retry after 10 seconds"
 
 
 class Checkpoint(Protocol):
-    """Where a harvest keeps its state: `{"params": {...}, "token": str | None, "done": bool, ...}`."""
+    """Where a harvest keeps its state: `{"params": {...}, "token": str | None, "done": bool}`, plus
+    `"last_until": "YYYY-MM-DD"` once a harvest completes (its `until`, or the server's date).
+    Other keys found in a loaded state are kept in every state saved."""
 
     def load(self) -> dict | None: ...
 
@@ -60,6 +62,7 @@ class OAIHarvester:
         self.checkpoint = checkpoint
         self.max_retries = max_retries
         self.requests: list[dict[str, str]] = []  # every request's parameters, in order
+        self._carried: dict = {}
 
     def harvest(self) -> Iterator[Record | ParseError]:
         """Every record of the list, page by page. A page's records are all yielded before the
@@ -73,7 +76,7 @@ class OAIHarvester:
                 page = self._page(client, params)
                 yield from page.records
                 token = page.token
-                self._save(token)
+                self._save(token, page.response_date)
                 if not token:
                     return
         finally:
@@ -82,14 +85,20 @@ class OAIHarvester:
 
     def _resume_token(self) -> str | None:
         state = self.checkpoint.load() if self.checkpoint else None
+        self._carried = {k: v for k, v in (state or {}).items() if k not in ("params", "token", "done")}
         if state and state.get("params") == self.params and not state.get("done") and state.get("token"):
             log.info("resuming OAI-PMH harvest from token %s", state["token"])
             return state["token"]
         return None
 
-    def _save(self, token: str | None) -> None:
-        if self.checkpoint:
-            self.checkpoint.save({"params": self.params, "token": token, "done": not token})
+    def _save(self, token: str | None, response_date: str | None) -> None:
+        if not self.checkpoint:
+            return
+        state = {**self._carried, "params": self.params, "token": token, "done": not token}
+        if not token:
+            last = self.params.get("until") or (response_date or "")[:10]
+            state["last_until"] = last or self._carried.get("last_until")
+        self.checkpoint.save(state)
 
     def _page(self, client: httpx.Client, params: dict[str, str]) -> oai.Page:
         response = self._get(client, params)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import zlib
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
@@ -43,7 +44,7 @@ def parse(stream: BinaryIO | bytes, source: str = "<input>") -> Iterator[Record 
         buffered = as_stream(stream)
         raw_response = first_byte(buffered) == b"["
         data = buffered.read() if raw_response else None
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:  # corrupt or truncated gzip
         yield ParseError(f"unreadable input: {exc}", source)
         return
     if data is not None:

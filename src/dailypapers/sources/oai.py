@@ -39,6 +39,7 @@ class Page:
     records: list[Record | ParseError] = field(default_factory=list)
     token: str | None = None
     complete_list_size: int | None = None
+    response_date: str | None = None
 
 
 def parse(data: BinaryIO | bytes, source: str = "<input>") -> Iterator[Record | ParseError]:
@@ -60,7 +61,8 @@ def parse_page(data: BinaryIO | bytes, source: str = "<input>") -> Page:
     errors = [(e.get("code") or "unknown", clean(xml_text(e))) for e in root.iterfind("oai:error", NS)]
     if any(code != NO_RECORDS for code, _ in errors):
         raise ParseError("OAI-PMH error: " + "; ".join(f"{c}: {m}" if m else c for c, m in errors), source)
-    page = Page(records=[record_or_error(_record, r, source=source, line=r.sourceline) for r in _records(root)])
+    page = Page(records=[record_or_error(_record, r, source=source, line=r.sourceline) for r in _records(root)],
+                response_date=clean(xml_text(root.find("oai:responseDate", NS))) or None)
     token = root.find("oai:*/oai:resumptionToken", NS)
     if token is not None:
         page.token = clean(xml_text(token)) or None
@@ -72,6 +74,15 @@ def parse_page(data: BinaryIO | bytes, source: str = "<input>") -> Page:
 def resumption_token(data: BinaryIO | bytes, source: str = "<input>") -> str | None:
     """The token for the next page; None when the list is complete (absent or empty token)."""
     return parse_page(data, source).token
+
+
+def __getattr__(name: str):
+    """The harvester lives in harvest.py; `from dailypapers.sources.oai import OAIHarvester` works too."""
+    if name in ("OAIHarvester", "Checkpoint", "MemoryCheckpoint"):
+        from . import harvest
+
+        return getattr(harvest, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _records(root: etree._Element) -> Iterator[etree._Element]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
-    Column, Date, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text,
+    Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text,
     UniqueConstraint,
 )
 
@@ -93,4 +93,110 @@ checkpoints = Table(
     Column("name", String(255), primary_key=True),
     Column("state", Text, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+
+# =============================================================================================
+# Community (migration 0003): accounts, votes, submissions, comments, collections, follows.
+# Imported Hugging Face upvotes stay in daily_entries.upvotes (the baseline); local votes are
+# rows in `votes`, one per member and paper, counted on read, so counts are exact by construction.
+# =============================================================================================
+
+users = Table(
+    "users", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(254), nullable=False),  # lower-cased
+    Column("username", String(64), nullable=False),  # [a-z0-9_-], shown as "submitted by"
+    Column("display_name", Text, nullable=False, default=""),
+    Column("password_hash", Text, nullable=False),
+    Column("role", String(16), nullable=False, default="member"),  # member | moderator | admin
+    Column("session_version", Integer, nullable=False, default=1),  # bumped to sign out everywhere
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("email", name="uq_users_email"),
+    UniqueConstraint("username", name="uq_users_username"),
+)
+
+password_resets = Table(
+    "password_resets", metadata,
+    Column("token_hash", String(64), primary_key=True),  # sha256 of the emailed token
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+    Index("ix_password_resets_user_id", "user_id"),
+)
+
+api_tokens = Table(
+    "api_tokens", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("token_hash", String(64), nullable=False),  # sha256 of the token; the token is shown once
+    Column("prefix", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_used_at", DateTime(timezone=True)),
+    UniqueConstraint("token_hash", name="uq_api_tokens_token_hash"),
+    Index("ix_api_tokens_user_id", "user_id"),
+)
+
+votes = Table(
+    "votes", metadata,
+    Column("paper_id", String(64), ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_votes_user_id", "user_id", "created_at"),
+    Index("ix_votes_created_at", "created_at"),
+)
+
+submissions = Table(
+    "submissions", metadata,
+    Column("paper_id", String(64), ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),  # once per paper
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("date", Date, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_submissions_user_id", "user_id"),
+)
+
+comments = Table(
+    "comments", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("paper_id", String(64), ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("parent_id", Integer, ForeignKey("comments.id", ondelete="CASCADE")),  # one level deep
+    Column("body", Text, nullable=False),  # Markdown source; rendered and sanitised on display
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("edited_at", DateTime(timezone=True)),
+    Column("deleted_at", DateTime(timezone=True)),
+    Column("hidden_at", DateTime(timezone=True)),
+    Column("hidden_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Index("ix_comments_paper_id", "paper_id", "created_at"),
+    Index("ix_comments_user_id", "user_id"),
+)
+
+collections = Table(
+    "collections", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("is_public", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_collections_user_id", "user_id"),
+)
+
+collection_items = Table(
+    "collection_items", metadata,
+    Column("collection_id", Integer, ForeignKey("collections.id", ondelete="CASCADE"), primary_key=True),
+    Column("paper_id", String(64), ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+)
+
+follows = Table(
+    "follows", metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(16), primary_key=True),  # author (an author name key) | category
+    Column("target", String(255), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_follows_target", "kind", "target"),
 )

@@ -1,0 +1,20 @@
+"""Small SQL helpers shared by the community store modules (the same SQL on SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def insert_ignore(conn: Connection, table: Table, values: dict) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING; True when a row was inserted."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    result = conn.execute(dialect.insert(table).values(**values).on_conflict_do_nothing())
+    return result.rowcount == 1

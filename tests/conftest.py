@@ -28,7 +28,7 @@ from dailypapers.search.keyword import KeywordIndex
 from dailypapers.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("DAILYPAPERS_TEST_DATA", ROOT.parent / "shared" / "data"))
+from support.paths import DATA  # noqa: E402
 HF_DAYS = 30
 LISTING_PAPERS = 300
 

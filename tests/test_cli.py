@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-LISTINGS = SHARED / "arxiv_cs_listings.jsonl.gz"
+from support.paths import LISTINGS
 COMMANDS = ["init", "import", "harvest", "index", "index rebuild", "serve", "search", "stats", "demo", "settings"]
 
 

@@ -67,3 +67,12 @@ def test_invalid_id_is_a_value_error_with_the_input():
 
 def test_four_digit_numbers_after_2014_are_invalid():
     assert not ids.is_valid("2405.1573")
+
+
+def test_urls_with_query_or_fragment():
+    assert str(ids.parse("https://arxiv.org/abs/2405.15738v2?context=cs#x")) == "2405.15738v2"
+
+
+def test_non_string_is_a_typed_error():
+    with pytest.raises(InvalidArxivId):
+        ids.parse(None)  # type: ignore[arg-type]

@@ -127,4 +127,4 @@ def test_idempotent_and_clean_on_all_real_listings(listings):
                 assert link.url == link.url.strip() and link.url[-1] not in ".,;:]}'\"", link
                 assert link.url.count("(") >= link.url.count(")"), link
                 assert "arxiv.org" not in link.url.lower() and "doi.org" not in link.url.lower()
-    assert checked > 10_000
+    assert checked > len(listings) // 5  # about 27% of listings carry a link

@@ -18,10 +18,9 @@ from dailypapers.search.query import parse_query
 
 from test_search_query import HOSTILE
 
-LISTINGS = [
-    Path("/work/shared/data/arxiv_cs_listings.jsonl.gz"),
-    Path(__file__).resolve().parents[1] / "data/demo/listings_subset.jsonl.gz",
-]
+from support.paths import LISTINGS as LISTINGS_FILE  # noqa: E402
+
+LISTINGS = [LISTINGS_FILE]
 MARK = "glimmerwick"  # a made-up word in every hand-written abstract
 
 
@@ -179,8 +178,6 @@ def test_real_titles_find_their_paper(index: KeywordIndex, real: list[Paper]) ->
 
 
 def test_known_real_paper(index: KeywordIndex, real: list[Paper]) -> None:
-    if not any(p.arxiv_id == "2503.11742" for p in real):
-        pytest.skip("the shared listings file is not on this machine")
     assert ids(search(index, '"unsafe weights manipulation"'))[0] == "2503.11742"
     assert ids(search(index, "author:Mancini cat:cs.CV safe vision language")) == ["2503.11742"]
 

@@ -10,7 +10,8 @@ from .errors import InvalidArxivId
 _NEW = re.compile(r"^(?P<id>\d{4}\.\d{4,5})(?:v(?P<v>\d+))?$")
 _OLD = re.compile(r"^(?P<id>[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v(?P<v>\d+))?$")
 _PREFIXES = ("arxiv:", "oai:arxiv.org:")
-_URL = re.compile(r"^(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/(?P<rest>.+?)(?:\.pdf)?/?$", re.I)
+_URL = re.compile(r"^(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/(?P<rest>[^?#]+?)(?:\.pdf)?/?(?:[?#].*)?$",
+                  re.I)
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,9 @@ class ArxivId:
 
 def parse(raw: str) -> ArxivId:
     """Parse an id, an `arXiv:` or OAI identifier, or an arxiv.org abs/pdf URL."""
-    text = (raw or "").strip()
+    if not isinstance(raw, str):
+        raise InvalidArxivId(repr(raw))
+    text = raw.strip()
     url = _URL.match(text)
     if url:
         text = url.group("rest")

@@ -26,7 +26,7 @@ run: $(RUN_STAMP)
 	$(BIN)/dailypapers serve
 
 test: $(TEST_STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 bench: $(TEST_STAMP)
 	$(BIN)/python bench/run.py

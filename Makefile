@@ -30,6 +30,7 @@ test: $(TEST_STAMP)
 
 bench: $(TEST_STAMP)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/bench_votes.py
 
 lint: $(TEST_STAMP)
 	$(BIN)/python -m ruff check src tests bench

@@ -23,9 +23,8 @@ FIXTURES = DATA / "fixtures"
 assert FIXTURES.is_dir(), f"recorded data not found at {DATA}"
 
 
-def needs_data(test):
-    """Kept for readability: the data ships in tests/data, so nothing is ever skipped for it."""
-    return test
+# A label only: the data ships in tests/data, so nothing is ever skipped for it.
+needs_data = pytest.mark.needs_data
 
 
 def split(results) -> tuple[list[Record], list[ParseError]]:

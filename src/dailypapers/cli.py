@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from . import config, importer
+from .cli_users import user_app
 from .errors import DailyPapersError
 from .progress import console, count_progress, import_progress
 from .store import Store
@@ -21,6 +22,7 @@ app = typer.Typer(help="dailypapers: a self-hosted research-paper hub.", no_args
                   pretty_exceptions_enable=False)
 index_app = typer.Typer(help="Manage the search indexes.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
+app.add_typer(user_app, name="user")
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "data" / "demo"
 
@@ -264,7 +266,9 @@ def _fingerprint(paths: list[Path]) -> str:
 
 @app.command()
 def demo(path: Annotated[Path, typer.Option(help="Demo data directory.")] = DEMO_DIR) -> None:
-    """Load the demo data set once (later runs skip it) and bring the index up to date."""
+    """Load the demo data set once (later runs skip it), create the demo member, update the index."""
+    from .community.accounts import ensure_demo_member
+
     settings = _settings()
     store = _store(settings)
     wanted = (("hf", "hf_daily_papers.jsonl.gz"), ("listings", "listings_subset.jsonl.gz"))
@@ -281,6 +285,8 @@ def demo(path: Annotated[Path, typer.Option(help="Demo data directory.")] = DEMO
                                                on_records=bar.records_written)
             _print_import_report(report)
         store.save_checkpoint("demo", {"fingerprint": fingerprint})
+    email, password = ensure_demo_member(store)
+    console.print(f"demo member: sign in at /signin as {email} / {password}", highlight=False)
     _sync_index(store, settings)
     store.close()
 

@@ -75,3 +75,7 @@ class InvalidToken(DailyPapersError):
 
 class MailError(DailyPapersError):
     """A message could not be handed to the SMTP server."""
+
+
+class SignInRequired(AuthenticationFailed):
+    """The action needs a signed-in member (pages redirect to the sign-in form, the API answers 401)."""

@@ -61,7 +61,7 @@ def _user(row) -> User:
 
 
 class Accounts:
-    def __init__(self, store: "Store") -> None:
+    def __init__(self, store: Store) -> None:
         self.engine = store.engine
 
     # -- members -----------------------------------------------------------------------

@@ -7,6 +7,8 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, and_, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
@@ -20,6 +22,13 @@ from .schema import (
     checkpoints, daily_entries, paper_authors, paper_categories, paper_changes, paper_links, paper_versions,
     papers,
 )
+
+if TYPE_CHECKING:
+    from .accounts import Accounts
+    from .collections import Collections, Follows
+    from .comments import Comments
+    from .submissions import Submissions
+    from .votes import Votes
 
 _CHILDREN = {
     "authors": (paper_authors, paper_authors.c.position),
@@ -83,6 +92,38 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    # -- community (issue 4): each part's SQL lives in its own module -------------------
+
+    @cached_property
+    def accounts(self) -> "Accounts":
+        from .accounts import Accounts
+        return Accounts(self)
+
+    @cached_property
+    def votes(self) -> "Votes":
+        from .votes import Votes
+        return Votes(self)
+
+    @cached_property
+    def comments(self) -> "Comments":
+        from .comments import Comments
+        return Comments(self)
+
+    @cached_property
+    def collections(self) -> "Collections":
+        from .collections import Collections
+        return Collections(self)
+
+    @cached_property
+    def follows(self) -> "Follows":
+        from .collections import Follows
+        return Follows(self)
+
+    @cached_property
+    def submissions(self) -> "Submissions":
+        from .submissions import Submissions
+        return Submissions(self)
 
     # -- writing -------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
-    Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text,
+    Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table, Text,
     UniqueConstraint,
 )
 
@@ -199,4 +199,16 @@ follows = Table(
     Column("target", String(255), primary_key=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_follows_target", "kind", "target"),
+)
+
+# One vector per paper: the embedding of `title + ". " + abstract` (see store/vectors.py), as
+# little-endian float32 bytes, tagged with the model that made it and the sha1 of the text.
+paper_vectors = Table(
+    "paper_vectors", metadata,
+    Column("paper_id", String(64), ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("model", String(128), nullable=False),
+    Column("dim", Integer, nullable=False),
+    Column("vector", LargeBinary, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("embedded_at", DateTime(timezone=True), nullable=False),
 )

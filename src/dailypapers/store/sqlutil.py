@@ -16,5 +16,6 @@ def utcnow() -> dt.datetime:
 def insert_ignore(conn: Connection, table: Table, values: dict) -> bool:
     """INSERT … ON CONFLICT DO NOTHING; True when a row was inserted."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    result = conn.execute(dialect.insert(table).values(**values).on_conflict_do_nothing())
-    return result.rowcount == 1
+    key = list(table.primary_key.columns)[0]
+    statement = dialect.insert(table).values(**values).on_conflict_do_nothing().returning(key)
+    return conn.execute(statement).first() is not None  # (psycopg reports no rowcount here)

@@ -11,15 +11,15 @@ from .. import ids
 from ..errors import InvalidDate
 from ..search.query import parse_query
 from ..store.repo import Listed
-from . import deps, periods, views
+from ..community import lists
+from . import deps, overlay, periods, views
 from .schemas import ERRORS, DailyPaperOut, ErrorOut, PaperOut
 
 router = APIRouter(prefix="/api", tags=["papers"], responses=ERRORS)
 
 Limit = Annotated[int, Query(ge=1, le=100, description="Items per page (at most 100).")]
-# `sort=trending` orders by upvotes within the period for now; the community issue replaces it
-# with a documented, time-decayed trending score (see ranking.py once it lands).
-SORTS = {"publishedAt": "date", "trending": "upvotes"}
+# `sort=trending` is the documented, time-decayed score of ranking.py (see /about/ranking).
+SORTS = {"publishedAt": "date", "trending": "trending"}
 
 
 @router.get("/daily_papers", response_model=list[DailyPaperOut], summary="Papers on the daily list")
@@ -31,7 +31,9 @@ def daily_papers(
     month: Annotated[str | None, Query(description="A month, YYYY-MM.")] = None,
     submitter: Annotated[str | None, Query(description="Only papers submitted by this user name.")] = None,
     sort: Annotated[Literal["publishedAt", "trending"],
-                    Query(description="publishedAt: newest first; trending: most upvoted first.")] = "publishedAt",
+                    Query(description="publishedAt: newest first; trending: the trending score, "
+                                      "(imported + local upvotes) / (age in hours + 2) ^ 1.8, "
+                                      "explained at /about/ranking.")] = "publishedAt",
     p: Annotated[int, Query(ge=0, le=100_000, description="Page index, from 0.")] = 0,
     limit: Limit = 50,
 ) -> list[dict]:
@@ -39,10 +41,11 @@ def daily_papers(
     period = _period(date, week, month) or _latest(store)
     if period is None:
         return []
-    page = store.daily(period.start, period.end, sort=SORTS[sort], submitter=submitter,
-                       offset=p * limit, limit=limit)
+    page = lists.daily(store, period.start, period.end, sort=SORTS[sort], submitter=submitter,
+                       offset=p * limit, limit=limit, now=deps.now(request))
     response.headers["X-Total-Count"] = str(page.total)
-    return [views.daily_object(item) for item in page.items]
+    extra = overlay.load(request, [item.paper.arxiv_id for item in page.items])
+    return [views.daily_object(item, extra) for item in page.items]
 
 
 def _period(date: str | None, week: str | None, month: str | None) -> periods.Period | None:
@@ -68,7 +71,7 @@ def search_papers(
     store = deps.store(request)
     if not q or not q.strip():
         papers, _ = store.paper_cursor(None, limit)
-        return [views.daily_object(item) for item in _listed(store, papers)]
+        return _daily_objects(request, _listed(store, papers))
     parsed = parse_query(q)
     index = deps.keyword_index(request)
     if index is None:
@@ -76,7 +79,12 @@ def search_papers(
     hits = index.search(parsed, offset=0, limit=limit).hits
     found = store.papers_by_ids([h.arxiv_id for h in hits])
     papers = [found[h.arxiv_id] for h in hits if h.arxiv_id in found]
-    return [views.daily_object(item) for item in _listed(store, papers)]
+    return _daily_objects(request, _listed(store, papers))
+
+
+def _daily_objects(request: Request, items: list[Listed]) -> list[dict]:
+    extra = overlay.load(request, [item.paper.arxiv_id for item in items])
+    return [views.daily_object(item, extra) for item in items]
 
 
 @router.get("/papers", response_model=list[PaperOut], summary="Every paper, newest id first",
@@ -92,7 +100,8 @@ def list_papers(
     if next_cursor:
         url = request.url.include_query_params(cursor=next_cursor, limit=limit)
         response.headers["Link"] = f'<{url}>; rel="next"'
-    return [views.paper_object(item.paper, item.entry) for item in _listed(store, papers)]
+    extra = overlay.load(request, [p.arxiv_id for p in papers])
+    return [views.paper_object(item.paper, item.entry, extra) for item in _listed(store, papers)]
 
 
 @router.get("/papers/{arxiv_id:path}", response_model=PaperOut, summary="One paper")
@@ -100,7 +109,7 @@ def paper(request: Request, arxiv_id: str) -> dict:
     store = deps.store(request)
     paper = store.get_paper(ids.normalize(arxiv_id))
     entries = store.entries_for(paper.arxiv_id)
-    return views.paper_object(paper, entries[-1] if entries else None)
+    return views.paper_object(paper, entries[-1] if entries else None, overlay.load(request, [paper.arxiv_id]))
 
 
 def _listed(store, papers) -> list[Listed]:

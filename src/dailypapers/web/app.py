@@ -9,7 +9,8 @@ from .. import __version__ as VERSION
 from .. import config
 from ..config import Settings
 from ..store import Store
-from . import api, errors, pages
+from ..community.ratelimit import Limits
+from . import api, api_community, auth, collections, community, errors, insights, moderation, pages, sessions
 from .security import SecurityHeaders
 from .templating import STATIC, make_env
 
@@ -25,6 +26,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None, ind
     """Build the app. The store defaults to `settings.resolved_database_url`, the keyword index to
     `settings.index_dir / "keyword"` (opened on first search once it has been built)."""
     settings = settings or config.load()
+    settings.check_production()  # refuses the default secret in production
     app = FastAPI(title="dailypapers", version=VERSION, description=DESCRIPTION,
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     app.state.settings = settings
@@ -32,9 +34,16 @@ def create_app(settings: Settings | None = None, store: Store | None = None, ind
     app.state.index = index
     app.state.index_path = settings.index_dir / "keyword"
     app.state.jinja = make_env()
+    app.state.limits = Limits()
     errors.install(app)
+    sessions.install(app, settings)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # community routers first: their /papers/{id}/… and /api/papers/{id}/… paths would otherwise
+    # be taken by the catch-all paper routes
+    for router in (api_community.router, auth.router, community.router, collections.router, moderation.router,
+                   insights.router):
+        app.include_router(router)
     app.include_router(api.router)
     app.include_router(pages.router)
     return app

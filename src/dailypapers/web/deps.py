@@ -23,3 +23,22 @@ def keyword_index(request: Request) -> KeywordIndex | None:
     if state.index is None and (state.index_path / "state.json").exists():
         state.index = KeywordIndex(state.index_path)
     return state.index
+
+
+def now(request: Request):
+    """The current time (UTC); tests may set app.state.clock to a function returning another."""
+    clock = getattr(request.app.state, "clock", None)
+    if clock is not None:
+        return clock()
+    from ..store.sqlutil import utcnow
+
+    return utcnow()
+
+
+def limits(request: Request):
+    """This application's rate limiters (in-process; see community/ratelimit.py)."""
+    return request.app.state.limits
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"

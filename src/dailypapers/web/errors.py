@@ -4,7 +4,14 @@ Library errors map the same way on both sides:
 
     NotFound                               404
     InvalidArxivId, InvalidDate,
-    InvalidQuery                           400
+    InvalidQuery, InvalidInput,
+    InvalidToken                           400
+    AuthenticationFailed                   401
+    SignInRequired                         pages: 303 to /signin?next=…; API: 401
+    PermissionDenied (incl. a bad CSRF)    403
+    Conflict                               409
+    RateLimited                            429 with Retry-After
+    FetchError, MailError                  502
     a malformed parameter (FastAPI)        422
     an unknown route                       404
     anything else                          500, logged, never shown to the client
@@ -16,18 +23,24 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import InvalidArxivId, InvalidDate, InvalidQuery, NotFound
+from ..errors import (
+    AuthenticationFailed, Conflict, FetchError, InvalidArxivId, InvalidDate, InvalidInput, InvalidQuery,
+    InvalidToken, MailError, NotFound, PermissionDenied, RateLimited, SignInRequired,
+)
 from . import security
 from .templating import render
 
 log = logging.getLogger("dailypapers.web")
 
-STATUS = {NotFound: 404, InvalidArxivId: 400, InvalidDate: 400, InvalidQuery: 400}
-TITLES = {400: "Bad request", 404: "Page not found", 405: "Method not allowed", 422: "Invalid parameter",
-          500: "Something went wrong"}
+STATUS = {NotFound: 404, InvalidArxivId: 400, InvalidDate: 400, InvalidQuery: 400, InvalidInput: 400,
+          InvalidToken: 400, AuthenticationFailed: 401, PermissionDenied: 403, Conflict: 409, FetchError: 502,
+          MailError: 502}
+TITLES = {400: "Bad request", 401: "Not signed in", 403: "Not allowed", 404: "Page not found",
+          405: "Method not allowed", 409: "Already done", 422: "Invalid parameter", 429: "Slow down",
+          500: "Something went wrong", 502: "Another server failed"}
 HINTS = {
     NotFound: ["Check the address, or search for the paper by its title."],
     InvalidArxivId: ["arXiv identifiers look like 2405.15738, 2405.15738v2 or hep-th/9901001."],
@@ -52,6 +65,29 @@ def error_response(request: Request, status: int, message: str, hints: list[str]
 async def _library_error(request: Request, exc: Exception) -> Response:
     kind = next(k for k in STATUS if isinstance(exc, k))
     return error_response(request, STATUS[kind], str(exc), HINTS.get(kind))
+
+
+async def _sign_in_required(request: Request, exc: SignInRequired) -> Response:
+    if wants_json(request) or "application/json" in request.headers.get("accept", ""):
+        response = error_response(request, 401, str(exc))
+        if wants_json(request):
+            response.headers["WWW-Authenticate"] = 'Bearer realm="dailypapers"'
+        return response
+    from .sessions import safe_next, signin_url
+
+    if request.method == "GET":
+        back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    else:  # after signing in, go back to the page the form was on
+        referer = request.headers.get("referer", "")
+        base = str(request.base_url)
+        back = safe_next("/" + referer[len(base):]) if referer.startswith(base) else "/"
+    return RedirectResponse(signin_url(back), status_code=303)
+
+
+async def _rate_limited(request: Request, exc: RateLimited) -> Response:
+    response = error_response(request, 429, str(exc))
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -85,6 +121,8 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(SignInRequired, _sign_in_required)
+    app.add_exception_handler(RateLimited, _rate_limited)
     for kind in STATUS:
         app.add_exception_handler(kind, _library_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -11,7 +11,7 @@ from ..store import Store
 from . import periods
 from .templating import with_params
 
-SORT_LABELS = {"upvotes": "Most upvoted", "date": "Newest"}
+SORT_LABELS = {"upvotes": "Most upvoted", "trending": "Trending", "date": "Newest"}
 DEFAULT_SORT = "upvotes"
 
 

@@ -13,7 +13,8 @@ from ..errors import NotFound
 from ..search.query import MAX_QUERY_LENGTH, parse_query
 from ..store import Store
 from ..store.repo import Listed, Page
-from . import deps, listing, periods, views
+from ..community import lists
+from . import community, deps, listing, overlay, periods, sessions, views
 from .bibtex import to_bibtex
 from .markdown import to_markdown
 from .templating import render
@@ -21,7 +22,7 @@ from .templating import render
 router = APIRouter(include_in_schema=False)
 
 PageNo = Annotated[int, Query(ge=1, le=10_000)]
-ListSort = Annotated[Literal["upvotes", "date"], Query()]
+ListSort = Annotated[Literal["upvotes", "trending", "date"], Query()]
 CATEGORY = re.compile(r"[A-Za-z][A-Za-z-]*(?:\.[A-Za-z][A-Za-z-]*)?")
 SEARCH_SORTS = {"relevance": "Best match", "date": "Newest"}
 
@@ -60,10 +61,12 @@ def month_page(request: Request, slug: str, sort: ListSort = "upvotes", page: Pa
 
 def _period_page(request: Request, period: periods.Period, sort: str, page: int, home: bool = False) -> Response:
     store, size = deps.store(request), deps.settings(request).page_size
-    result = store.daily(period.start, period.end, sort=sort, offset=(page - 1) * size, limit=size)
+    result = lists.daily(store, period.start, period.end, sort=sort, offset=(page - 1) * size, limit=size,
+                         now=deps.now(request))
+    extra = overlay.load(request, [item.paper.arxiv_id for item in result.items])
     return render(
         request, "daily.html", period=period, nav=listing.period_nav(store, period, sort),
-        cards=[views.card(item) for item in result.items], total=result.total,
+        cards=[views.card(item, overlay=extra) for item in result.items], total=result.total,
         sorts=listing.sort_links(request, sort), pagination=listing.pagination(request, page, result.total, size),
         home=home, canonical=period.path, nav_section="daily",
     )
@@ -82,8 +85,10 @@ def paper_page(request: Request, arxiv_id: str) -> Response:
     store = deps.store(request)
     paper = store.get_paper(wanted.id)
     entries = store.entries_for(wanted.id)
-    return render(request, "paper.html", p=views.paper_page(paper, entries), bibtex=to_bibtex(paper),
-                  requested_version=wanted.version, canonical=views.paper_url(paper.arxiv_id))
+    extras = community.paper_context(request, paper, entries)
+    return render(request, "paper.html", p=views.paper_page(paper, entries, extras["overlay"]),
+                  bibtex=to_bibtex(paper), requested_version=wanted.version,
+                  canonical=views.paper_url(paper.arxiv_id), community=extras)
 
 
 def _markdown(request: Request, raw: str) -> Response:
@@ -108,7 +113,8 @@ def author_page(request: Request, key: str, page: PageNo = 1) -> Response:
     name, result = store.by_author(key, offset=(page - 1) * size, limit=size)
     if name is None:
         raise NotFound(f"no author with key {key[:80]!r}")
-    return _paper_list(request, store, result, page, size, title=name, kicker="Author")
+    return _paper_list(request, store, result, page, size, title=name, kicker="Author",
+                       follow=_follow(request, "author", key, name))
 
 
 @router.get("/categories/{category}")
@@ -119,20 +125,31 @@ def category_page(request: Request, category: str, page: PageNo = 1) -> Response
     result = store.by_category(category, offset=(page - 1) * size, limit=size)
     if result.total == 0:
         raise NotFound(f"no papers in category {category[:80]!r}")
-    return _paper_list(request, store, result, page, size, title=category, kicker="Category")
+    return _paper_list(request, store, result, page, size, title=category, kicker="Category",
+                       follow=_follow(request, "category", category, category))
+
+
+def _follow(request: Request, kind: str, target: str, label: str) -> dict:
+    """The follow button of an author or category page."""
+    user = sessions.viewer(request)
+    following = user is not None and deps.store(request).follows.is_following(user.id, kind, target)
+    return {"kind": kind, "target": target if kind == "category" else label, "following": following}
 
 
 def _paper_list(request: Request, store: Store, result: Page, page: int, size: int, **heading) -> Response:
-    return render(request, "papers.html", cards=cards_with_entries(store, result.items), total=result.total,
+    return render(request, "papers.html", cards=cards_with_entries(store, result.items, request=request),
+                  total=result.total,
                   pagination=listing.pagination(request, page, result.total, size), **heading)
 
 
-def cards_with_entries(store: Store, items: list[Listed], highlights: dict | None = None) -> list[dict]:
+def cards_with_entries(store: Store, items: list[Listed], highlights: dict | None = None,
+                       request: Request | None = None) -> list[dict]:
     """Cards for papers listed without their daily entry: look the latest one up."""
     entries = store.latest_entries([i.paper.arxiv_id for i in items if i.entry is None])
     highlights = highlights or {}
+    extra = overlay.load(request, [i.paper.arxiv_id for i in items]) if request else None
     return [views.card(Listed(i.paper, i.entry or entries.get(i.paper.arxiv_id)),
-                       highlights.get(i.paper.arxiv_id)) for i in items]
+                       highlights.get(i.paper.arxiv_id), extra) for i in items]
 
 
 # -- search and about ------------------------------------------------------------------
@@ -159,7 +176,7 @@ def search_page(
     found = index.search(parsed, offset=(page - 1) * size, limit=size, sort=sort)
     papers = store.papers_by_ids([h.arxiv_id for h in found.hits])
     items = [Listed(papers[h.arxiv_id]) for h in found.hits if h.arxiv_id in papers]
-    cards = cards_with_entries(store, items, {h.arxiv_id: h.highlights for h in found.hits})
+    cards = cards_with_entries(store, items, {h.arxiv_id: h.highlights for h in found.hits}, request)
     result = {"total": found.total, "relaxed": found.relaxed, "cards": cards,
               "pagination": listing.pagination(request, page, found.total, size)}
     return render(request, "search.html", result=result, sorts=listing.sort_links(request, sort, SEARCH_SORTS,

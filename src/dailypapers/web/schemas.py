@@ -45,13 +45,15 @@ class PaperOut(BaseModel):
     publishedAt: str | None = Field(None, description="First submission to arXiv.")
     title: str
     summary: str = Field(description="The abstract.")
-    upvotes: int = Field(0, description="Upvotes of the latest daily-list snapshot.")
+    upvotes: int = Field(0, description="Imported upvotes (the Hugging Face baseline) plus local members' votes.")
     numComments: int = 0
     githubRepo: str | None = None
     githubStars: int | None = None
     projectPage: str | None = None
     submittedOnDailyAt: str | None = None
     submittedOnDailyBy: UserOut | None = None
+    importedUpvotes: int = Field(0, description="Upvotes imported with the paper's latest daily-list snapshot.")
+    localUpvotes: int = Field(0, description="Upvotes cast by members of this site.")
     version: int | None = Field(None, description="Latest known arXiv version.")
     updatedAt: str | None = None
     primaryCategory: str | None = None
@@ -87,3 +89,42 @@ ERRORS = {
     404: {"model": ErrorOut, "description": "No such paper."},
     422: {"model": ErrorOut, "description": "A parameter of the wrong type or out of range."},
 }
+
+
+class VoteOut(BaseModel):
+    """The state of a member's vote after `POST /api/papers/{id}/vote`."""
+
+    id: str
+    upvoted: bool = Field(description="Whether the member now upvotes the paper.")
+    upvotes: int = Field(description="Imported baseline plus local votes.")
+    importedUpvotes: int
+    localUpvotes: int
+
+
+class VoteIn(BaseModel):
+    upvoted: bool = Field(True, description="true to upvote, false to take the vote back (idempotent).")
+
+
+class WhoAmIOut(BaseModel):
+    user: str
+    fullname: str
+    role: str = Field(description="member, moderator or admin.")
+
+
+class SubmitIn(BaseModel):
+    id: str = Field(description="An arXiv id or arxiv.org URL.", max_length=200)
+
+
+class CommentIn(BaseModel):
+    body: str = Field(description="Markdown (sanitised on display; math is left as text).", max_length=10_000)
+    parentId: int | None = Field(None, description="Reply to this comment (threads are one level deep).")
+
+
+class CommentOut(BaseModel):
+    id: int
+    paperId: str
+    parentId: int | None = None
+    author: str
+    body: str
+    createdAt: str | None = None
+    editedAt: str | None = None

@@ -38,5 +38,18 @@ def render(request: Request, template: str, status: int = 200, **context) -> HTM
     context.setdefault("query", request.query_params.get("q", "") if request.url.path == "/search" else "")
     context.setdefault("nav_section", "")
     context.setdefault("canonical", None)
+    _add_viewer(request, context)
     html = env.get_template(template).render(request=request, **context)
     return HTMLResponse(html, status_code=status)
+
+
+def _add_viewer(request: Request, context: dict) -> None:
+    """The signed-in member and this session's CSRF token, for the header and every form."""
+    from .sessions import csrf_token, viewer
+
+    if "viewer" not in context:
+        try:
+            context["viewer"] = viewer(request)
+        except Exception:  # an error page must render even when the session or database cannot
+            context["viewer"] = None
+    context.setdefault("csrf_token", csrf_token(request))

@@ -16,6 +16,7 @@ from markupsafe import Markup, escape
 from ..models import DailyEntry, Link, Paper
 from ..names import author_key
 from ..store.repo import Listed
+from .overlay import Overlay
 
 CARD_AUTHORS = 4
 SNIPPET_CHARS = 300
@@ -98,9 +99,13 @@ def arxiv_urls(paper: Paper) -> dict[str, str]:
 # -- cards and pages -------------------------------------------------------------------
 
 
-def card(item: Listed, highlights: dict[str, str] | None = None) -> dict:
-    """What a list shows for one paper."""
+def card(item: Listed, highlights: dict[str, str] | None = None, overlay: Overlay | None = None) -> dict:
+    """What a list shows for one paper. Upvotes are the imported baseline plus local votes."""
     paper, entry = item.paper, item.entry
+    overlay = overlay or Overlay()
+    imported = entry.upvotes if entry else 0
+    local = overlay.votes.get(paper.arxiv_id, 0)
+    local_comments = overlay.comments.get(paper.arxiv_id, 0)
     github = first_link(paper, "github", "code")
     project = first_link(paper, "project")
     if project and github and project.url.rstrip("/") == github.url.rstrip("/"):
@@ -116,8 +121,11 @@ def card(item: Listed, highlights: dict[str, str] | None = None) -> dict:
         "published": human_date(paper.published),
         "published_iso": paper.published.date().isoformat() if paper.published else "",
         "listed": entry.date.isoformat() if entry else None,
-        "upvotes": entry.upvotes if entry else None,
-        "comments": entry.num_comments if entry else None,
+        "upvotes": imported + local,
+        "upvotes_imported": imported,
+        "upvotes_local": local,
+        "voted": paper.arxiv_id in overlay.voted,
+        "comments": (entry.num_comments if entry else 0) + local_comments if entry or local_comments else None,
         "submitter": _submitter(entry),
         "github": {"url": github.url, "label": github_label(github.url), "stars": stars} if github else None,
         "project": project.url if project else None,
@@ -134,11 +142,11 @@ def _submitter(entry: DailyEntry | None) -> dict | None:
     return {"user": s.user, "fullname": s.fullname or s.user, "initial": (s.fullname or s.user or "?")[:1].upper()}
 
 
-def paper_page(paper: Paper, entries: list[DailyEntry]) -> dict:
+def paper_page(paper: Paper, entries: list[DailyEntry], overlay: Overlay | None = None) -> dict:
     """Everything the paper page shows."""
     latest = entries[-1] if entries else None
     return {
-        **card(Listed(paper, latest)),
+        **card(Listed(paper, latest), overlay=overlay),
         "abstract": paragraphs(paper.abstract),
         "all_authors": [{"name": a.name, "url": author_url(a.name), "affiliation": a.affiliation}
                         for a in paper.authors],
@@ -175,8 +183,14 @@ def hf_user(entry: DailyEntry | None) -> dict | None:
             "type": "user"}
 
 
-def paper_object(paper: Paper, entry: DailyEntry | None) -> dict:
-    """A paper in the HF papers API's field names, plus our extras (categories, links, versions...)."""
+def paper_object(paper: Paper, entry: DailyEntry | None, overlay: Overlay | None = None) -> dict:
+    """A paper in the HF papers API's field names, plus our extras (categories, links, versions...).
+
+    `upvotes` is the imported baseline plus local votes; the extras give each part."""
+    overlay = overlay or Overlay()
+    imported = entry.upvotes if entry else 0
+    local = overlay.votes.get(paper.arxiv_id, 0)
+    comments = (entry.num_comments if entry else 0) + overlay.comments.get(paper.arxiv_id, 0)
     github = first_link(paper, "github", "code")
     project = first_link(paper, "project")
     stars = github.stars if github and github.stars is not None else (entry.github_stars if entry else None)
@@ -186,14 +200,16 @@ def paper_object(paper: Paper, entry: DailyEntry | None) -> dict:
         "publishedAt": hf_time(paper.published),
         "title": paper.title,
         "summary": paper.abstract,
-        "upvotes": entry.upvotes if entry else 0,
-        "numComments": entry.num_comments if entry else 0,
+        "upvotes": imported + local,
+        "numComments": comments,
         "githubRepo": github.url if github else None,
         "githubStars": stars if github else None,
         "projectPage": project.url if project else None,
         "submittedOnDailyAt": hf_time(entry.submitted_at or entry.date) if entry else None,
         "submittedOnDailyBy": hf_user(entry),
         # extras, beyond the HF fields
+        "importedUpvotes": imported,
+        "localUpvotes": local,
         "version": paper.version,
         "updatedAt": hf_time(paper.updated),
         "primaryCategory": paper.primary_category,
@@ -210,16 +226,17 @@ def paper_object(paper: Paper, entry: DailyEntry | None) -> dict:
     }
 
 
-def daily_object(item: Listed) -> dict:
+def daily_object(item: Listed, overlay: Overlay | None = None) -> dict:
     """One entry of `GET /api/daily_papers` (and of search results): the paper nested, as HF does."""
     paper, entry = item.paper, item.entry
+    inner = paper_object(paper, entry, overlay)
     return {
-        "paper": paper_object(paper, entry),
+        "paper": inner,
         "publishedAt": hf_time(paper.published),
         "title": paper.title,
         "summary": paper.abstract,
         "mediaUrl": entry.media_url if entry else None,
-        "numComments": entry.num_comments if entry else 0,
+        "numComments": inner["numComments"],
         "submittedBy": hf_user(entry),
         "isAuthorParticipating": False,
     }

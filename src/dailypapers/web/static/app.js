@@ -30,6 +30,50 @@
       });
     });
   }
+  // Upvote buttons are plain forms (they work without this file). With it, the vote is sent
+  // with fetch and every button for that paper on the page updates in place, without a reload.
+  function csrfToken() {
+    return document.body ? document.body.getAttribute("data-csrf") || "" : "";
+  }
+  function showVote(form, state) {
+    var button = form.querySelector("button");
+    var count = form.querySelector(".vote-count");
+    if (count) { count.textContent = Number(state.upvotes).toLocaleString("en-US"); }
+    form.classList.toggle("voted", state.upvoted);
+    if (button) {
+      button.setAttribute("aria-pressed", state.upvoted ? "true" : "false");
+      button.title = state.importedUpvotes + " imported from Hugging Face + " + state.localUpvotes +
+        " here" + (state.upvoted ? " (including yours)" : "");
+    }
+  }
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches || !form.matches("form[data-vote]") || !window.fetch) { return; }
+    event.preventDefault();
+    var button = form.querySelector("button");
+    if (button) { button.disabled = true; }
+    window.fetch(form.action, {
+      method: "POST", body: new FormData(form), credentials: "same-origin",
+      headers: { "Accept": "application/json", "X-CSRF-Token": csrfToken() }
+    }).then(function (response) {
+      if (response.status === 401) {
+        window.location.href = "/signin?next=" + encodeURIComponent(window.location.pathname);
+        return null;
+      }
+      if (!response.ok) { throw new Error("vote failed: HTTP " + response.status); }
+      return response.json();
+    }).then(function (state) {
+      if (!state) { return; }
+      document.querySelectorAll("form[data-vote]").forEach(function (other) {
+        if (other.getAttribute("action") === form.getAttribute("action")) { showVote(other, state); }
+      });
+    }).catch(function () {
+      form.submit();  // fall back to the plain form POST
+    }).then(function () {
+      if (button) { button.disabled = false; }
+    });
+  });
+
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", enableCopyButtons);
   } else {

@@ -1,0 +1,47 @@
+"""Who submitted which paper to a daily list: at most once per paper (the primary key)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from ..errors import Conflict
+from .schema import submissions
+
+if TYPE_CHECKING:
+    from .repo import Store
+
+
+class Submissions:
+    def __init__(self, store: Store) -> None:
+        self.engine = store.engine
+
+    def claim(self, paper_id: str, user_id: int, day: dt.date, now: dt.datetime) -> None:
+        """Record the submission; Conflict if the paper was already submitted (by anyone)."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(submissions).values(paper_id=paper_id, user_id=user_id, date=day, created_at=now))
+        except IntegrityError as exc:
+            raise Conflict(f"{paper_id} has already been submitted") from exc
+
+    def release(self, paper_id: str) -> None:
+        """Undo a claim whose daily entry could not be written."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(submissions).where(submissions.c.paper_id == paper_id))
+
+    def by_user(self, user_id: int, offset: int = 0, limit: int = 30) -> tuple[list[str], int]:
+        where = submissions.c.user_id == user_id
+        with self.engine.connect() as conn:
+            total = conn.execute(select(func.count()).select_from(submissions).where(where)).scalar_one()
+            ids = conn.execute(select(submissions.c.paper_id).where(where)
+                               .order_by(submissions.c.created_at.desc(), submissions.c.paper_id)
+                               .offset(offset).limit(limit)).scalars().all()
+        return list(ids), total
+
+    def count_since(self, user_id: int, since: dt.datetime) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(submissions).where(
+                submissions.c.user_id == user_id, submissions.c.created_at >= since)).scalar_one()

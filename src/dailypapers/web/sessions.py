@@ -1,0 +1,146 @@
+"""Who is asking: the signed session cookie, CSRF tokens, and personal API tokens (Bearer).
+
+The session lives in a cookie signed with settings.secret_key (Starlette's SessionMiddleware,
+itsdangerous underneath): HttpOnly, SameSite=Lax, Secure when the public URL is https. It holds
+the member's id, their session_version (changing the password bumps it, which ends every other
+session) and a random CSRF token. Every POST must echo that token, in the form field
+`csrf_token` or the `X-CSRF-Token` header; requests authenticated by a Bearer token carry no
+ambient credentials and need none.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from urllib.parse import quote, urlsplit
+
+from fastapi import FastAPI, Request
+from starlette.middleware.sessions import SessionMiddleware
+
+from ..community import accounts
+from ..config import Settings
+from ..errors import PermissionDenied, SignInRequired
+from ..store.accounts import User
+from . import deps
+
+COOKIE = "dailypapers_session"
+MAX_AGE = 30 * 24 * 3600
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+_UNSET = object()
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie=COOKIE, max_age=MAX_AGE,
+                       same_site="lax", https_only=settings.public_url.startswith("https://"))
+
+
+def _session(request: Request) -> dict | None:
+    return request.session if "session" in request.scope else None
+
+
+def bearer(request: Request) -> str | None:
+    """The Bearer token of an /api request (pages never accept one)."""
+    if not request.url.path.startswith("/api/"):
+        return None
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def viewer(request: Request) -> User | None:
+    """The signed-in member (from a Bearer token on /api, else the session), or None."""
+    cached = getattr(request.state, "viewer", _UNSET)
+    if cached is not _UNSET:
+        return cached
+    user = None
+    token = bearer(request)
+    store = deps.store(request)
+    if token is not None:
+        user = accounts.user_for_token(store, token)  # AuthenticationFailed (401) if unknown
+    else:
+        session = _session(request)
+        if session and isinstance(session.get("uid"), int):
+            found = store.accounts.get(session["uid"])
+            if found is not None and found.session_version == session.get("ver"):
+                user = found
+            else:  # the member was removed or signed out everywhere
+                session.pop("uid", None)
+                session.pop("ver", None)
+    request.state.viewer = user
+    return user
+
+
+def require_user(request: Request) -> User:
+    user = viewer(request)
+    if user is None:
+        raise SignInRequired("sign in to do that")
+    return user
+
+
+def require_moderator(request: Request) -> User:
+    user = require_user(request)
+    if not user.is_moderator:
+        raise PermissionDenied("this page is for moderators")
+    return user
+
+
+def require_admin(request: Request) -> User:
+    user = require_user(request)
+    if not user.is_admin:
+        raise PermissionDenied("this page is for administrators")
+    return user
+
+
+def csrf_token(request: Request) -> str:
+    """This session's CSRF token (created on first use)."""
+    session = _session(request)
+    if session is None:
+        return ""
+    token = session.get("csrf")
+    if not isinstance(token, str) or len(token) < 20:
+        token = session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+async def csrf_protect(request: Request) -> None:
+    """A dependency on every router with state-changing routes: refuse a POST without the token."""
+    if request.method in SAFE_METHODS or bearer(request) is not None:
+        return
+    session = _session(request)
+    if request.url.path.startswith("/api/") and not (session and session.get("uid")):
+        raise SignInRequired("send a personal API token: Authorization: Bearer <token>")
+    sent = request.headers.get(CSRF_HEADER)
+    if not sent and request.headers.get("content-type", "").startswith(_FORMS):
+        sent = (await request.form()).get(CSRF_FIELD)
+    expected = session.get("csrf") if session else None
+    if not (isinstance(sent, str) and isinstance(expected, str) and hmac.compare_digest(sent, expected)):
+        raise PermissionDenied("the form has expired or did not come from this site (missing CSRF token); "
+                               "reload the page and try again")
+
+
+def sign_in(request: Request, user: User) -> None:
+    session = request.session
+    session.clear()
+    session.update({"uid": user.id, "ver": user.session_version, "csrf": secrets.token_urlsafe(32)})
+    request.state.viewer = user
+
+
+def sign_out(request: Request) -> None:
+    request.session.clear()
+    request.state.viewer = None
+
+
+def safe_next(raw: str | None, default: str = "/") -> str:
+    """A local path to go back to (never another site: no scheme, no host, no //)."""
+    raw = (raw or "").strip()
+    parts = urlsplit(raw)
+    if not raw.startswith("/") or raw.startswith("//") or "\\" in raw or parts.scheme or parts.netloc:
+        return default
+    return raw
+
+
+def signin_url(next_path: str) -> str:
+    return "/signin?next=" + quote(safe_next(next_path), safe="/")

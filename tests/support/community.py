@@ -1,0 +1,63 @@
+"""Helpers for the community tests: a private copy of the web test data (so votes and submissions
+never leak into the shared fixtures), members made quickly, and a browser-like TestClient session."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sqlite3
+from pathlib import Path
+
+from dailypapers import config
+from dailypapers.community import accounts
+from dailypapers.store import Store
+from dailypapers.store.accounts import User
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+PASSWORD = "correct horse battery"
+
+
+def copy_data_dir(source: Path, target: Path) -> Path:
+    """A consistent copy of a data directory: the SQLite file through the backup API, the index as files."""
+    target.mkdir(parents=True, exist_ok=True)
+    src = sqlite3.connect(source / "dailypapers.db")
+    dst = sqlite3.connect(target / "dailypapers.db")
+    with dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+    if (source / "index").exists():
+        shutil.copytree(source / "index", target / "index")
+    return target
+
+
+def make_app(data_dir: Path, **overrides):
+    from dailypapers.web import create_app
+
+    settings = config.load(environ={}, data_dir=data_dir, **overrides)
+    store = Store.open(settings.resolved_database_url)
+    return create_app(settings, store=store), store
+
+
+def member(store: Store, name: str, role: str = "member", password: str = PASSWORD) -> User:
+    return accounts.create_user(store, f"{name}@example.org", password, username=name, display_name=name.title(),
+                                role=role)
+
+
+def csrf_of(html: str) -> str:
+    found = CSRF.search(html)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
+
+def signed_in_client(app, email: str, password: str = PASSWORD):
+    """A TestClient with a signed-in session; `.csrf` holds its token."""
+    from fastapi.testclient import TestClient
+
+    client = TestClient(app, raise_server_exceptions=False)
+    token = csrf_of(client.get("/signin").text)
+    response = client.post("/signin", data={"email": email, "password": password, "csrf_token": token},
+                           follow_redirects=False)
+    assert response.status_code == 303, response.text[:500]
+    client.csrf = csrf_of(client.get("/account").text)
+    return client

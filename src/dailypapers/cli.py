@@ -256,6 +256,68 @@ def show_settings() -> None:
     console.print(table)
 
 
+@app.command("migrate")
+def migrate_to(to: Annotated[str, typer.Option("--to", help="Target URL, e.g. postgresql://user@host/db.")]) -> None:
+    """Copy this installation's database into another (e.g. SQLite into PostgreSQL) and check counts."""
+    from .store.transfer import copy_database
+
+    settings = _settings()
+    table = Table(title=f"{settings.resolved_database_url} → {to}")
+    for col in ("table", "source rows", "target rows", "same"):
+        table.add_column(col)
+    with count_progress("copying rows", None) as advance:
+        try:
+            counts = copy_database(settings.resolved_database_url, to, progress=lambda _t, n: advance(n))
+        except DailyPapersError as exc:
+            _fail(str(exc))
+    for c in counts:
+        table.add_row(c.table, f"{c.source:,}", f"{c.target:,}", "yes" if c.ok else "NO")
+    console.print(table)
+    if not all(c.ok for c in counts):
+        _fail("row counts differ between source and target")
+    console.print(f"done; set DAILYPAPERS_DATABASE_URL={to} and run `dailypapers index rebuild`", highlight=False)
+
+
+@app.command("backup")
+def backup_cmd(path: Annotated[Optional[Path], typer.Argument(help="Backup file (default: in DATA_DIR/backups).")]
+               = None) -> None:
+    """Back up the database while it runs (SQLite backup API, or pg_dump for PostgreSQL)."""
+    from .store.transfer import backup
+
+    settings = _settings()
+    url = settings.resolved_database_url
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    suffix = "sqlite" if url.startswith("sqlite") else "dump"
+    target = path or settings.data_dir / "backups" / f"dailypapers-{stamp}.{suffix}"
+    try:
+        backup(url, target)
+    except DailyPapersError as exc:
+        _fail(str(exc))
+    console.print(f"backup written to {target} ({target.stat().st_size:,} bytes)", highlight=False)
+
+
+@app.command("restore")
+def restore_cmd(
+    path: Annotated[Path, typer.Argument(help="A file written by `dailypapers backup`.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Replace the database with a backup, then rebuild the search index from it."""
+    from .search.sync import rebuild_keyword_index
+    from .store.transfer import restore
+
+    settings = _settings()
+    if not yes and not typer.confirm(f"Replace everything in {settings.resolved_database_url}?"):
+        raise typer.Exit(1)
+    try:
+        restore(settings.resolved_database_url, path)
+    except DailyPapersError as exc:
+        _fail(str(exc))
+    store = _store(settings)
+    count = rebuild_keyword_index(store, _keyword_index(settings))
+    console.print(f"restored from {path}; index rebuilt with {count:,} papers", highlight=False)
+    store.close()
+
+
 def _fingerprint(paths: list[Path]) -> str:
     digest = hashlib.sha256()
     for path in paths:

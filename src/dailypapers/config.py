@@ -33,6 +33,9 @@ class Settings:
     arxiv_api_url: str = _setting("https://export.arxiv.org/api/query", "arXiv API endpoint (Atom).")
     harvest_delay: float = _setting(3.0, "Seconds between OAI-PMH requests (arXiv asks for at least 3).")
     page_size: int = _setting(30, "Papers per page in lists and search results.")
+    rrf_k: int = _setting(60, "Reciprocal-rank-fusion constant k for hybrid search.")
+    index_follow_interval: float = _setting(2.0, "Seconds between a web node's checks of the change feed "
+                                            "for papers to index; 0 turns following off.")
     public_url: str = _setting("", "Public base URL for links in emails (e.g. https://papers.example.org); "
                                "empty means the address a request came to. An https URL marks cookies Secure.")
     smtp_host: str = _setting("", "SMTP server for outgoing mail; empty means mail is only logged (development).")
@@ -42,6 +45,20 @@ class Settings:
     smtp_starttls: bool = _setting(True, "Upgrade the SMTP connection with STARTTLS before logging in.")
     mail_from: str = _setting("dailypapers <noreply@localhost>", "The From address of outgoing mail.")
     submit_max_age_days: int = _setting(14, "Members may submit papers first published at most this many days ago.")
+    # -- delivery (issue 5): digests, outbox, worker ------------------------------------
+    smtp_ssl: bool = _setting(False, "Connect to the SMTP server over TLS from the start (SMTPS, usually port 465) "
+                              "instead of STARTTLS.")
+    mail_unsubscribe_mailto: str = _setting("", "Optional address for mailto: unsubscribe requests, added to "
+                                            "List-Unsubscribe beside the one-click https link.")
+    confirm_link_hours: int = _setting(48, "Hours a subscription confirmation link stays valid.")
+    outbox_max_attempts: int = _setting(8, "Delivery attempts per message before it is marked failed.")
+    outbox_retry_seconds: int = _setting(60, "Wait before the first retry of a message; doubles after each "
+                                         "failed attempt (capped at 6 hours).")
+    worker_lease_seconds: int = _setting(300, "How long a worker holds a claimed job or message; a killed "
+                                         "worker's claims are taken over after this.")
+    worker_poll_seconds: float = _setting(5.0, "Seconds an idle `dailypapers worker` waits before looking for work.")
+    worker_jobs: tuple[str, ...] = _setting(("harvest", "embed", "index", "digests"),
+                                            "Recurring jobs `dailypapers worker` schedules and runs.")
 
     @property
     def sqlite_path(self) -> Path:

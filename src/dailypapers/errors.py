@@ -79,3 +79,18 @@ class MailError(DailyPapersError):
 
 class SignInRequired(AuthenticationFailed):
     """The action needs a signed-in member (pages redirect to the sign-in form, the API answers 401)."""
+
+
+# -- delivery: subscriptions, outbox, worker (issue 5) -----------------------------------
+
+
+class TemporaryMailError(MailError):
+    """The SMTP server could not be reached or answered 4xx: the message is retried later."""
+
+
+class PermanentMailError(MailError):
+    """The SMTP server refused the message for good (5xx, e.g. an unknown recipient): no retry."""
+
+
+class JobError(DailyPapersError):
+    """A scheduled job failed; the worker records it and runs the job again later."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -96,13 +97,12 @@ def build_fp32(directory: Path | None = None):
     w = load_file(str(directory / "model.safetensors"))
     hidden = config["hidden_size"]
     heads = config["num_attention_heads"]
-    head_dim = hidden // heads
     eps = float(config["layer_norm_eps"])
     if config.get("hidden_act") != "gelu" or config.get("position_embedding_type", "absolute") != "absolute":
         raise ValueError("only BERT encoders with exact GELU and absolute positions are supported")
 
     g = _Graph()
-    f32 = lambda a: np.asarray(a, dtype=np.float32)  # noqa: E731
+    f32 = lambda a: np.asarray(a, dtype=np.float32)
 
     # Embeddings: word + position + token type 0 (single sentences only ever use type 0).
     word = g.const("word_embeddings", f32(w["embeddings.word_embeddings.weight"]))
@@ -175,12 +175,28 @@ def build_fp32(directory: Path | None = None):
 
 def quantize_int8(fp32_path: Path, out_path: Path, reduce_range: bool = REDUCE_RANGE) -> None:
     """Dynamic int8 quantisation of the weight MatMuls only, per output channel."""
+    from onnx import TensorProto
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    class _NoPreprocessAdvice(logging.Filter):  # the quantiser's advice for static quantisation
+        def filter(self, record: logging.LogRecord) -> bool:
+            return "pre-processing before quantization" not in record.getMessage()
+
+    root = logging.getLogger()
+    quiet = _NoPreprocessAdvice()
+    root.addFilter(quiet)
+    try:
+        _quantize(quantize_dynamic, QuantType, TensorProto, fp32_path, out_path, reduce_range)
+    finally:
+        root.removeFilter(quiet)
+
+
+def _quantize(quantize_dynamic, QuantType, TensorProto, fp32_path, out_path, reduce_range) -> None:
     quantize_dynamic(
         str(fp32_path), str(out_path),
         op_types_to_quantize=["MatMul"], per_channel=True, reduce_range=reduce_range,
-        weight_type=QuantType.QInt8, extra_options={"MatMulConstBOnly": True},
+        weight_type=QuantType.QInt8, # Shape inference cannot see through the com.microsoft ops; every tensor here is float32.
+        extra_options={"MatMulConstBOnly": True, "DefaultTensorType": TensorProto.FLOAT},
     )
 
 

@@ -29,6 +29,10 @@ if TYPE_CHECKING:
     from .comments import Comments
     from .submissions import Submissions
     from .votes import Votes
+    from .jobs import Jobs
+    from .outbox import Outbox
+    from .saved_searches import FeedTokens, NotInterested, SavedSearches
+    from .subscriptions import Subscriptions
 
 _CHILDREN = {
     "authors": (paper_authors, paper_authors.c.position),
@@ -124,6 +128,38 @@ class Store:
     def submissions(self) -> "Submissions":
         from .submissions import Submissions
         return Submissions(self)
+
+    # -- delivery (issue 5): subscriptions, saved searches, outbox, jobs -------------------
+
+    @cached_property
+    def subscriptions(self) -> "Subscriptions":
+        from .subscriptions import Subscriptions
+        return Subscriptions(self)
+
+    @cached_property
+    def saved_searches(self) -> "SavedSearches":
+        from .saved_searches import SavedSearches
+        return SavedSearches(self)
+
+    @cached_property
+    def not_interested(self) -> "NotInterested":
+        from .saved_searches import NotInterested
+        return NotInterested(self)
+
+    @cached_property
+    def feed_tokens(self) -> "FeedTokens":
+        from .saved_searches import FeedTokens
+        return FeedTokens(self)
+
+    @cached_property
+    def outbox(self) -> "Outbox":
+        from .outbox import Outbox
+        return Outbox(self)
+
+    @cached_property
+    def jobs(self) -> "Jobs":
+        from .jobs import Jobs
+        return Jobs(self)
 
     # -- writing -------------------------------------------------------------------------
 

@@ -212,3 +212,147 @@ paper_vectors = Table(
     Column("content_hash", String(64), nullable=False),
     Column("embedded_at", DateTime(timezone=True), nullable=False),
 )
+
+
+# =============================================================================================
+# Delivery (migration 0004): subscriptions, saved searches, "not interested" marks, feed
+# tokens, the outbox with its attempts, and the jobs table the workers share.
+#
+# Exactly once: a digest's outbox row carries dedupe_key "digest:<subscription>:<period start>"
+# (unique), so building a period's digest twice cannot queue a second message; a job's key is
+# unique in the same way. Claims (outbox rows, jobs) are a conditional UPDATE that sets
+# claimed_by and a lease; on PostgreSQL the candidate rows are picked FOR UPDATE SKIP LOCKED.
+# =============================================================================================
+
+subscriptions = Table(
+    "subscriptions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE")),  # NULL: address only
+    Column("email", String(254), nullable=False),  # lower-cased; members: their account address
+    Column("pending_email", String(254)),  # a new address waiting for its confirmation
+    Column("status", String(16), nullable=False),  # pending | active | unsubscribed
+    Column("frequency", String(8), nullable=False),  # daily | weekly
+    Column("hour", Integer, nullable=False),  # 0-23, local time
+    Column("weekday", Integer, nullable=False, default=0),  # 0 = Monday (weekly digests)
+    Column("timezone", String(64), nullable=False),  # IANA name, e.g. Europe/Paris
+    Column("include_trending", Boolean, nullable=False, default=True),
+    Column("include_alerts", Boolean, nullable=False, default=True),
+    Column("include_recommendations", Boolean, nullable=False, default=True),
+    Column("key", String(32), nullable=False),  # random; part of every signed link of this subscription
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("confirmed_at", DateTime(timezone=True)),
+    Column("unsubscribed_at", DateTime(timezone=True)),
+    UniqueConstraint("email", name="uq_subscriptions_email"),
+    UniqueConstraint("user_id", name="uq_subscriptions_user_id"),
+    Index("ix_subscriptions_status", "status"),
+)
+
+saved_searches = Table(
+    "saved_searches", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("query", Text, nullable=False, default=""),
+    Column("mode", String(16), nullable=False, default="keyword"),  # keyword | semantic | hybrid
+    Column("author", String(200), nullable=False, default=""),
+    Column("category", String(64), nullable=False, default=""),
+    Column("alert", Boolean, nullable=False, default=True),  # matches go into the member's digest
+    Column("feed_token", String(64), nullable=False),  # the private token in the search's feed URL
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("feed_token", name="uq_saved_searches_feed_token"),
+    Index("ix_saved_searches_user_id", "user_id"),
+)
+
+not_interested = Table(
+    "not_interested", metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("paper_id", String(64), ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+feed_tokens = Table(
+    "feed_tokens", metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("token", String(64), nullable=False),  # the private token of the member's recommendations feed
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("token", name="uq_feed_tokens_token"),
+)
+
+outbox = Table(
+    "outbox", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dedupe_key", String(200), nullable=False),  # digest:<sid>:<period> | confirm:<sid>:<nonce>
+    Column("kind", String(16), nullable=False),  # digest | confirm
+    Column("subscription_id", Integer, ForeignKey("subscriptions.id", ondelete="SET NULL")),
+    Column("period_start", Date),
+    Column("to_addr", String(254), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("message_id", String(255), nullable=False),  # the Message-ID inside `message`
+    Column("message", LargeBinary, nullable=False),  # the whole rendered RFC 5322 message
+    Column("status", String(16), nullable=False),  # queued | sent | failed | cancelled
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("claimed_by", String(64)),
+    Column("claimed_until", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    UniqueConstraint("dedupe_key", name="uq_outbox_dedupe_key"),
+    Index("ix_outbox_due", "status", "next_attempt_at"),
+    Index("ix_outbox_subscription_id", "subscription_id"),
+)
+
+outbox_attempts = Table(
+    "outbox_attempts", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("outbox_id", Integer, ForeignKey("outbox.id", ondelete="CASCADE"), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("worker", String(64), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),  # NULL: the worker died during this attempt
+    Column("outcome", String(16)),  # sent | retry | failed | cancelled | logged
+    Column("error", Text),
+    Index("ix_outbox_attempts_outbox_id", "outbox_id"),
+)
+
+digest_items = Table(
+    "digest_items", metadata,
+    Column("outbox_id", Integer, ForeignKey("outbox.id", ondelete="CASCADE"), primary_key=True),
+    Column("paper_id", String(64), primary_key=True),
+    Column("section", String(16), nullable=False),  # trending | alerts | recommended
+    Column("position", Integer, nullable=False),  # order within the message
+)
+
+jobs = Table(
+    "jobs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(200), nullable=False),  # harvest:cs | index | digest:<sid>:<period> ...
+    Column("kind", String(32), nullable=False),
+    Column("payload", Text, nullable=False, default="{}"),  # JSON
+    Column("status", String(16), nullable=False),  # queued | done | failed
+    Column("run_at", DateTime(timezone=True), nullable=False),
+    Column("interval_s", Integer),  # recurring jobs: seconds between runs; NULL: run once
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("claimed_by", String(64)),
+    Column("lease_until", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("last_error", Text),
+    UniqueConstraint("key", name="uq_jobs_key"),
+    Index("ix_jobs_due", "status", "run_at"),
+)
+
+job_runs = Table(
+    "job_runs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", Integer, ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
+    Column("scheduled_for", DateTime(timezone=True), nullable=False),  # the run_at this run served
+    Column("worker", String(64), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),  # NULL: running, or the worker died
+    Column("outcome", String(16)),  # ok | error | lost
+    Column("detail", Text),
+    Index("ix_job_runs_job_id", "job_id"),
+)

@@ -13,7 +13,7 @@ from ..search.query import parse_query
 from ..store.repo import Listed
 from ..community import lists
 from . import deps, overlay, periods, views
-from .schemas import ERRORS, DailyPaperOut, ErrorOut, PaperOut
+from .schemas import ERRORS, DailyPaperOut, ErrorOut, PaperOut, SearchResultOut, SimilarOut
 
 router = APIRouter(prefix="/api", tags=["papers"], responses=ERRORS)
 
@@ -60,26 +60,45 @@ def _latest(store) -> periods.Period | None:
     return periods.day(latest) if latest else None
 
 
-@router.get("/papers/search", response_model=list[DailyPaperOut], summary="Search papers by keyword",
+@router.get("/papers/search", response_model=list[SearchResultOut], summary="Search papers (hybrid by default)",
             responses={503: {"model": ErrorOut, "description": "The search index has not been built yet."}})
 def search_papers(
     request: Request,
     q: Annotated[str | None, Query(description="Words, \"phrases\", author:, cat:, from:, to: (500 chars max).")]
     = None,
+    mode: Annotated[Literal["hybrid", "keyword", "semantic"],
+                    Query(description="hybrid fuses the keyword (BM25) and semantic (embedding) rankings.")]
+    = "hybrid",
     limit: Limit = 50,
 ) -> list[dict]:
     store = deps.store(request)
     if not q or not q.strip():
         papers, _ = store.paper_cursor(None, limit)
         return _daily_objects(request, _listed(store, papers))
-    parsed = parse_query(q)
-    index = deps.keyword_index(request)
-    if index is None:
+    parse_query(q)  # a malformed query is a 400 before anything else
+    service = deps.search_service(request)
+    if service is None:
         raise HTTPException(503, "the search index has not been built yet (run `dailypapers index rebuild`)")
-    hits = index.search(parsed, offset=0, limit=limit).hits
-    found = store.papers_by_ids([h.arxiv_id for h in hits])
-    papers = [found[h.arxiv_id] for h in hits if h.arxiv_id in found]
-    return _daily_objects(request, _listed(store, papers))
+    found = service.search(q, mode, limit=limit)
+    papers = store.papers_by_ids(found.ids)
+    objects = {o["paper"]["id"]: o for o in _daily_objects(request, _listed(store, [papers[i] for i in found.ids
+                                                                                    if i in papers]))}
+    return [{**objects[r.arxiv_id], "score": r.score, "explanation": r.explanation.as_dict(), "notice": found.notice}
+            for r in found.results if r.arxiv_id in objects]
+
+
+@router.get("/papers/{arxiv_id:path}/similar", response_model=list[SimilarOut], summary="Papers similar to one",
+            responses={503: {"model": ErrorOut, "description": "The search index has not been built yet."}})
+def similar_papers(request: Request, arxiv_id: str, limit: Limit = 10) -> list[dict]:
+    store = deps.store(request)
+    paper = store.get_paper(ids.normalize(arxiv_id))
+    service = deps.search_service(request)
+    if service is None:
+        raise HTTPException(503, "the search index has not been built yet (run `dailypapers index rebuild`)")
+    similar, _notice = service.similar(paper.arxiv_id, k=limit)
+    found = store.papers_by_ids([s.arxiv_id for s in similar])
+    return [{"paper": views.paper_object(found[s.arxiv_id], None), "similarity": s.similarity, "source": s.source}
+            for s in similar if s.arxiv_id in found]
 
 
 def _daily_objects(request: Request, items: list[Listed]) -> list[dict]:

@@ -11,6 +11,8 @@ from ..config import Settings
 from ..store import Store
 from ..community.ratelimit import Limits
 from . import api, api_community, auth, collections, community, errors, insights, moderation, pages, sessions
+from . import feeds, foryou, outbox_admin, searches, subscriptions
+from . import background
 from .security import SecurityHeaders
 from .templating import STATIC, make_env
 
@@ -44,6 +46,11 @@ def create_app(settings: Settings | None = None, store: Store | None = None, ind
     for router in (api_community.router, auth.router, community.router, collections.router, moderation.router,
                    insights.router):
         app.include_router(router)
+    # delivery (issue 5): subscriptions, saved searches, /for-you, feeds, the outbox admin page
+    for router in (subscriptions.router, searches.router, foryou.router, feeds.router, outbox_admin.router):
+        app.include_router(router)
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.router.on_startup.append(lambda: background.start(app))
+    app.router.on_shutdown.append(lambda: background.stop(app))
     return app

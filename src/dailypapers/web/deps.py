@@ -25,6 +25,30 @@ def keyword_index(request: Request) -> KeywordIndex | None:
     return state.index
 
 
+def search_service(request: Request):
+    """Hybrid/semantic/keyword search over this node's indexes (None until the keyword index exists).
+
+    The encoder and the vector index open lazily inside the service; when either is missing the
+    service answers in keyword mode with a notice instead of failing."""
+    return search_service_for_app(request.app)
+
+
+def search_service_for_app(app):
+    state = app.state
+    if getattr(state, "search", None) is None:
+        if state.index is None and (state.index_path / "state.json").exists():
+            state.index = KeywordIndex(state.index_path)
+        index = state.index
+        if index is None:
+            return None
+        from ..search.service import open_search_service
+
+        settings = state.settings
+        state.search = open_search_service(settings.index_dir, state.store, settings.data_dir / "models",
+                                           keyword_index=index, rrf_k=settings.rrf_k)
+    return state.search
+
+
 def now(request: Request):
     """The current time (UTC); tests may set app.state.clock to a function returning another."""
     clock = getattr(request.app.state, "clock", None)

@@ -44,9 +44,9 @@ def period_nav(store: Store, period: periods.Period, sort: str) -> dict:
 
 
 def sort_links(request: Request, current: str, labels: dict[str, str] = SORT_LABELS,
-               default: str = DEFAULT_SORT) -> list[dict]:
+               default: str = DEFAULT_SORT, param: str = "sort") -> list[dict]:
     return [{"label": label, "active": key == current,
-             "url": with_params(request, sort=None if key == default else key, page=None)}
+             "url": with_params(request, **{param: None if key == default else key, "page": None})}
             for key, label in labels.items()]
 
 

@@ -88,7 +88,19 @@ def paper_page(request: Request, arxiv_id: str) -> Response:
     extras = community.paper_context(request, paper, entries)
     return render(request, "paper.html", p=views.paper_page(paper, entries, extras["overlay"]),
                   bibtex=to_bibtex(paper), requested_version=wanted.version,
-                  canonical=views.paper_url(paper.arxiv_id), community=extras)
+                  canonical=views.paper_url(paper.arxiv_id), community=extras, **_related(request, paper))
+
+
+def _related(request: Request, paper) -> dict:
+    """Key phrases (chips linking to a search) and similar papers, when the search service is up."""
+    service = deps.search_service(request)
+    if service is None:
+        return {"keywords": [], "similar": [], "similar_notice": None}
+    similar, notice = service.similar(paper.arxiv_id, k=6)
+    found = deps.store(request).papers_by_ids([s.arxiv_id for s in similar])
+    items = [{"id": s.arxiv_id, "title": found[s.arxiv_id].title, "url": views.paper_url(s.arxiv_id),
+              "similarity": s.similarity} for s in similar if s.arxiv_id in found]
+    return {"keywords": service.keywords_for(paper), "similar": items, "similar_notice": notice}
 
 
 def _markdown(request: Request, raw: str) -> Response:
@@ -155,17 +167,21 @@ def cards_with_entries(store: Store, items: list[Listed], highlights: dict | Non
 # -- search and about ------------------------------------------------------------------
 
 
+SEARCH_MODES = {"hybrid": "Hybrid", "keyword": "Keywords", "semantic": "Meaning"}
+
+
 @router.get("/search")
 def search_page(
     request: Request,
     q: str = "",
     sort: Annotated[Literal["relevance", "date"], Query()] = "relevance",
+    mode: Annotated[Literal["hybrid", "keyword", "semantic"], Query()] = "hybrid",
     date_from: Annotated[str, Query(alias="from")] = "",
     date_to: Annotated[str, Query(alias="to")] = "",
     page: PageNo = 1,
 ) -> Response:
-    context = {"q": q, "date_from": date_from, "date_to": date_to, "sort": sort, "max_length": MAX_QUERY_LENGTH,
-               "nav_section": "search"}
+    context = {"q": q, "date_from": date_from, "date_to": date_to, "sort": sort, "mode": mode,
+               "max_length": MAX_QUERY_LENGTH, "nav_section": "search"}
     if not (q.strip() or date_from.strip() or date_to.strip()):
         return render(request, "search.html", result=None, **context)
     parsed = parse_query(q, date_from=date_from.strip() or None, date_to=date_to.strip() or None)
@@ -173,12 +189,25 @@ def search_page(
     if index is None:
         return render(request, "search.html", status=503, result=None, unavailable=True, **context)
     store, size = deps.store(request), deps.settings(request).page_size
-    found = index.search(parsed, offset=(page - 1) * size, limit=size, sort=sort)
-    papers = store.papers_by_ids([h.arxiv_id for h in found.hits])
-    items = [Listed(papers[h.arxiv_id]) for h in found.hits if h.arxiv_id in papers]
-    cards = cards_with_entries(store, items, {h.arxiv_id: h.highlights for h in found.hits}, request)
-    result = {"total": found.total, "relaxed": found.relaxed, "cards": cards,
-              "pagination": listing.pagination(request, page, found.total, size)}
+    if sort == "date":  # newest first is a keyword-index ordering, whatever the mode
+        found = index.search(parsed, offset=(page - 1) * size, limit=size, sort=sort)
+        hits = [(h.arxiv_id, h.highlights, None) for h in found.hits]
+        total, relaxed, notice, used_mode = found.total, found.relaxed, None, "keyword"
+    else:
+        found = deps.search_service(request).search(q, mode, date_from=date_from.strip() or None,
+                                                    date_to=date_to.strip() or None,
+                                                    offset=(page - 1) * size, limit=size)
+        hits = [(r.arxiv_id, r.highlights, r.explanation.summary()) for r in found.results]
+        total, relaxed, notice, used_mode = found.total, found.relaxed, found.notice, found.used_mode
+    papers = store.papers_by_ids([pid for pid, _, _ in hits])
+    items = [Listed(papers[pid]) for pid, _, _ in hits if pid in papers]
+    cards = cards_with_entries(store, items, {pid: marks for pid, marks, _ in hits}, request)
+    why = {pid: reason for pid, _, reason in hits}
+    for card in cards:
+        card["why"] = why.get(card["id"])
+    result = {"total": total, "relaxed": relaxed, "cards": cards, "notice": notice, "used_mode": used_mode,
+              "pagination": listing.pagination(request, page, total, size)}
+    context["modes"] = listing.sort_links(request, mode, SEARCH_MODES, "hybrid", param="mode")
     return render(request, "search.html", result=result, sorts=listing.sort_links(request, sort, SEARCH_SORTS,
                                                                                   "relevance"), **context)
 

@@ -79,6 +79,37 @@ class DailyPaperOut(BaseModel):
     isAuthorParticipating: bool = False
 
 
+class ExplanationOut(BaseModel):
+    """Why a search result is there: its rank and score in each list and what fusion made of them."""
+
+    mode: str
+    matched_terms: list[str] = []
+    keyword_rank: int | None = None
+    keyword_score: float | None = None
+    semantic_rank: int | None = None
+    similarity: float | None = None
+    keyword_contribution: float = 0.0
+    semantic_contribution: float = 0.0
+    keyword_weight: float | None = None
+    semantic_weight: float | None = None
+    rrf_k: int | None = None
+
+
+class SearchResultOut(DailyPaperOut):
+    """A search hit: the daily-list entry shape (so HF clients read it), plus the explanation."""
+
+    score: float | None = None
+    explanation: ExplanationOut | None = None
+    notice: str | None = Field(None, description="Set when semantic search was unavailable and "
+                                                 "keyword results were returned instead.")
+
+
+class SimilarOut(BaseModel):
+    paper: PaperOut
+    similarity: float | None = Field(None, description="Cosine similarity of the two papers' embeddings.")
+    source: str = Field(description="`vector` (nearest embeddings) or `keyword` (shared distinctive words).")
+
+
 class ErrorOut(BaseModel):
     error: str = Field(description="What went wrong, in words.")
     status: int = Field(description="The HTTP status code, repeated.")

@@ -1,0 +1,305 @@
+"""Search-quality harness: nDCG@10, MRR@10 and Recall@100 per mode on a BEIR-format set.
+
+    from dailypapers.search import evaluate
+    table = evaluate.run("corpus.jsonl", "queries.jsonl", "qrels.tsv", ["keyword", "semantic", "hybrid"])
+    # {"keyword": {"ndcg@10": 0.41, "mrr@10": 0.37, "recall@100": 0.80, "queries": 200}, ...}
+    for row in evaluate.table_rows(table): print(row)
+
+BEIR format: the corpus is JSON lines `{"_id", "title", "text"}`; queries are JSON lines
+`{"_id", "text"}`; qrels are a tab-separated file with the header `query-id corpus-id score`.
+Files may be gzip-compressed (`.gz`). Each run indexes the corpus into a fresh store, keyword
+index and vector index in `workdir` (a temporary directory by default), exactly as the product
+does, and asks SearchService the queries, so what is measured is what users get.
+
+Metrics (as in BEIR / trec_eval): nDCG@10 with linear gains (the qrels score) and a log2
+discount, the ideal ranking taken from all of the query's positive judgements; MRR@10, the
+reciprocal rank of the first relevant result in the top 10; Recall@100, the share of the
+relevant documents (score > 0) in the top 100. Queries without a positive judgement are left
+out, as BEIR does. A query the service rejects (InvalidQuery: empty, over 500 characters)
+counts with an empty ranking.
+
+Deterministic: documents are indexed in file order, the HNSW graph is built on one thread (its
+level generator is seeded), and document vectors are cached in `workdir` by a hash of their
+text and the model id, so reruns do not re-embed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import math
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack
+from pathlib import Path
+
+import numpy as np
+
+from dailypapers.errors import InvalidQuery, ParseError
+from dailypapers.models import Paper, Record
+
+MODES = ("keyword", "semantic", "hybrid")
+METRICS = ("ndcg@10", "mrr@10", "recall@100")
+DEPTH = 100
+
+
+# ---------------------------------------------------------------------------------------------
+# reading BEIR files
+
+
+def _open_text(path: Path):
+    path = Path(path)
+    return gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else open(path, encoding="utf-8")
+
+
+def _jsonl(path: Path) -> Iterator[tuple[int, dict]]:
+    with _open_text(path) as fh:
+        for n, line in enumerate(fh, 1):
+            if line.strip():
+                try:
+                    obj = json.loads(line)
+                except ValueError as exc:
+                    raise ParseError(f"not JSON: {exc}", str(path), n) from None
+                if not isinstance(obj, dict) or "_id" not in obj:
+                    raise ParseError("a line without an _id", str(path), n)
+                yield n, obj
+
+
+def read_corpus(path: Path) -> list[Paper]:
+    """The corpus as papers: `_id` becomes the id, `title` the title, `text` the abstract."""
+    papers, seen = [], set()
+    for n, obj in _jsonl(path):
+        pid = str(obj["_id"]).strip()
+        if not pid:
+            raise ParseError("an empty _id", str(path), n)
+        if pid in seen:
+            raise ParseError(f"duplicate _id {pid!r}", str(path), n)
+        seen.add(pid)
+        papers.append(Paper(arxiv_id=pid, title=str(obj.get("title") or ""), abstract=str(obj.get("text") or "")))
+    return papers
+
+
+def read_queries(path: Path) -> dict[str, str]:
+    return {str(obj["_id"]): str(obj.get("text") or "") for _, obj in _jsonl(path)}
+
+
+def read_qrels(path: Path) -> dict[str, dict[str, float]]:
+    """{query-id: {corpus-id: score}}; the header line is required (BEIR writes one)."""
+    qrels: dict[str, dict[str, float]] = {}
+    with _open_text(path) as fh:
+        header = fh.readline().rstrip("\n").split("\t")
+        if [h.strip().lower() for h in header[:3]] != ["query-id", "corpus-id", "score"]:
+            raise ParseError("expected the header 'query-id<TAB>corpus-id<TAB>score'", str(path), 1)
+        for n, line in enumerate(fh, 2):
+            if not line.strip():
+                continue
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) < 3:
+                raise ParseError("expected three tab-separated fields", str(path), n)
+            try:
+                score = float(parts[2])
+            except ValueError:
+                raise ParseError(f"score {parts[2]!r} is not a number", str(path), n) from None
+            qrels.setdefault(parts[0].strip(), {})[parts[1].strip()] = score
+    return qrels
+
+
+# ---------------------------------------------------------------------------------------------
+# metrics
+
+
+def ndcg_at(ranking: Sequence[str], rels: dict[str, float], k: int = 10) -> float:
+    dcg = sum(rels.get(doc, 0.0) / math.log2(i + 2) for i, doc in enumerate(ranking[:k]) if rels.get(doc, 0.0) > 0)
+    ideal = sorted((r for r in rels.values() if r > 0), reverse=True)[:k]
+    idcg = sum(r / math.log2(i + 2) for i, r in enumerate(ideal))
+    return dcg / idcg if idcg > 0 else 0.0
+
+
+def mrr_at(ranking: Sequence[str], rels: dict[str, float], k: int = 10) -> float:
+    for i, doc in enumerate(ranking[:k]):
+        if rels.get(doc, 0.0) > 0:
+            return 1.0 / (i + 1)
+    return 0.0
+
+
+def recall_at(ranking: Sequence[str], rels: dict[str, float], k: int = 100) -> float:
+    relevant = {d for d, r in rels.items() if r > 0}
+    if not relevant:
+        return 0.0
+    return len(relevant & set(ranking[:k])) / len(relevant)
+
+
+def score_rankings(rankings: dict[str, Sequence[str]], qrels: dict[str, dict[str, float]]) -> dict[str, float]:
+    """Mean metrics over the queries that have a positive judgement and a ranking entry."""
+    judged = [q for q in sorted(qrels) if q in rankings and any(r > 0 for r in qrels[q].values())]
+    if not judged:
+        return {**{m: float("nan") for m in METRICS}, "queries": 0}
+    out = {
+        "ndcg@10": float(np.mean([ndcg_at(rankings[q], qrels[q], 10) for q in judged])),
+        "mrr@10": float(np.mean([mrr_at(rankings[q], qrels[q], 10) for q in judged])),
+        "recall@100": float(np.mean([recall_at(rankings[q], qrels[q], 100) for q in judged])),
+        "queries": len(judged),
+    }
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# indexing and running
+
+
+def _default_encoder_loader() -> Callable:
+    """The CPU encoder, its ONNX graph cached where the worker keeps it (<data_dir>/models)."""
+    from dailypapers import config
+    from dailypapers.search import embeddings
+
+    try:
+        cache = config.load().data_dir / "models"
+    except Exception:  # noqa: BLE001 - no usable settings: a private cache
+        cache = Path(tempfile.gettempdir()) / "dailypapers-models"
+    return lambda: embeddings.load_encoder(cache)
+
+
+def _paper_text(paper: Paper) -> str:
+    try:
+        from dailypapers.search.embeddings import paper_text
+    except ImportError:  # pragma: no cover
+        return f"{paper.title}. {paper.abstract}"
+    return paper_text(paper)
+
+
+def embed_corpus(papers: Sequence[Paper], encoder, cache_dir: Path, batch: int = 256,
+                 progress: Callable[[int], None] | None = None) -> np.ndarray:
+    """Document vectors, from the cache where the text and model match, else encoded."""
+    texts = [_paper_text(p) for p in papers]
+    model_id = getattr(encoder, "model_id", "model")
+    keys = [hashlib.sha1(f"{model_id}\0{t}".encode()).hexdigest() for t in texts]
+    cache_file = Path(cache_dir) / f"vectors-{hashlib.sha1(model_id.encode()).hexdigest()[:12]}.npz"
+    cached: dict[str, np.ndarray] = {}
+    if cache_file.exists():
+        with np.load(cache_file) as data:
+            cached = dict(zip(data["keys"].tolist(), data["vectors"]))
+    missing = [i for i, k in enumerate(keys) if k not in cached]
+    for start in range(0, len(missing), batch):
+        chunk = missing[start:start + batch]
+        vecs = np.asarray(encoder.encode([texts[i] for i in chunk]), dtype=np.float32)
+        for i, v in zip(chunk, vecs):
+            cached[keys[i]] = v
+        if progress:
+            progress(len(chunk))
+    if missing:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_file.with_suffix(".tmp.npz")
+        np.savez(tmp, keys=np.array(list(cached)), vectors=np.stack(list(cached.values())))
+        tmp.replace(cache_file)
+    return np.stack([cached[k] for k in keys]) if keys else np.zeros((0, 384), np.float32)
+
+
+class EvalIndexes:
+    """A store, keyword index and (optionally) vector index built from a corpus in `workdir`."""
+
+    def __init__(self, papers: Sequence[Paper], workdir: Path, encoder=None,
+                 progress: Callable[[str, int], None] | None = None) -> None:
+        from dailypapers.search.keyword import KeywordIndex
+        from dailypapers.search.sync import sync_keyword_index
+        from dailypapers.search.vector_index import VectorIndex
+        from dailypapers.store import Store
+
+        self.workdir = Path(workdir)
+        for name in ("eval.db", "eval.db-wal", "eval.db-shm", "keyword", "vectors"):
+            target = self.workdir / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.store = Store.open(f"sqlite:///{self.workdir / 'eval.db'}")
+        for start in range(0, len(papers), 1000):
+            self.store.write([Record(p) for p in papers[start:start + 1000]])
+        self.keyword = KeywordIndex(self.workdir / "keyword")
+        sync_keyword_index(self.store, self.keyword)
+        if progress:
+            progress("indexed", len(papers))
+        self.vectors = None
+        if encoder is not None:
+            vecs = embed_corpus(papers, encoder, self.workdir / "cache",
+                                progress=(lambda n: progress("embedded", n)) if progress else None)
+            with VectorIndex(self.workdir / "vectors", vecs.shape[1] if len(vecs) else 384,
+                             encoder.model_id, reset=True, threads=1) as writer:
+                writer.add([p.arxiv_id for p in papers], vecs)
+                writer.set_last_seq(self.store.max_seq())
+                writer.save()
+            self.vectors = VectorIndex.open(self.workdir / "vectors", encoder.model_id)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def rank_all(service, queries: dict[str, str], mode: str, depth: int = DEPTH, **search_kw) -> dict[str, list[str]]:
+    """Each query's ranked ids under `mode` (empty for a query the service rejects)."""
+    rankings = {}
+    for qid in sorted(queries):
+        try:
+            res = service.search(queries[qid], mode=mode, limit=depth, **search_kw)
+            rankings[qid] = res.ids
+        except InvalidQuery:
+            rankings[qid] = []
+    return rankings
+
+
+def run(corpus_path: Path, queries_path: Path, qrels_path: Path, modes: Iterable[str] = MODES,
+        workdir: Path | None = None, *, encoder_loader: Callable | None = None,
+        progress: Callable[[str, int], None] | None = None, **search_kw) -> dict[str, dict[str, float]]:
+    """Index the corpus, run every query in every mode, and return
+    {mode: {"ndcg@10", "mrr@10", "recall@100", "queries"}}, plus "notice" for a mode that fell
+    back to keyword search (e.g. the encoder could not load)."""
+    from dailypapers.search.service import SearchService
+
+    modes = list(dict.fromkeys(modes))
+    bad = [m for m in modes if m not in MODES]
+    if bad:
+        raise ValueError(f"unknown mode(s) {bad}; choose from {', '.join(MODES)}")
+    papers = read_corpus(Path(corpus_path))
+    queries = read_queries(Path(queries_path))
+    qrels = read_qrels(Path(qrels_path))
+    needs_vectors = any(m != "keyword" for m in modes)
+    with ExitStack() as stack:
+        if workdir is None:
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dp-eval-")))
+        encoder, notice = None, None
+        if needs_vectors:
+            loader = encoder_loader or _default_encoder_loader()
+            try:
+                encoder = loader()
+            except Exception as exc:  # noqa: BLE001 - reported per mode below, like the service does
+                notice = f"semantic search unavailable: {exc}"
+        indexes = EvalIndexes(papers, Path(workdir), encoder, progress)
+        stack.callback(indexes.close)
+        service = SearchService(indexes.keyword, indexes.vectors,
+                                (lambda: encoder) if encoder is not None else _raiser(notice),
+                                indexes.store)
+        table = {}
+        for mode in modes:
+            rankings = rank_all(service, queries, mode, **search_kw)
+            table[mode] = score_rankings(rankings, qrels)
+            if mode != "keyword" and service.semantic_status():
+                table[mode]["notice"] = service.semantic_status()
+            if progress:
+                progress(f"mode {mode}", len(rankings))
+        return table
+
+
+def _raiser(message: str | None) -> Callable:
+    def load():
+        raise RuntimeError(message or "no encoder")
+    return load
+
+
+def table_rows(table: dict[str, dict[str, float]]) -> list[list[str]]:
+    """Rows for printing: a header, then one row per mode."""
+    rows = [["mode", "nDCG@10", "MRR@10", "Recall@100", "queries"]]
+    for mode, m in table.items():
+        rows.append([mode + (" (fell back to keyword)" if m.get("notice") else ""),
+                     f"{m['ndcg@10']:.4f}", f"{m['mrr@10']:.4f}", f"{m['recall@100']:.4f}", str(m["queries"])])
+    return rows

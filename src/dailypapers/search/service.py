@@ -1,0 +1,689 @@
+"""The search service the web and CLI call: keyword, semantic and hybrid search, similar papers,
+and key phrases per paper, each result with its explanation.
+
+    service = SearchService(keyword_index, vector_index, encoder_loader, store)
+    results = service.search("making language models use less energy", mode="hybrid")
+    results.notice          # None, or why semantic search was not used (the encoder or the
+                            # vector index is unavailable): shown to the user, never an error
+    [(r.arxiv_id, r.score, r.explanation.summary()) for r in results.results]
+
+Filters (dates, categories, authors, from the query text or passed separately) mean the same in
+every mode because the keyword index evaluates them all: keyword search runs them inside its
+query; semantic search asks it which papers pass. When few papers pass (up to
+ALLOWED_FETCH_MAX) their ids are fetched (cached per filter) and the vector search is restricted
+to them (exhaustively when the set is small); when many pass, the vector search runs deeper and
+the keyword index keeps only the candidates that pass. A query with filters but no words lists
+the matching papers newest first, whatever the mode.
+
+Everything the encoder or the vector index might fail at (model not installed, index missing,
+built with another model, unreadable) turns into a keyword search with a `notice`; invalid
+input (empty, punctuation only, longer than 500 characters, a bad filter) raises
+`InvalidQuery`, which the web answers with 400.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from dailypapers.errors import InvalidQuery, NotFound
+from dailypapers.models import Paper
+from dailypapers.search.hybrid import (
+    DEFAULT_RRF_K,
+    Explanation,
+    FusionWeights,
+    KeywordCandidate,
+    adaptive_weights,
+    fuse,
+)
+from dailypapers.search.keyword import MAX_LIMIT, KeywordIndex
+from dailypapers.search.query import ParsedQuery, parse_query
+from dailypapers.search.vector_index import VectorIndex, VectorIndexError
+
+log = logging.getLogger(__name__)
+
+MODES = ("hybrid", "keyword", "semantic")
+DEPTH = 100                  # candidates taken from each list before fusing
+MAX_DEPTH = MAX_LIMIT        # offset + limit may not go beyond this in semantic/hybrid modes
+ALLOWED_FETCH_MAX = 20_000   # filters passing at most this many papers: fetch their ids
+POST_FILTER_MAX = 8_000      # otherwise: at most this many vector candidates are filtered
+RETRY_ENCODER_AFTER = 60.0   # seconds before a failed encoder load is tried again
+SIMILAR_FALLBACK_WORDS = 12
+
+NOTICE_NO_MODEL = "Semantic search is unavailable ({reason}); showing keyword results."
+NOTICE_NO_INDEX = "Semantic search is unavailable ({reason}); showing keyword results."
+
+
+@dataclass
+class Result:
+    arxiv_id: str
+    score: float
+    explanation: Explanation
+    highlights: dict[str, str] = field(default_factory=dict)
+    published: dt.datetime | None = None
+
+
+@dataclass
+class Results:
+    """One page of search results.
+
+    `mode` is what was asked, `used_mode` what ran (keyword when semantic search was not
+    available, "filter" for a query of filters only). `total` is how many results can be paged
+    through: all keyword matches in keyword mode; the ranked candidates (at most MAX_DEPTH) in
+    semantic and hybrid modes.
+    """
+
+    query: str
+    mode: str
+    used_mode: str
+    total: int
+    results: list[Result]
+    offset: int
+    limit: int
+    notice: str | None = None
+    relaxed: bool = False
+    weights: FusionWeights | None = None
+    parsed: ParsedQuery | None = None
+
+    @property
+    def ids(self) -> list[str]:
+        return [r.arxiv_id for r in self.results]
+
+    def as_dict(self) -> dict:
+        out = asdict(self)
+        out["parsed"] = None if self.parsed is None else {
+            **asdict(self.parsed),
+            "date_from": self.parsed.date_from.isoformat() if self.parsed.date_from else None,
+            "date_to": self.parsed.date_to.isoformat() if self.parsed.date_to else None}
+        for r in out["results"]:
+            r["published"] = r["published"].isoformat() if r["published"] else None
+        return out
+
+
+@dataclass
+class SimilarPaper:
+    arxiv_id: str
+    similarity: float | None   # cosine; None for keyword fallback matches
+    source: str                # "vector" or "keyword"
+
+
+class _LRU:
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.data: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key):
+        with self.lock:
+            if key in self.data:
+                self.data.move_to_end(key)
+                self.hits += 1
+                return self.data[key]
+            self.misses += 1
+            return None
+
+    def put(self, key, value) -> None:
+        with self.lock:
+            self.data[key] = value
+            self.data.move_to_end(key)
+            while len(self.data) > self.size:
+                self.data.popitem(last=False)
+
+
+class SearchService:
+    """Search over one keyword index and (optionally) one vector index.
+
+    `vector_index`: a VectorIndex (read-only is best), a zero-argument callable returning one
+    (called lazily, and again after a failure), or None. `encoder_loader`: a zero-argument
+    callable returning an Encoder (`.encode(texts)`, `.model_id`); it is called on first use,
+    and whatever it raises makes semantic search fall back to keyword search with a notice.
+    `store` (optional) serves `similar`'s keyword fallback and `keywords_for(arxiv_id)`.
+    """
+
+    def __init__(self, keyword_index: KeywordIndex, vector_index, encoder_loader: Callable | None,
+                 store=None, *, rrf_k: int = DEFAULT_RRF_K, depth: int = DEPTH,
+                 query_cache_size: int = 2048, keyword_cache_size: int = 4096) -> None:
+        self.keyword = keyword_index
+        self.store = store
+        self.rrf_k = rrf_k
+        self.depth = depth
+        self._vector_source = vector_index
+        self._vectors: VectorIndex | None = vector_index if isinstance(vector_index, VectorIndex) else None
+        self._vector_error: str | None = None
+        self._vector_tried = 0.0
+        self._encoder_loader = encoder_loader
+        self._encoder = None
+        self._encoder_error: str | None = None
+        self._encoder_tried = 0.0
+        self._lock = threading.Lock()
+        self.query_cache = _LRU(query_cache_size)
+        self.keyword_cache = _LRU(keyword_cache_size)
+        self._allowed_cache = _LRU(64)
+        self._resolved_cache = _LRU(16)  # the same sets resolved to vector-index labels
+
+    # -- components ---------------------------------------------------------------------------
+
+    def encoder(self):
+        """The encoder, loading it on first use; None (with `encoder_error`) if it cannot load."""
+        if self._encoder is not None:
+            return self._encoder
+        if self._encoder_loader is None:
+            self._encoder_error = "no embedding model is configured"
+            return None
+        with self._lock:
+            if self._encoder is not None:
+                return self._encoder
+            if self._encoder_error and time.monotonic() - self._encoder_tried < RETRY_ENCODER_AFTER:
+                return None
+            self._encoder_tried = time.monotonic()
+            try:
+                self._encoder = self._encoder_loader()
+                self._encoder_error = None
+            except Exception as exc:  # noqa: BLE001 - ModelUnavailable, or anything else the loader hits
+                self._encoder_error = f"the embedding model could not be loaded: {exc}"
+                log.warning("semantic search disabled: %s", self._encoder_error)
+            return self._encoder
+
+    @property
+    def encoder_error(self) -> str | None:
+        return self._encoder_error
+
+    def vectors(self) -> VectorIndex | None:
+        """The vector index; None (with `vector_error`) when missing or unusable."""
+        if self._vectors is not None:
+            try:
+                self._vectors.refresh()  # a stat(); reopens when the worker saved a new generation
+                return self._vectors
+            except (VectorIndexError, OSError, RuntimeError) as exc:  # rebuilt for another model, …
+                self._vector_error = str(exc)
+                self._vectors = None
+                self._vector_tried = time.monotonic()
+                return None
+        if self._vector_source is None:
+            self._vector_error = "there is no vector index"
+            return None
+        if not callable(self._vector_source):
+            self._vector_error = "there is no vector index"
+            return None
+        with self._lock:
+            if self._vectors is None and (time.monotonic() - self._vector_tried >= RETRY_ENCODER_AFTER
+                                          or not self._vector_tried):
+                self._vector_tried = time.monotonic()
+                try:
+                    self._vectors = self._vector_source()
+                    self._vector_error = None if self._vectors is not None else "there is no vector index"
+                except VectorIndexError as exc:
+                    self._vector_error = str(exc)
+                except Exception as exc:  # noqa: BLE001 - an unreadable file must not break keyword search
+                    self._vector_error = f"the vector index could not be opened: {exc}"
+            return self._vectors
+
+    def warm(self) -> bool:
+        """Load the encoder and open the vector index now (e.g. in a thread at start-up)."""
+        ok = self.encoder() is not None and self.vectors() is not None
+        if ok:
+            self.embed_query("warm up")
+        return ok
+
+    def semantic_status(self) -> str | None:
+        """None when semantic search works, else why not (the text of the notice)."""
+        return self._semantic_unavailable()
+
+    def _semantic_unavailable(self) -> str | None:
+        encoder = self.encoder()
+        if encoder is None:
+            return NOTICE_NO_MODEL.format(reason=self._encoder_error or "no embedding model")
+        index = self.vectors()
+        if index is None:
+            return NOTICE_NO_INDEX.format(reason=self._vector_error or "there is no vector index")
+        model_id = getattr(encoder, "model_id", None)
+        if model_id and index.model_id and model_id != index.model_id:
+            return NOTICE_NO_INDEX.format(
+                reason=f"the vector index was built with {index.model_id}, the encoder is {model_id}; "
+                       "it needs rebuilding")
+        if len(index) == 0:
+            return NOTICE_NO_INDEX.format(reason="no paper has been embedded yet")
+        return None
+
+    # -- embeddings ---------------------------------------------------------------------------
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """The query's vector, cached (LRU) by its text."""
+        encoder = self.encoder()
+        if encoder is None:
+            raise RuntimeError(self._encoder_error or "no encoder")
+        key = (getattr(encoder, "model_id", ""), text)
+        vec = self.query_cache.get(key)
+        if vec is None:
+            vec = np.asarray(encoder.encode([text]), dtype=np.float32)[0]
+            vec.setflags(write=False)
+            self.query_cache.put(key, vec)
+        return vec
+
+    # -- search -------------------------------------------------------------------------------
+
+    def search(self, query: str, mode: str = "hybrid", *, categories: Sequence[str] = (),
+               authors: Sequence[str] = (), date_from: dt.date | str | None = None,
+               date_to: dt.date | str | None = None, offset: int = 0, limit: int = 30,
+               rrf_k: int | None = None) -> Results:
+        """Search in `mode` ("hybrid", "keyword" or "semantic"). Raises InvalidQuery only."""
+        if mode not in MODES:
+            raise InvalidQuery(f"mode must be one of {', '.join(MODES)}, got {str(mode)[:20]!r}")
+        if not (isinstance(offset, int) and isinstance(limit, int)) or offset < 0 or limit < 0:
+            raise InvalidQuery("offset and limit must be non-negative integers")
+        if limit > MAX_LIMIT:
+            raise InvalidQuery(f"limit must be at most {MAX_LIMIT}")
+        rrf_k = self.rrf_k if rrf_k is None else rrf_k
+        if not isinstance(rrf_k, int) or not 0 <= rrf_k <= 10_000:
+            raise InvalidQuery("rrf_k must be an integer between 0 and 10000")
+        pq = parse_query(query, date_from=date_from, date_to=date_to) if (query or "").strip() or not (
+            categories or authors or date_from or date_to) else ParsedQuery()
+        _add_filters(pq, categories, authors, date_from, date_to)
+        if not pq.has_text and not pq.has_filters:
+            raise InvalidQuery("the query is empty: type some words or use a filter such as cat:cs.CL")
+        base = {"query": query, "mode": mode, "offset": offset, "limit": limit, "parsed": pq}
+        if not pq.has_text:
+            return self._keyword(pq, base, used_mode="filter")
+        if mode == "keyword":
+            return self._keyword(pq, base)
+        if offset + limit > MAX_DEPTH:
+            raise InvalidQuery(f"{mode} search pages only through the first {MAX_DEPTH} results")
+        notice = self._semantic_unavailable()
+        if notice is not None:
+            return self._keyword(pq, base, notice=notice)
+        try:
+            qvec = self.embed_query(semantic_text(pq))
+        except Exception as exc:  # the encoder failed on this input: fall back, never 500
+            log.exception("query embedding failed")
+            return self._keyword(pq, base, notice=NOTICE_NO_MODEL.format(reason=f"the encoder failed: {exc}"))
+        depth = max(self.depth, offset + limit)
+        try:
+            semantic = self._semantic_candidates(qvec, pq, depth)
+        except VectorIndexError as exc:
+            return self._keyword(pq, base, notice=NOTICE_NO_INDEX.format(reason=str(exc)))
+        if mode == "semantic":
+            page = semantic[offset:offset + limit]
+            results = [Result(pid, sim, Explanation(mode="semantic", semantic_rank=offset + n + 1, similarity=sim))
+                       for n, (pid, sim) in enumerate(page)]
+            return Results(used_mode="semantic", total=len(semantic), results=results, **base)
+        kw_hits, relaxed, kw_total = keyword_candidates(self.keyword, pq, depth)
+        candidates = [KeywordCandidate(h.arxiv_id, h.score) for h in kw_hits]
+        weights = adaptive_weights(relaxed=relaxed, keyword_hits=len(candidates),
+                                   keyword_total=kw_total, rrf_k=rrf_k)
+        fused = fuse(candidates, semantic, weights)
+        page = fused[offset:offset + limit]
+        by_id = {h.arxiv_id: h for h in kw_hits}
+        _highlight(self.keyword, pq, [by_id[f.arxiv_id] for f in page if f.arxiv_id in by_id])
+        results = []
+        for f in page:
+            hit = by_id.get(f.arxiv_id)
+            if hit is not None:
+                f.explanation.matched_terms = list(hit.matched_terms)
+            results.append(Result(f.arxiv_id, f.score, f.explanation, hit.highlights if hit else {},
+                                  hit.published if hit else None))
+        return Results(used_mode="hybrid", total=len(fused), results=results, relaxed=relaxed,
+                       weights=weights, **base)
+
+    def _keyword(self, pq: ParsedQuery, base: dict, *, notice: str | None = None,
+                 used_mode: str = "keyword") -> Results:
+        page = self.keyword.search(pq, base["offset"], base["limit"])
+        results = [Result(h.arxiv_id, h.score,
+                          Explanation(mode=used_mode, matched_terms=list(h.matched_terms),
+                                      keyword_rank=base["offset"] + n + 1 if used_mode == "keyword" else None,
+                                      keyword_score=h.score if used_mode == "keyword" else None),
+                          h.highlights, h.published)
+                   for n, h in enumerate(page.hits)]
+        return Results(used_mode=used_mode, total=page.total, results=results, notice=notice,
+                       relaxed=page.relaxed, **base)
+
+    # -- the semantic list, with the same filters -------------------------------------------
+
+    def _semantic_candidates(self, qvec: np.ndarray, pq: ParsedQuery, depth: int) -> list[tuple[str, float]]:
+        index = self.vectors()
+        if index is None:
+            raise VectorIndexError(self._vector_error or "there is no vector index")
+        if not pq.has_filters:
+            return index.search(qvec, depth)
+        fq = filters_only(pq)
+        allowed, passing_total = self._filter_info(fq)
+        if allowed is not None:
+            if not allowed:
+                return []
+            key = (_filter_key(fq), self.keyword.last_seq, id(index))
+            resolved = self._resolved_cache.get(key)
+            if resolved is None or resolved.generation is not index.generation:
+                resolved = index.allowed(allowed)
+                self._resolved_cache.put(key, resolved)
+            return index.search(qvec, depth, allowed=resolved)
+        # many papers pass: search deeper, keep the candidates the keyword index lets through
+        share = max(passing_total / max(len(index), 1), 1e-6)
+        wide = int(min(POST_FILTER_MAX, max(depth, depth * 1.5 / share)))
+        candidates = index.search(qvec, wide)
+        passing = filter_members(self.keyword, fq, [pid for pid, _ in candidates])
+        return [(pid, sim) for pid, sim in candidates if pid in passing][:depth]
+
+    def allowed_ids(self, fq: ParsedQuery) -> list[str] | None:
+        """Ids of the papers passing the filters of `fq`, or None when more than ALLOWED_FETCH_MAX
+        do. Cached per filter and index state."""
+        return self._filter_info(fq)[0]
+
+    def _filter_info(self, fq: ParsedQuery) -> tuple[list[str] | None, int]:
+        key = (_filter_key(fq), self.keyword.last_seq)
+        hit = self._allowed_cache.get(key)
+        if hit is not None:
+            return hit
+        total = self.keyword.search(fq, 0, 0).total
+        ids = None if total > ALLOWED_FETCH_MAX else filter_all(self.keyword, fq, total)
+        self._allowed_cache.put(key, (ids, total))
+        return ids, total
+
+    # -- similar papers -------------------------------------------------------------------
+
+    def similar(self, arxiv_id: str, k: int = 10) -> tuple[list[SimilarPaper], str | None]:
+        """The `k` papers nearest to `arxiv_id` by vector, excluding itself, and a notice.
+
+        Without a vector (paper not embedded yet, semantic search unavailable) it falls back to
+        a keyword "more like this" over the paper's title and abstract words (needs the store),
+        and the notice says so.
+        """
+        if not isinstance(k, int) or not 1 <= k <= 100:
+            raise InvalidQuery("k must be between 1 and 100")
+        index = self.vectors()
+        vec = index.get(arxiv_id) if index is not None else None
+        if vec is not None:
+            hits = index.search(vec, k + 1)
+            return [SimilarPaper(pid, sim, "vector") for pid, sim in hits if pid != arxiv_id][:k], None
+        reason = ("this paper has no vector yet" if index is not None
+                  else (self._vector_error or "there is no vector index"))
+        if self.store is None:
+            return [], f"Similar papers are unavailable ({reason})."
+        paper = self.store.get_paper(arxiv_id)  # raises NotFound for an unknown paper
+        words = distinctive_words(paper, SIMILAR_FALLBACK_WORDS)
+        if not words:
+            return [], f"Similar papers are unavailable ({reason})."
+        found = keyword_any(self.keyword, words, k + 1)
+        hits = [SimilarPaper(pid, None, "keyword") for pid in found if pid != arxiv_id][:k]
+        return hits, f"Similar by shared words ({reason})."
+
+    # -- key phrases -------------------------------------------------------------------------
+
+    def keywords_for(self, paper: Paper | str, k: int = 6) -> list[str]:
+        """Up to `k` key phrases of the paper's abstract, picked by embedding similarity to the
+        abstract with MMR diversity; frequency-ranked when the encoder is unavailable. Cached."""
+        if isinstance(paper, str):
+            if self.store is None:
+                raise NotFound(paper)
+            paper = self.store.get_paper(paper)
+        encoder = self.encoder()
+        model_id = getattr(encoder, "model_id", "") if encoder is not None else ""
+        key = (paper.arxiv_id, hash((paper.title, paper.abstract)), model_id, k)
+        cached = self.keyword_cache.get(key)
+        if cached is not None:
+            return list(cached)
+        doc_vector = None
+        if encoder is not None:
+            index = self.vectors()
+            if index is not None and getattr(encoder, "model_id", None) == index.model_id:
+                doc_vector = index.get(paper.arxiv_id)
+        phrases = key_phrases(paper, encoder, k, doc_vector)
+        self.keyword_cache.put(key, tuple(phrases))
+        return phrases
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+
+def keyword_candidates(index: KeywordIndex, pq: ParsedQuery, depth: int):
+    """The best `depth` keyword matches as (hits, relaxed, total), *without* highlights.
+
+    KeywordIndex.search marks up every hit it returns, which is half the cost of a hybrid
+    search that takes 100 candidates but shows 30; this runs the same query (the keyword
+    module's own builder, with its all-words-then-any-word rule) and leaves highlighting to
+    `_highlight`, for the page only. (A candidate for KeywordIndex's public API.)
+    """
+    from dailypapers.search import keyword as kw
+
+    try:
+        searcher = index._current().searcher()
+        query, n_terms = kw._build_query(pq, relaxed=False)
+    except AttributeError:  # the keyword module changed: the public (slower) way
+        page = index.search(pq, 0, depth)
+        return page.hits, page.relaxed, page.total
+    if query is None:
+        return [], False, 0
+    result = kw._run(searcher, query, 0, depth, False)
+    relaxed = result.count == 0 and n_terms > 1
+    if relaxed:
+        query, _ = kw._build_query(pq, relaxed=True)
+        result = kw._run(searcher, query, 0, depth, False)
+    hits = []
+    for score, addr in result.hits[:depth]:
+        doc = searcher.doc(addr)
+        hit = kw.Hit(doc.get_first("arxiv_id"), float(score), published=doc.get_first("published"))
+        hit._doc = doc  # kept for _highlight
+        hits.append(hit)
+    return hits, relaxed, result.count
+
+
+def _highlight(index: KeywordIndex, pq: ParsedQuery, hits) -> None:
+    """Fill matched_terms and highlights of `hits` (from keyword_candidates) in place."""
+    from dailypapers.search import keyword as kw
+
+    todo = [h for h in hits if getattr(h, "_doc", None) is not None]
+    if not todo:
+        return
+    highlighter = kw._Highlighter(pq)
+    for h in todo:
+        h.matched_terms, h.highlights = highlighter({name: h._doc.get_first(name) or "" for name in kw._FIELD_ANALYZER})
+
+
+def semantic_text(pq: ParsedQuery) -> str:
+    """The words the encoder sees: the query's terms and phrases, filters left out."""
+    return " ".join([*pq.terms, *pq.phrases])
+
+
+def filters_only(pq: ParsedQuery) -> ParsedQuery:
+    return ParsedQuery(authors=list(pq.authors), categories=list(pq.categories),
+                       date_from=pq.date_from, date_to=pq.date_to)
+
+
+def _filter_key(pq: ParsedQuery) -> tuple:
+    return (tuple(sorted(pq.authors)), tuple(sorted(pq.categories)), pq.date_from, pq.date_to)
+
+
+def keyword_any(index: KeywordIndex, words: Sequence[str], limit: int) -> list[str]:
+    """Ids of the best BM25 matches of any of `words` (more-like-this). KeywordIndex.search only
+    relaxes to "any word" when no paper has them all, so this builds the relaxed query itself."""
+    from dailypapers.search import keyword as kw
+
+    query, _ = kw._build_query(ParsedQuery(terms=list(words)), relaxed=True)
+    if query is None:
+        return []
+    searcher = index._current().searcher()
+    result = searcher.search(query, limit=max(limit, 1))
+    return [searcher.doc(addr).get_first("arxiv_id") for _, addr in result.hits][:limit]
+
+
+def _add_filters(pq: ParsedQuery, categories, authors, date_from, date_to) -> None:
+    from dailypapers.search.query import _category  # the parser's own normalisation
+
+    for c in categories or ():
+        if c and str(c).strip():
+            pq.categories.append(_category(str(c)))
+    for a in authors or ():
+        a = " ".join(str(a).split())
+        if a:
+            pq.authors.append(a)
+    if (date_from or date_to) and not (pq.date_from or pq.date_to):
+        extra = parse_query("x", date_from=date_from, date_to=date_to)
+        pq.date_from, pq.date_to = extra.date_from, extra.date_to
+
+
+def filter_all(index: KeywordIndex, fq: ParsedQuery, total: int) -> list[str]:
+    """Every id passing the filters of `fq` (`total` of them), straight from tantivy's doc store.
+
+    Uses the keyword module's own filter clause, so the filter means exactly what it means in
+    keyword search. (A candidate for KeywordIndex's public API.)
+    """
+    from dailypapers.search import keyword as kw
+
+    clause = kw._filter_clause(fq)
+    if clause is None or total == 0:
+        return []
+    searcher = index._current().searcher()
+    result = searcher.search(clause, limit=max(total, 1))
+    return sorted(searcher.doc(addr).get_first("arxiv_id") for _, addr in result.hits)
+
+
+def filter_members(index: KeywordIndex, fq: ParsedQuery, ids: Sequence[str]) -> set[str]:
+    """Which of `ids` pass the filters of `fq` (one tantivy query)."""
+    import tantivy
+
+    from dailypapers.search import keyword as kw
+
+    clause = kw._filter_clause(fq)
+    if clause is None or not ids:
+        return set(ids) if clause is None else set()
+    query = tantivy.Query.boolean_query([
+        (tantivy.Occur.Must, tantivy.Query.term_set_query(kw.SCHEMA, "arxiv_id", list(ids))),
+        (tantivy.Occur.Must, clause)])
+    searcher = index._current().searcher()
+    result = searcher.search(query, limit=len(ids))
+    return {searcher.doc(addr).get_first("arxiv_id") for _, addr in result.hits}
+
+
+STOPWORDS = frozenset(["a", "about", "above", "across", "after", "again", "against", "all", "almost", "along", "already", "also", "although", "always", "am", "among", "an", "and", "another", "any", "anyone", "are", "around", "as", "at", "based", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "cannot", "could", "did", "do", "does", "doing", "done", "due", "during", "each", "either", "enough", "especially", "even", "every", "few", "for", "from", "further", "given", "had", "has", "have", "having", "he", "her", "here", "hers", "how", "however", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "least", "less", "like", "made", "make", "makes", "many", "may", "me", "might", "more", "most", "much", "must", "my", "neither", "no", "nor", "not", "now", "of", "off", "often", "on", "once", "one", "only", "onto", "or", "other", "others", "otherwise", "our", "ours", "out", "over", "own", "per", "rather", "same", "several", "she", "should", "show", "shows", "shown", "since", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "then", "there", "therefore", "these", "they", "this", "those", "though", "through", "thus", "to", "too", "toward", "towards", "under", "until", "up", "upon", "us", "use", "used", "uses", "using", "very", "via", "was", "we", "well", "were", "what", "whatever", "when", "where", "whereas", "whether", "which", "while", "who", "whom", "whose", "why", "will", "with", "within", "without", "would", "yet", "you", "your", "paper", "propose", "proposes", "proposed", "approach", "approaches", "method", "methods", "present", "presents", "study", "work", "works", "results", "result", "new", "novel", "existing", "recent", "recently", "first", "second", "also", "significantly", "significant", "demonstrate", "demonstrates", "achieve", "achieves", "achieved", "furthermore", "moreover", "specifically", "extensive", "experiments", "show", "across", "including", "include", "includes", "various", "via", "toward", "introduce", "introduces", "introduced", "address", "addresses", "called", "named", "termed", "dubbed", "reduce", "reduces", "reduced", "improve", "improves", "improved", "enable", "enables", "enabled", "outperform", "outperforms", "outperforming", "leverage", "leverages", "leveraging", "require", "requires", "required", "provide", "provides", "provided", "remain", "remains", "allow", "allows", "allowed", "yield", "yields", "obtain", "obtains", "obtained", "perform", "performs", "apply", "applies", "applied", "consider", "considers", "evaluate", "evaluates", "evaluated", "aim", "aims", "focus", "focuses", "explore", "explores", "explored", "investigate", "investigates", "investigated", "develop", "develops", "developed", "matters", "achieving", "enabling", "leading", "yielding", "providing", "making", "making", "take", "takes", "taken", "give", "gives", "given"])
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-']*[A-Za-z0-9]|[A-Za-z]")
+
+
+def distinctive_words(paper: Paper, n: int) -> list[str]:
+    """The paper's title words, then frequent abstract words, without stopwords."""
+    seen: dict[str, None] = {}
+    for w in _WORD.findall(paper.title or ""):
+        if w.lower() not in STOPWORDS and len(w) > 2:
+            seen.setdefault(w.lower(), None)
+    counts: dict[str, int] = {}
+    for w in _WORD.findall(paper.abstract or ""):
+        lw = w.lower()
+        if lw not in STOPWORDS and len(lw) > 3:
+            counts[lw] = counts.get(lw, 0) + 1
+    for w, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        seen.setdefault(w, None)
+    return list(seen)[:n]
+
+
+def candidate_phrases(text: str, max_words: int = 3, limit: int = 60) -> list[str]:
+    """1-3-word phrases of `text` that neither start nor end with a stopword and stay within a
+    clause: noun-ish phrases without a part-of-speech tagger. Most frequent first, then first seen."""
+    counts: dict[str, int] = {}
+    surface: dict[str, str] = {}
+    first: dict[str, int] = {}
+    for clause in re.split(r"[.,;:!?()\[\]{}\"]\s|[;:!?()\[\]{}\"]|\s-\s|\.$", text or ""):
+        words: list[str | None] = [w if _WORD.fullmatch(w) else None for w in clause.split()]
+        for i in range(len(words)):
+            for n in range(1, max_words + 1):
+                gram = words[i:i + n]
+                if len(gram) < n or any(w is None for w in gram):
+                    break
+                lows = [w.lower() for w in gram]
+                if any(w in STOPWORDS for w in lows):
+                    continue
+                if n == 1 and (len(lows[0]) < 4 or lows[0].isdigit()):
+                    continue
+                key = " ".join(lows)
+                counts[key] = counts.get(key, 0) + 1
+                surface.setdefault(key, " ".join(gram))
+                first.setdefault(key, len(first))
+    ranked = sorted(counts, key=lambda key: (-counts[key] * (1 + key.count(" ")), first[key]))
+    return [surface[key] for key in ranked[:limit]]
+
+
+def mmr(doc: np.ndarray, cands: np.ndarray, k: int, diversity: float = 0.5) -> list[int]:
+    """Maximal marginal relevance: indices of `k` candidates close to `doc`, far from each other."""
+    if len(cands) == 0:
+        return []
+    rel = cands @ doc
+    chosen = [int(np.argmax(rel))]
+    sim = cands @ cands.T
+    while len(chosen) < min(k, len(cands)):
+        redundancy = sim[:, chosen].max(axis=1)
+        score = (1 - diversity) * rel - diversity * redundancy
+        score[chosen] = -np.inf
+        chosen.append(int(np.argmax(score)))
+    return chosen
+
+
+def key_phrases(paper: Paper, encoder, k: int = 6, doc_vector: np.ndarray | None = None) -> list[str]:
+    """Key phrases of the abstract by embedding similarity (MMR); by frequency without encoder.
+
+    `doc_vector`: the paper's stored vector, if at hand (saves encoding the abstract). The
+    candidates are encoded in their own batch: batched with the abstract they would all be
+    padded to its length (60 short phrases then cost as much as 60 abstracts).
+    """
+    cands = candidate_phrases(paper.abstract or "")
+    if not cands:
+        return []
+    if encoder is None:
+        return _dedupe(cands, k)
+    if doc_vector is None:
+        try:
+            from dailypapers.search.embeddings import paper_text
+            doc_text = paper_text(paper)
+        except ImportError:  # pragma: no cover - the encoder module ships with the package
+            doc_text = f"{paper.title}. {paper.abstract}"
+        doc_vector = np.asarray(encoder.encode([doc_text]), dtype=np.float32)[0]
+    vecs = np.asarray(encoder.encode(cands), dtype=np.float32)
+    picked = mmr(np.asarray(doc_vector, dtype=np.float32), vecs, k * 2)
+    return _dedupe([cands[i] for i in picked], k)
+
+
+def _dedupe(phrases: Iterable[str], k: int) -> list[str]:
+    """Drop a phrase whose words are all inside an earlier pick (or the other way round)."""
+    out: list[str] = []
+    sets: list[set[str]] = []
+    for p in phrases:
+        words = set(p.lower().split())
+        if any(words <= s or s <= words for s in sets):
+            continue
+        out.append(p)
+        sets.append(words)
+        if len(out) == k:
+            break
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# wiring
+
+
+def vector_index_path(index_dir) -> Path:
+    """Where the vector index lives beside the keyword index (`<data_dir>/index/vectors`)."""
+    from pathlib import Path
+
+    return Path(index_dir) / "vectors"
+
+
+def open_search_service(index_dir, store, model_cache_dir, *, keyword_index: KeywordIndex | None = None,
+                        rrf_k: int = DEFAULT_RRF_K) -> SearchService:
+    """The service for a data directory: the keyword index at `<index_dir>/keyword`, the vector
+    index at `<index_dir>/vectors` opened read-only (memory-mapped) on first use, and the CPU
+    encoder built/cached in `model_cache_dir` on first use. Nothing slow happens here; call
+    `service.warm()` in a background thread at start-up to load the model before the first query.
+    """
+    from dailypapers.search.embeddings import MODEL_ID, load_encoder
+
+    keyword = keyword_index or KeywordIndex(Path(index_dir) / "keyword")
+    path = vector_index_path(index_dir)
+    return SearchService(keyword, lambda: VectorIndex.open(path, MODEL_ID),
+                         lambda: load_encoder(Path(model_cache_dir)), store, rrf_k=rrf_k)

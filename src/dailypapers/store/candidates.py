@@ -1,0 +1,68 @@
+"""Read-only queries for delivery: which papers are new in a window, and a member's library
+(what they upvoted and collected), the raw material of alerts and recommendations."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, select
+
+from .convert import as_date
+from .schema import collection_items, collections, daily_entries, papers, votes
+
+if TYPE_CHECKING:
+    from .repo import Store
+
+
+def listed_ids(store: Store, start: dt.date, end: dt.date) -> list[str]:
+    """Papers on a daily list between two dates (inclusive), newest list day first."""
+    query = (select(daily_entries.c.paper_id, daily_entries.c.date)
+             .where(daily_entries.c.date >= start, daily_entries.c.date <= end)
+             .order_by(daily_entries.c.date.desc(), daily_entries.c.paper_id))
+    with store.engine.connect() as conn:
+        return list(dict.fromkeys(r.paper_id for r in conn.execute(query)))
+
+
+def published_ids(store: Store, since: dt.datetime, until: dt.datetime, limit: int = 5000) -> list[str]:
+    """Papers first published on arXiv in (since, until], newest first (harvested papers that
+    are on no daily list are found this way)."""
+    query = (select(papers.c.id).where(papers.c.published > since, papers.c.published <= until)
+             .order_by(papers.c.published.desc(), papers.c.id).limit(limit))
+    with store.engine.connect() as conn:
+        return list(conn.execute(query).scalars())
+
+
+def latest_list_day(store: Store, on_or_before: dt.date) -> dt.date | None:
+    """The last day with a daily list on or before a date."""
+    with store.engine.connect() as conn:
+        value = conn.execute(select(func.max(daily_entries.c.date))
+                             .where(daily_entries.c.date <= on_or_before)).scalar()
+    return as_date(value) if value else None
+
+
+@dataclass(frozen=True)
+class Library:
+    """What a member keeps: upvoted papers, and papers in their collections (by collection name)."""
+
+    upvoted: list[str]
+    collected: dict[str, list[str]]  # paper id -> names of the collections holding it
+
+    @property
+    def ids(self) -> list[str]:
+        return list(dict.fromkeys([*self.upvoted, *self.collected]))
+
+
+def library(store: Store, user_id: int) -> Library:
+    with store.engine.connect() as conn:
+        upvoted = list(conn.execute(select(votes.c.paper_id).where(votes.c.user_id == user_id)
+                                    .order_by(votes.c.created_at.desc(), votes.c.paper_id)).scalars())
+        collected: dict[str, list[str]] = {}
+        query = (select(collection_items.c.paper_id, collections.c.name)
+                 .select_from(collection_items.join(collections, collections.c.id == collection_items.c.collection_id))
+                 .where(collections.c.user_id == user_id)
+                 .order_by(collection_items.c.added_at.desc(), collection_items.c.paper_id))
+        for row in conn.execute(query):
+            collected.setdefault(row.paper_id, []).append(row.name)
+    return Library(upvoted, collected)

@@ -1,0 +1,310 @@
+"""Paper vectors in the database: one embedding per paper, tagged with its model and text hash.
+
+Table `paper_vectors` (schema.py, migration 0002): `paper_id` (the paper, deleted with it),
+`model` and `dim` (what made the vector), `vector` (little-endian float32 bytes), `content_hash`
+(sha1 of the embedded text, `embed_text(title, abstract)`), `embedded_at`.
+
+A paper needs (re-)embedding for a model when it has no vector, a vector of another model or
+dimension, or a vector whose content hash differs from the hash of its current title and abstract
+(the paper was corrected). Everything here is SQLAlchemy Core that SQLite and PostgreSQL both run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import and_, delete, func, insert, or_, select
+
+from .schema import paper_vectors, papers
+
+PAGE = 2000          # papers read per query when scanning
+VECTOR_PAGE = 10_000  # vectors read per query when loading
+IN_CHUNK = 500
+
+
+def embed_text(title: str | None, abstract: str | None) -> str:
+    """The text a paper's vector stands for: title + ". " + abstract, whitespace collapsed.
+
+    A title that already ends in a full stop, question or exclamation mark is not given another.
+    """
+    title = " ".join((title or "").split())
+    abstract = " ".join((abstract or "").split())
+    if not abstract:
+        return title
+    if not title:
+        return abstract
+    sep = " " if title[-1] in ".?!" else ". "
+    return f"{title}{sep}{abstract}"
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def to_blob(vector: np.ndarray) -> bytes:
+    return np.ascontiguousarray(vector, dtype="<f4").tobytes()
+
+
+def from_blob(blob: bytes, dim: int) -> np.ndarray:
+    vec = np.frombuffer(bytes(blob), dtype="<f4")
+    if vec.shape != (dim,):
+        raise ValueError(f"a stored vector has {vec.size} values, expected {dim}")
+    return vec
+
+
+def _chunks(items: Sequence, size: int = IN_CHUNK) -> Iterator[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _needs_vector(model_id: str, dim: int | None):
+    """The condition (on papers LEFT JOIN paper_vectors) for 'no usable vector for this model'."""
+    cond = [paper_vectors.c.paper_id.is_(None), paper_vectors.c.model != model_id]
+    if dim is not None:
+        cond.append(paper_vectors.c.dim != dim)
+    return or_(*cond)
+
+
+def _joined():
+    return papers.outerjoin(paper_vectors, paper_vectors.c.paper_id == papers.c.id)
+
+
+def _is_pending(row, model_id: str, dim: int | None) -> tuple[bool, str]:
+    text = embed_text(row.title, row.abstract)
+    if row.model is None or row.model != model_id or (dim is not None and row.dim != dim):
+        return True, text
+    return row.content_hash != content_hash(text), text
+
+
+def _scan(store, model_id: str, limit: int, dim: int | None, after: str | None,
+          with_vector_only: bool) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    cursor = after
+    cols = [papers.c.id, papers.c.title, papers.c.abstract, paper_vectors.c.model, paper_vectors.c.dim,
+            paper_vectors.c.content_hash]
+    if with_vector_only:
+        source = papers.join(paper_vectors, and_(paper_vectors.c.paper_id == papers.c.id,
+                                                 paper_vectors.c.model == model_id))
+    else:
+        source = _joined()
+    with store.engine.connect() as conn:
+        while len(found) < limit:
+            query = select(*cols).select_from(source).order_by(papers.c.id).limit(PAGE)
+            if cursor is not None:
+                query = query.where(papers.c.id > cursor)
+            rows = conn.execute(query).all()
+            for row in rows:
+                pending, text = _is_pending(row, model_id, dim)
+                if pending:
+                    found.append((row.id, text))
+                    if len(found) >= limit:
+                        break
+            if len(rows) < PAGE:
+                break
+            cursor = rows[-1].id
+    return found
+
+
+def missing_or_stale(store, model_id: str, limit: int = 1000, *, dim: int | None = None,
+                     after: str | None = None) -> list[tuple[str, str]]:
+    """Up to `limit` (paper_id, text) pairs, in id order after `after`, that need a vector: no
+    vector, a vector of another model or dim, or one whose content hash differs from the text's.
+
+    Reads every paper after `after` until `limit` are found (the content hash is computed here,
+    not in SQL), so pass the last returned id as `after` to walk the table once.
+    """
+    return _scan(store, model_id, limit, dim, after, with_vector_only=False)
+
+
+def stale(store, model_id: str, limit: int = 1000, *, dim: int | None = None,
+          after: str | None = None) -> list[tuple[str, str]]:
+    """Like `missing_or_stale`, but only papers that have a vector of this model (whose text changed)."""
+    return _scan(store, model_id, limit, dim, after, with_vector_only=True)
+
+
+def count_missing(store, model_id: str, *, dim: int | None = None) -> int:
+    """How many papers have no vector of this model (and dim); stale ones are not counted."""
+    query = select(func.count()).select_from(_joined()).where(_needs_vector(model_id, dim))
+    with store.engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
+
+
+def missing(store, model_id: str, limit: int = 1000, *, dim: int | None = None,
+            after: str | None = None) -> list[tuple[str, str]]:
+    """(paper_id, text) of papers with no vector of this model (and dim): one indexed query.
+
+    Unlike `missing_or_stale` it does not look at content hashes.
+    """
+    query = (select(papers.c.id, papers.c.title, papers.c.abstract).select_from(_joined())
+             .where(_needs_vector(model_id, dim)).order_by(papers.c.id).limit(limit))
+    if after is not None:
+        query = query.where(papers.c.id > after)
+    with store.engine.connect() as conn:
+        return [(r.id, embed_text(r.title, r.abstract)) for r in conn.execute(query)]
+
+
+def pending_among(store, model_id: str, ids: Iterable[str], *, dim: int | None = None,
+                  stale_only: bool = False) -> list[tuple[str, str]]:
+    """Of the papers `ids`, those that need a vector (missing, other model, or stale), in id order;
+    with `stale_only`, only those that have a vector of this model whose text changed."""
+    ids = sorted(set(ids))
+    found = []
+    cols = [papers.c.id, papers.c.title, papers.c.abstract, paper_vectors.c.model, paper_vectors.c.dim,
+            paper_vectors.c.content_hash]
+    with store.engine.connect() as conn:
+        for chunk in _chunks(ids):
+            for row in conn.execute(select(*cols).select_from(_joined()).where(papers.c.id.in_(chunk))):
+                if stale_only and (row.model != model_id or (dim is not None and row.dim != dim)):
+                    continue
+                pending, text = _is_pending(row, model_id, dim)
+                if pending:
+                    found.append((row.id, text))
+    return sorted(found)
+
+
+def current_hashes(store, ids: Iterable[str]) -> dict[str, str]:
+    """The content hash of each existing paper in `ids`, from its current title and abstract."""
+    out = {}
+    with store.engine.connect() as conn:
+        for chunk in _chunks(sorted(set(ids))):
+            for row in conn.execute(select(papers.c.id, papers.c.title, papers.c.abstract)
+                                    .where(papers.c.id.in_(chunk))):
+                out[row.id] = content_hash(embed_text(row.title, row.abstract))
+    return out
+
+
+def save_vectors(store, model_id: str, rows: Sequence[tuple[str, str, np.ndarray]],
+                 *, embedded_at: dt.datetime | None = None) -> int:
+    """Insert or replace the vectors of `rows` = [(paper_id, content_hash, vector)], in one transaction."""
+    if not rows:
+        return 0
+    now = embedded_at or dt.datetime.now(dt.UTC)
+    values = []
+    for paper_id, chash, vec in rows:
+        vec = np.asarray(vec, dtype=np.float32).reshape(-1)
+        values.append({"paper_id": paper_id, "model": model_id, "dim": int(vec.size),
+                       "vector": to_blob(vec), "content_hash": chash, "embedded_at": now})
+    values = list({v["paper_id"]: v for v in values}.values())  # the last row for an id wins
+    with store.engine.begin() as conn:
+        dialect = conn.dialect.name
+        if dialect in ("sqlite", "postgresql"):
+            if dialect == "sqlite":
+                from sqlalchemy.dialects.sqlite import insert as upsert
+            else:
+                from sqlalchemy.dialects.postgresql import insert as upsert
+            stmt = upsert(paper_vectors)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[paper_vectors.c.paper_id],
+                set_={c: stmt.excluded[c] for c in ("model", "dim", "vector", "content_hash", "embedded_at")})
+            conn.execute(stmt, values)
+        else:  # pragma: no cover - any other backend: replace row by row
+            for chunk in _chunks([v["paper_id"] for v in values]):
+                conn.execute(delete(paper_vectors).where(paper_vectors.c.paper_id.in_(chunk)))
+            conn.execute(insert(paper_vectors), values)
+    return len(values)
+
+
+@dataclass
+class VectorBatch:
+    ids: list[str]
+    hashes: list[str]
+    vectors: np.ndarray  # float32, (len(ids), dim)
+
+
+def iter_vectors(store, model_id: str, *, ids: Sequence[str] | None = None,
+                 batch: int = VECTOR_PAGE) -> Iterator[VectorBatch]:
+    """The stored vectors of `model_id` in batches (id order, or the order of `ids`)."""
+    cols = [paper_vectors.c.paper_id, paper_vectors.c.dim, paper_vectors.c.vector, paper_vectors.c.content_hash]
+
+    def convert(rows) -> VectorBatch:
+        if not rows:
+            return VectorBatch([], [], np.zeros((0, 0), np.float32))
+        dim = rows[0].dim
+        vecs = np.empty((len(rows), dim), dtype=np.float32)
+        for i, row in enumerate(rows):
+            vecs[i] = from_blob(row.vector, dim)
+        return VectorBatch([r.paper_id for r in rows], [r.content_hash for r in rows], vecs)
+
+    with store.engine.connect() as conn:
+        if ids is not None:
+            wanted = list(dict.fromkeys(ids))
+            for start in range(0, len(wanted), batch):
+                part = wanted[start:start + batch]
+                got = {}
+                for chunk in _chunks(part):
+                    for row in conn.execute(select(*cols).where(and_(paper_vectors.c.model == model_id,
+                                                                     paper_vectors.c.paper_id.in_(chunk)))):
+                        got[row.paper_id] = row
+                rows = [got[i] for i in part if i in got]
+                if rows:
+                    yield convert(rows)
+            return
+        cursor = None
+        while True:
+            query = (select(*cols).where(paper_vectors.c.model == model_id)
+                     .order_by(paper_vectors.c.paper_id).limit(batch))
+            if cursor is not None:
+                query = query.where(paper_vectors.c.paper_id > cursor)
+            rows = conn.execute(query).all()
+            if rows:
+                yield convert(rows)
+            if len(rows) < batch:
+                return
+            cursor = rows[-1].paper_id
+
+
+def load_vectors(store, model_id: str, ids: Sequence[str] | None = None,
+                 batch: int = VECTOR_PAGE) -> tuple[list[str], np.ndarray]:
+    """(ids, float32 array) of the stored vectors of `model_id`: all of them, or those of `ids`
+    that have one (in the order of `ids`). Read in batches; for very large sets prefer
+    `iter_vectors`, which never holds more than one batch."""
+    out_ids: list[str] = []
+    parts: list[np.ndarray] = []
+    for b in iter_vectors(store, model_id, ids=ids, batch=batch):
+        out_ids.extend(b.ids)
+        parts.append(b.vectors)
+    if not parts:
+        return [], np.zeros((0, 0), dtype=np.float32)
+    return out_ids, np.concatenate(parts)
+
+
+def vector_count(store, model_id: str | None = None) -> int:
+    """How many vectors are stored for `model_id` (for every model when None)."""
+    query = select(func.count()).select_from(paper_vectors)
+    if model_id is not None:
+        query = query.where(paper_vectors.c.model == model_id)
+    with store.engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
+
+
+def models(store) -> dict[str, int]:
+    """Vector counts per model id."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(paper_vectors.c.model, func.count()).group_by(paper_vectors.c.model))
+        return {model: int(n) for model, n in rows}
+
+
+def delete_vectors(store, model_id: str | None = None, ids: Sequence[str] | None = None) -> int:
+    """Delete vectors (of one model, of some papers, or all); return how many."""
+    stmt = delete(paper_vectors)
+    conds = []
+    if model_id is not None:
+        conds.append(paper_vectors.c.model == model_id)
+    with store.engine.begin() as conn:
+        if ids is None:
+            return conn.execute(stmt.where(*conds) if conds else stmt).rowcount
+        n = 0
+        for chunk in _chunks(list(ids)):
+            n += conn.execute(stmt.where(*conds, paper_vectors.c.paper_id.in_(chunk))).rowcount
+        return n
+
+
+__all__ = [
+    "VectorBatch", "content_hash", "count_missing", "current_hashes", "delete_vectors", "embed_text",
+    "from_blob", "iter_vectors", "load_vectors", "missing", "missing_or_stale", "models", "pending_among",
+    "save_vectors", "stale", "to_blob", "vector_count",
+]

@@ -1,0 +1,60 @@
+"""Work a web process does beside serving: follow the change feed into this node's indexes, and
+load the embedding model before the first query needs it."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from fastapi import FastAPI
+
+from ..search.follow import IndexFollower
+from ..search.keyword import KeywordIndex
+from ..search.sync import sync_keyword_index, sync_vector_index
+from ..search.vector_index import VectorIndex, read_state
+
+log = logging.getLogger("dailypapers.web")
+
+
+def start(app: FastAPI) -> None:
+    settings = app.state.settings
+    if settings.index_follow_interval > 0:
+        follower = IndexFollower(settings.index_dir / ".follower.lock",
+                                 [lambda: _sync_keyword(app), lambda: _sync_vectors(app)],
+                                 settings.index_follow_interval)
+        follower.start()
+        app.state.follower = follower
+    if read_state(settings.index_dir / "vectors") is not None:
+        threading.Thread(target=_warm, args=(app,), name="warm-encoder", daemon=True).start()
+
+
+def stop(app: FastAPI) -> None:
+    follower = getattr(app.state, "follower", None)
+    if follower is not None:
+        follower.stop()
+
+
+def _sync_keyword(app: FastAPI) -> int:
+    path = app.state.index_path
+    if not (path / "state.json").exists():
+        return 0
+    if app.state.index is None:
+        app.state.index = KeywordIndex(path)
+    return sync_keyword_index(app.state.store, app.state.index)
+
+
+def _sync_vectors(app: FastAPI) -> int:
+    path = app.state.settings.index_dir / "vectors"
+    state = read_state(path)
+    if state is None:
+        return 0
+    with VectorIndex(path, int(state["dim"]), state["model_id"]) as index:
+        return sync_vector_index(app.state.store, index, state["model_id"])
+
+
+def _warm(app: FastAPI) -> None:
+    from .deps import search_service_for_app
+
+    service = search_service_for_app(app)
+    if service is not None and not service.warm():
+        log.warning("semantic search unavailable: %s", service.semantic_status())

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy import and_, delete, func, insert, or_, select
 
-from .schema import paper_vectors, papers
+from .schema import paper_changes, paper_vectors, papers
 
 PAGE = 2000          # papers read per query when scanning
 VECTOR_PAGE = 10_000  # vectors read per query when loading
@@ -205,6 +205,8 @@ def save_vectors(store, model_id: str, rows: Sequence[tuple[str, str, np.ndarray
             for chunk in _chunks([v["paper_id"] for v in values]):
                 conn.execute(delete(paper_vectors).where(paper_vectors.c.paper_id.in_(chunk)))
             conn.execute(insert(paper_vectors), values)
+        # every node's vector index follows the change sequence, so a new vector is a change
+        conn.execute(insert(paper_changes), [{"paper_id": v["paper_id"], "changed_at": now} for v in values])
     return len(values)
 
 

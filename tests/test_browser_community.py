@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 import sys
 from pathlib import Path
 
 import pytest
+from support.browser import browser  # noqa: F401  (a fixture)
 from conftest import HOSTILE_ID
 from playwright.sync_api import expect
 
@@ -19,7 +19,6 @@ from dailypapers.community import accounts
 from dailypapers.models import Author, Paper, Record
 
 from support.community import PASSWORD, copy_data_dir, make_app, member
-from test_browser import CHROMIUM_ARGS
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from bench_votes import serve  # noqa: E402
@@ -39,18 +38,6 @@ def site(web_data_dir, tmp_path_factory):
     with serve(app) as base:
         yield app, store, base
     store.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    path = shutil.which("chromium")
-    if path is None:
-        pytest.skip("Debian's `chromium` is not installed (apt-get install chromium); browsers are never downloaded")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -11,13 +11,13 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from support.browser import browser  # noqa: F401  (a fixture)
 
 from dailypapers.digest import build
 from dailypapers.store import Store
 
 from support.community import copy_data_dir
 from support.delivery import settings_for
-from test_browser import CHROMIUM_ARGS
 from test_digest_mail import T, a_reader
 
 pytestmark = pytest.mark.browser
@@ -85,20 +85,6 @@ def digest_html(web_data_dir, tmp_path_factory):
     store.close()
     assert {s.key for s in digest.sections} == {"trending", "alerts", "recommended"}
     return html, digest.count
-
-
-@pytest.fixture(scope="module")
-def browser():
-    import shutil
-
-    path = shutil.which("chromium")
-    if path is None:
-        pytest.skip("Debian's `chromium` is not installed (apt-get install chromium); browsers are never downloaded")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.mark.parametrize("scheme,width", [("light", 800), ("dark", 800), ("light", 375)])

@@ -19,7 +19,7 @@ from lxml import etree
 
 from .. import ids
 from ..errors import ParseError
-from ..models import Author, Link, Record, Version
+from ..models import Author, Link, Paper, Record, Version
 from . import links as links_mod
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -379,6 +379,17 @@ def record_or_error(build: Callable[..., Record], *args: Any, source: str, line:
         return build(*args)
     except (ValueError, TypeError, LookupError, AttributeError) as exc:
         return ParseError(str(exc) or type(exc).__name__, source, line)
+
+
+def paper_lines(stream: BinaryIO | bytes, source: str,
+                to_paper: Callable[[Any], Paper]) -> Iterator[Record | ParseError]:
+    """JSON Lines with one paper a line: a Record for each good line, a ParseError for each bad one."""
+    for item in json_lines(stream, source):
+        if isinstance(item, ParseError):
+            yield item
+            continue
+        lineno, obj = item
+        yield record_or_error(lambda o, n=lineno: Record(paper=to_paper(o), line=n), obj, source=source, line=lineno)
 
 
 def arxiv_id(raw: Any) -> ids.ArxivId:

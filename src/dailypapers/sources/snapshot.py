@@ -19,14 +19,13 @@ from .common import (
     enumerated_affiliations,
     get_list,
     get_str,
-    json_lines,
     midnight,
     optional_text,
+    paper_lines,
     paper_links,
     parse_date,
     parse_datetime,
     parsed_author,
-    record_or_error,
     split_authors,
     split_categories,
 )
@@ -35,16 +34,7 @@ _VERSION = re.compile(r"^v?(\d+)$")
 
 
 def parse(stream: BinaryIO | bytes, source: str = "<input>") -> Iterator[Record | ParseError]:
-    for item in json_lines(stream, source):
-        if isinstance(item, ParseError):
-            yield item
-            continue
-        lineno, obj = item
-        yield record_or_error(_record, obj, lineno, source=source, line=lineno)
-
-
-def _record(obj: Any, lineno: int) -> Record:
-    return Record(paper=paper(obj), line=lineno)
+    return paper_lines(stream, source, paper)
 
 
 def paper(obj: Any) -> Paper:

@@ -7,10 +7,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 
 from ..models import DailyEntry
 from . import convert
+from .entries import latest_entries_in
 from .schema import daily_entries, papers, votes
 
 if TYPE_CHECKING:
@@ -26,15 +27,7 @@ class RankRow:
 
 def period_rows(store: Store, start: dt.date, end: dt.date, submitter: str | None = None) -> list[RankRow]:
     """Every paper listed between two dates (inclusive): its latest entry there and its local votes."""
-    cond = [daily_entries.c.date >= start, daily_entries.c.date <= end]
-    if submitter:
-        cond.append(daily_entries.c.submitted_by == submitter)
-    ranked = select(
-        daily_entries,
-        func.row_number().over(partition_by=daily_entries.c.paper_id,
-                               order_by=daily_entries.c.date.desc()).label("rn"),
-    ).where(and_(*cond)).subquery()
-    latest = select(ranked).where(ranked.c.rn == 1).subquery()
+    latest = latest_entries_in(start, end, submitter)
     local = (select(votes.c.paper_id, func.count().label("n"))
              .where(votes.c.paper_id.in_(select(latest.c.paper_id))).group_by(votes.c.paper_id).subquery())
     query = (select(latest, papers.c.published, func.coalesce(local.c.n, 0).label("local_votes"))

@@ -17,9 +17,16 @@ from ..errors import NotFound
 from ..models import DailyEntry, Paper, Record
 from . import convert
 from .db import make_engine, migrate
+from .entries import latest_entries_in
 from .merge import merge
 from .schema import (
-    checkpoints, daily_entries, paper_authors, paper_categories, paper_changes, paper_links, paper_versions,
+    checkpoints,
+    daily_entries,
+    paper_authors,
+    paper_categories,
+    paper_changes,
+    paper_links,
+    paper_versions,
     papers,
 )
 
@@ -27,12 +34,12 @@ if TYPE_CHECKING:
     from .accounts import Accounts
     from .collections import Collections, Follows
     from .comments import Comments
-    from .submissions import Submissions
-    from .votes import Votes
     from .jobs import Jobs
     from .outbox import Outbox
     from .saved_searches import FeedTokens, NotInterested, SavedSearches
+    from .submissions import Submissions
     from .subscriptions import Subscriptions
+    from .votes import Votes
 
 _CHILDREN = {
     "authors": (paper_authors, paper_authors.c.position),
@@ -295,15 +302,7 @@ class Store:
     def daily(self, start: dt.date, end: dt.date, *, sort: str = "upvotes", submitter: str | None = None,
               offset: int = 0, limit: int = 30) -> Page:
         """Papers listed between two dates (inclusive), one row per paper (its latest entry)."""
-        cond = [daily_entries.c.date >= start, daily_entries.c.date <= end]
-        if submitter:
-            cond.append(daily_entries.c.submitted_by == submitter)
-        ranked = select(
-            daily_entries,
-            func.row_number().over(partition_by=daily_entries.c.paper_id,
-                                   order_by=daily_entries.c.date.desc()).label("rn"),
-        ).where(and_(*cond)).subquery()
-        latest = select(ranked).where(ranked.c.rn == 1).subquery()
+        latest = latest_entries_in(start, end, submitter)
         joined = latest.join(papers, papers.c.id == latest.c.paper_id)
         order = {
             "upvotes": [latest.c.upvotes.desc(), latest.c.date.desc(), latest.c.paper_id],

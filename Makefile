@@ -4,9 +4,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 RUN_STAMP  := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
+NODE_STAMP := node_modules/.installed
+FUZZ_STAMP := $(VENV)/.installed-fuzz
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test bench lint install clean
+.PHONY: run test bench lint install clean fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,15 +31,28 @@ run: $(RUN_STAMP)
 	$(BIN)/dailypapers demo
 	$(BIN)/dailypapers serve
 
-test: $(TEST_STAMP)
+# axe-core for the accessibility tests, into a project-local node_modules from the lock file
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(FUZZ_STAMP): pyproject.toml $(TEST_STAMP)
+	$(BIN)/pip install -q -e '.[test,fuzz]'
+	touch $@
+
+test: $(TEST_STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest -q -n 2
 
 bench: $(TEST_STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/bench_votes.py
 
+# FUZZ_SECONDS (default 60) for each parser; corpus and crashes are kept in fuzz/ (see fuzz/run.py)
+fuzz: $(FUZZ_STAMP)
+	$(BIN)/python fuzz/run.py
+
 lint: $(TEST_STAMP)
 	$(BIN)/python -m ruff check src tests bench
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var node_modules

@@ -107,6 +107,8 @@ def get_int(obj: Any, key: str, default: int | None = None) -> int | None:
     value = _typed(obj, key, int, "an integer", False)
     if isinstance(value, bool):
         raise FieldError(f"field {key!r} must be an integer, not bool")
+    if value is not None and not -2**63 <= value < 2**63:  # what SQLite and PostgreSQL BIGINT hold
+        raise FieldError(f"field {key!r} is out of range ({str(value)[:24]})")
     return default if value is None else value
 
 
@@ -204,7 +206,10 @@ def parse_datetime(value: str | None) -> dt.datetime | None:
         raise FieldError(f"unreadable date {text[:40]!r}")
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:  # `0001-01-01T00:00+05:00` is before year 1 in UTC (found by fuzzing)
+        raise FieldError(f"date out of range {text[:40]!r}") from None
 
 
 def _iso(text: str) -> dt.datetime | None:
@@ -217,7 +222,7 @@ def _iso(text: str) -> dt.datetime | None:
 def _rfc2822(text: str) -> dt.datetime | None:
     try:
         return email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):  # `14:47:4444444444 GMT` overflows (fuzzing)
         return None
 
 
@@ -376,9 +381,33 @@ def record_or_error(build: Callable[..., Record], *args: Any, source: str, line:
     FieldError and InvalidArxivId are ValueErrors; the other types are caught as a safety net
     so that no input can stop a whole import."""
     try:
-        return build(*args)
+        return storable(build(*args))
     except (ValueError, TypeError, LookupError, AttributeError) as exc:
         return ParseError(str(exc) or type(exc).__name__, source, line)
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL (PostgreSQL refuses it) and lone surrogates (not UTF-8)
+
+
+def storable(record: Record) -> Record:
+    """The record, if the store can keep every text in it; FieldError otherwise (found by fuzzing:
+    `.abs` bytes decode NULs, JSON `\\u0000` and `\\ud800` escapes decode to unstorable text)."""
+    paper, daily = record.paper, record.daily
+    texts = [paper.title, paper.abstract, paper.primary_category, paper.comments, paper.journal_ref, paper.doi,
+             paper.license, *paper.categories, *(v.size for v in paper.versions)]
+    texts += [t for a in paper.authors for t in (a.name, a.affiliation)]
+    texts += [link.url for link in paper.links]
+    if daily is not None:
+        texts.append(daily.media_url)
+        if daily.submitted_by is not None:
+            sub = daily.submitted_by
+            texts += [sub.user, sub.fullname, sub.avatar_url]
+    for text in texts:
+        if text and _UNSTORABLE.search(text):
+            bad = _UNSTORABLE.search(text).group()
+            what = "a NUL character" if bad == "\x00" else f"a lone surrogate (U+{ord(bad):04X})"
+            raise FieldError(f"text holds {what}: {text[:60]!r}")
+    return record
 
 
 def paper_lines(stream: BinaryIO | bytes, source: str,

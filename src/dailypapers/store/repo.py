@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 from ..errors import NotFound
 from ..models import DailyEntry, Paper, Record
 from . import convert
+from .changes import record_changes
 from .db import make_engine, migrate
 from .entries import latest_entries_in
 from .merge import merge
@@ -196,8 +197,7 @@ class Store:
             entry_papers = self._save_entries(conn, [r.daily for r in records if r.daily])
             summary.entries_written = len(entry_papers)
             touched = {p.arxiv_id for p in changed} | set(entry_papers)
-            if touched:
-                conn.execute(insert(paper_changes), [{"paper_id": pid, "changed_at": now} for pid in sorted(touched)])
+            record_changes(conn, sorted(touched), now)
         return summary
 
     def _save_papers(self, conn: Connection, changed: list[Paper], known: set[str], now: dt.datetime) -> None:

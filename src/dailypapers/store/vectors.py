@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy import and_, delete, func, insert, or_, select
 
-from .schema import paper_changes, paper_vectors, papers
+from .changes import record_changes
+from .schema import paper_vectors, papers
 
 PAGE = 2000          # papers read per query when scanning
 VECTOR_PAGE = 10_000  # vectors read per query when loading
@@ -206,7 +207,7 @@ def save_vectors(store, model_id: str, rows: Sequence[tuple[str, str, np.ndarray
                 conn.execute(delete(paper_vectors).where(paper_vectors.c.paper_id.in_(chunk)))
             conn.execute(insert(paper_vectors), values)
         # every node's vector index follows the change sequence, so a new vector is a change
-        conn.execute(insert(paper_changes), [{"paper_id": v["paper_id"], "changed_at": now} for v in values])
+        record_changes(conn, [v["paper_id"] for v in values], now)
     return len(values)
 
 

@@ -60,6 +60,20 @@ class Settings:
     worker_jobs: tuple[str, ...] = _setting(("harvest", "embed", "index", "digests"),
                                             "Recurring jobs `dailypapers worker` schedules and runs.")
 
+    # -- limits (issue 7): request sizes and rate limits ---------------------------------
+    max_body_bytes: int = _setting(1_048_576, "Largest request body accepted (bytes); larger ones get 413.")
+    max_url_bytes: int = _setting(8192, "Longest request path plus query string accepted (bytes); longer ones "
+                                  "get 414.")
+    max_query_params: int = _setting(64, "Most query parameters one request may carry; more get 400.")
+    rate_limit_search: int = _setting(300, "Searches (the search page and the API's search) per minute per client "
+                                      "address or API token; 0 turns the limit off.")
+    rate_limit_api: int = _setting(3000, "Other /api requests per minute per client address or API token; 0 turns "
+                                   "the limit off.")
+    rate_limit_forms: int = _setting(300, "Form submissions (POST outside /api) per minute per client address; 0 "
+                                     "turns the limit off.")
+    rate_limit_store: str = _setting("database", "Where rate-limit counters live: `database` (shared by every "
+                                     "web process on the database) or `memory` (this process only).")
+
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "dailypapers.db"

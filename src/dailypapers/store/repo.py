@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from .comments import Comments
     from .jobs import Jobs
     from .outbox import Outbox
+    from .ratelimits import RateLimits
     from .saved_searches import FeedTokens, NotInterested, SavedSearches
     from .submissions import Submissions
     from .subscriptions import Subscriptions
@@ -168,6 +169,11 @@ class Store:
     def jobs(self) -> "Jobs":
         from .jobs import Jobs
         return Jobs(self)
+
+    @cached_property
+    def rate_limits(self) -> "RateLimits":
+        from .ratelimits import RateLimits
+        return RateLimits(self)
 
     # -- writing -------------------------------------------------------------------------
 

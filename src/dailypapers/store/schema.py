@@ -3,7 +3,19 @@
 from __future__ import annotations
 
 from sqlalchemy import (
-    Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table, Text,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
     UniqueConstraint,
 )
 
@@ -355,4 +367,15 @@ job_runs = Table(
     Column("outcome", String(16)),  # ok | error | lost
     Column("detail", Text),
     Index("ix_job_runs_job_id", "job_id"),
+)
+
+# Rate-limit counters shared by every web process (store/ratelimits.py): one row per
+# (limiter:hashed key, fixed window); rows past `expires_at` (epoch seconds) are deleted.
+rate_limits = Table(
+    "rate_limits", metadata,
+    Column("key", String(80), primary_key=True),  # "<limiter>:<HMAC of the address, token or email>"
+    Column("window_start", BigInteger, primary_key=True, autoincrement=False),  # epoch s, a multiple of the window
+    Column("hits", Integer, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),  # epoch seconds: two windows after window_start
+    Index("ix_rate_limits_expires_at", "expires_at"),
 )

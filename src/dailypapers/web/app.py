@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from .. import __version__ as VERSION
-from .. import config
+from .. import config, redact
+from ..community.ratelimit import DatabaseCounter, Limits
 from ..config import Settings
+from ..errors import ConfigError
 from ..store import Store
-from ..community.ratelimit import Limits
-from . import api, api_community, auth, collections, community, errors, insights, moderation, pages, sessions
-from . import feeds, foryou, outbox_admin, searches, subscriptions
-from . import background
+from . import (
+    api,
+    api_community,
+    auth,
+    background,
+    collections,
+    community,
+    errors,
+    feeds,
+    foryou,
+    insights,
+    limits,
+    moderation,
+    outbox_admin,
+    pages,
+    searches,
+    sessions,
+    subscriptions,
+)
 from .security import SecurityHeaders
 from .templating import STATIC, make_env
 
@@ -29,16 +46,25 @@ def create_app(settings: Settings | None = None, store: Store | None = None, ind
     `settings.index_dir / "keyword"` (opened on first search once it has been built)."""
     settings = settings or config.load()
     settings.check_production()  # refuses the default secret in production
+    _quiet_logs(settings)
     app = FastAPI(title="dailypapers", version=VERSION, description=DESCRIPTION,
-                  docs_url=None, redoc_url=None, openapi_url="/openapi.json")
+                  docs_url=None, redoc_url=None, openapi_url="/openapi.json",
+                  dependencies=[Depends(limits.throttle)])  # rate limits on search, the API and forms
     app.state.settings = settings
     app.state.store = store or Store.open(settings.resolved_database_url)
     app.state.index = index
     app.state.index_path = settings.index_dir / "keyword"
     app.state.jinja = make_env()
-    app.state.limits = Limits()
+    if settings.rate_limit_store not in ("database", "memory"):
+        raise ConfigError("DAILYPAPERS_RATE_LIMIT_STORE must be `database` or `memory`")
+    counter = (DatabaseCounter(app.state.store, settings.secret_key)
+               if settings.rate_limit_store == "database" else None)
+    app.state.limits = Limits(settings=settings, counter=counter)
     errors.install(app)
     sessions.install(app, settings)
+    # outermost last: headers on every response, then errors contained, then sizes checked
+    app.add_middleware(limits.SizeLimits, settings=settings)
+    app.add_middleware(errors.ContainErrors)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # community routers first: their /papers/{id}/… and /api/papers/{id}/… paths would otherwise
@@ -54,3 +80,15 @@ def create_app(settings: Settings | None = None, store: Store | None = None, ind
     app.router.on_startup.append(lambda: background.start(app))
     app.router.on_shutdown.append(lambda: background.stop(app))
     return app
+
+
+def _quiet_logs(settings: Settings) -> None:
+    """Mask the secrets and email addresses in every log line this process writes (redact.py)."""
+    from urllib.parse import urlsplit
+
+    try:
+        db_password = urlsplit(settings.database_url).password or ""
+    except ValueError:
+        db_password = ""
+    redact.add_secrets([settings.secret_key, settings.smtp_password, db_password])
+    redact.install()

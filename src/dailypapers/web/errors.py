@@ -14,22 +14,38 @@ Library errors map the same way on both sides:
     FetchError, MailError                  502
     a malformed parameter (FastAPI)        422
     an unknown route                       404
-    anything else                          500, logged, never shown to the client
+    anything else                          500, logged as one line (no stack trace), never shown
+                                           to the client (ContainErrors catches what no handler took)
+    a body, URL or query over its limit    413, 414, 400 (web/limits.py)
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import (
-    AuthenticationFailed, Conflict, FetchError, InvalidArxivId, InvalidDate, InvalidInput, InvalidQuery,
-    InvalidToken, MailError, NotFound, PermissionDenied, RateLimited, SignInRequired,
+    AuthenticationFailed,
+    Conflict,
+    FetchError,
+    InvalidArxivId,
+    InvalidDate,
+    InvalidInput,
+    InvalidQuery,
+    InvalidToken,
+    MailError,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    SignInRequired,
 )
+from ..redact import describe, redact
 from . import security
 from .templating import render
 
@@ -109,15 +125,52 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> Re
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
-    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    # one line, no stack trace: the exception's type, its (redacted) message and where it was raised
+    reference = secrets.token_hex(4)
+    log.error("unhandled error %s on %s %s: %s", reference, request.method, redact(request.url.path[:200]),
+              describe(exc))
     try:
-        response = error_response(request, 500, "The server hit an unexpected error. It has been logged; "
-                                                       "please try again later.")
-    except Exception:  # the error page itself failed: answer in the plainest way
-        log.exception("rendering the error page failed")
+        response = error_response(request, 500, "The server hit an unexpected error. It has been logged "
+                                                f"(reference {reference}); please try again later.")
+    except Exception as failure:  # the error page itself failed: answer in the plainest way
+        log.error("rendering the error page for %s failed: %s", reference, describe(failure))
         response = Response("500 Internal Server Error", status_code=500, media_type="text/plain")
     security.apply(response.headers, request.url.path)  # this one bypasses the middleware
     return response
+
+
+class ContainErrors:
+    """An ASGI middleware that turns an exception no handler took into the 500 page above.
+
+    Starlette's own last-resort handler re-raises after answering, and the server then prints a
+    stack trace; here the exception ends with one logged line. After the response has started
+    nothing more can be sent, so the error is only logged."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            request = Request(scope)
+            if started:
+                log.error("error after the response to %s %s had started: %s", request.method,
+                          redact(request.url.path[:200]), describe(exc))
+                return
+            response = await _server_error(request, exc)
+            await response(scope, receive, send)
 
 
 def install(app: FastAPI) -> None:

@@ -37,11 +37,8 @@ FORM_FIELDS = (*PREFERENCE_FIELDS, "sections")
 
 
 def _limits(request: Request) -> tuple[RateLimiter, RateLimiter]:
-    state = request.app.state
-    if not hasattr(state, "subscribe_limits"):
-        state.subscribe_limits = (RateLimiter(20, 3600, "subscription requests from your address"),
-                                  RateLimiter(5, 3600, "subscription requests for this address"))
-    return state.subscribe_limits
+    limits = deps.limits(request)
+    return limits.subscribe_client, limits.subscribe_address
 
 
 def _base(request: Request) -> str:

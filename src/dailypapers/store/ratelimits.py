@@ -1,0 +1,65 @@
+"""Rate-limit counters in the database, so every web process on one database shares them.
+
+One row per (key, fixed window). A hit is one statement, the same on SQLite and PostgreSQL:
+
+    INSERT INTO rate_limits (key, window_start, hits, expires_at) VALUES (:key, :start, 1, :expires)
+    ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_limits.hits + 1
+     WHERE rate_limits.hits < :cap
+    RETURNING hits
+
+It returns no row when the window is already at `cap`: the hit is refused and not counted, so a
+client that keeps knocking while refused does not push its own wait further out. PostgreSQL
+re-checks the WHERE on the row's latest version under the row lock, and SQLite runs the statement
+under its write lock, so concurrent processes never count past `cap`. The policy (which cap, how
+long to wait) lives in community/ratelimit.py.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from .schema import rate_limits
+
+if TYPE_CHECKING:
+    from .repo import Store
+
+
+class RateLimits:
+    def __init__(self, store: "Store") -> None:
+        self.store = store
+
+    def hits(self, key: str, window_start: int) -> int:
+        """Hits counted for `key` in the window that starts at `window_start` (0 if none)."""
+        with self.store.engine.connect() as conn:
+            value = conn.execute(select(rate_limits.c.hits).where(
+                rate_limits.c.key == key, rate_limits.c.window_start == window_start)).scalar()
+        return int(value or 0)
+
+    def hit(self, key: str, window_start: int, window_s: int, cap: int) -> int | None:
+        """Count one hit in this window unless it already has `cap`; the new count, or None if refused."""
+        if cap <= 0:
+            return None
+        dialect = postgresql if self.store.engine.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(rate_limits).values(
+            key=key, window_start=window_start, hits=1, expires_at=window_start + 2 * window_s)
+        statement = statement.on_conflict_do_update(
+            index_elements=[rate_limits.c.key, rate_limits.c.window_start],
+            set_={"hits": rate_limits.c.hits + 1},
+            where=rate_limits.c.hits < cap,
+        ).returning(rate_limits.c.hits)
+        with self.store.engine.begin() as conn:
+            value = conn.execute(statement).scalar()
+        return None if value is None else int(value)
+
+    def forget(self, key: str) -> None:
+        """Drop every window of `key` (a successful sign-in clears its failed attempts)."""
+        with self.store.engine.begin() as conn:
+            conn.execute(delete(rate_limits).where(rate_limits.c.key == key))
+
+    def prune(self, now: int) -> int:
+        """Delete windows that can no longer matter; the number deleted."""
+        with self.store.engine.begin() as conn:
+            return conn.execute(delete(rate_limits).where(rate_limits.c.expires_at < now)).rowcount or 0

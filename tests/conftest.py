@@ -1,5 +1,22 @@
-"""Shared fixtures for the web tests: a real data directory (SQLite store + keyword index) filled
-with real papers, the app, a TestClient, and a live uvicorn server on 127.0.0.1.
+"""Shared fixtures: the database backend under test, fresh databases, and for the web tests a real
+data directory (store + keyword index) filled with real papers, the app, a TestClient, and a live
+uvicorn server on 127.0.0.1.
+
+Backends: `DAILYPAPERS_TEST_BACKEND=sqlite|postgresql|all` (default sqlite) picks the database every
+test that asks for one runs on; `make test` runs the suite once per backend. A test that needs a
+database asks for a fixture, never opens `sqlite:///…` itself:
+
+- `backend` — "sqlite" or "postgresql";
+- `database_url` — a fresh, empty database for this test (PostgreSQL: created, then dropped);
+- `make_database_url` — a factory, `make_database_url("a")`, for tests that need several;
+- `fresh_data_dir` — an empty data directory bound to a fresh database; hand it to
+  `support.databases.data_dir_settings(path)` for settings or `data_dir_env(path)` for a
+  `dailypapers` process;
+- `web_data_dir` / `web_settings` / `web_store` — the shared, filled site (copy it with
+  `support.databases.copy_data_dir` before changing anything).
+
+A test inherently about one backend (SQLite's backup API, `PRAGMA integrity_check`) is marked
+`@pytest.mark.only_backend("sqlite", reason="…")` and is deselected in the other pass.
 
 The data set: the last 30 days of the Hugging Face daily-papers archive (through the real HF
 parser), the old-style hep-th `.abs` fixtures (versions, DOI, journal refs, LaTeX), the first
@@ -12,7 +29,6 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import itertools
-import os
 import socket
 import threading
 import time
@@ -20,6 +36,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support import databases
+from support.databases import bind_data_dir, data_dir_settings, data_dir_url
 
 from dailypapers import config
 from dailypapers.errors import ParseError
@@ -29,6 +47,7 @@ from dailypapers.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 from support.paths import DATA  # noqa: E402
+
 HF_DAYS = 30
 LISTING_PAPERS = 300
 
@@ -81,10 +100,10 @@ def hostile_record(day: dt.date) -> Record:
     return Record(paper, entry)
 
 
-def build_data_dir(path: Path) -> Path:
-    """A data directory as `dailypapers` lays it out: dailypapers.db and index/keyword."""
-    settings = config.load(environ={}, data_dir=path)
-    path.mkdir(parents=True, exist_ok=True)
+def build_data_dir(path: Path, database_url: str = "") -> Path:
+    """A data directory as `dailypapers` lays it out: dailypapers.db (or `database_url`) and index/keyword."""
+    bind_data_dir(path, database_url or f"sqlite:///{path / 'dailypapers.db'}")
+    settings = data_dir_settings(path)
     store = Store.open(settings.resolved_database_url)
     try:
         hf = hf_records()
@@ -97,16 +116,94 @@ def build_data_dir(path: Path) -> Path:
     return path
 
 
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "only_backend(name, reason): runs only in the pass for that backend")
+    try:
+        backends = databases.selected_backends()
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+    if "postgresql" in backends:
+        try:
+            databases.drop_stale()
+        except Exception as exc:  # psycopg.OperationalError and friends: say what to do
+            raise pytest.UsageError(f"PostgreSQL at {databases.PG_ADMIN_URL} does not answer ({exc}); start it "
+                                    "or set DAILYPAPERS_TEST_PG") from exc
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    selected = databases.selected_backends()
+    keep, drop = [], []
+    for item in items:
+        marker = item.get_closest_marker("only_backend")
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("backend") if callspec else None
+        wanted = marker.args[0] if marker else None
+        if (wanted and wanted not in selected) or (wanted and backend and backend != wanted):
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+@pytest.fixture(scope="session", params=databases.selected_backends())
+def backend(request) -> str:
+    """The database backend under test (DAILYPAPERS_TEST_BACKEND)."""
+    return request.param
+
+
+@pytest.fixture(autouse=True)
+def _drop_test_databases():
+    """Databases a test copied (support.databases.copy_data_dir) are dropped when it ends."""
+    with databases.owned_by_test():
+        yield
+
+
+@pytest.fixture
+def make_database_url(backend, tmp_path):
+    """make_database_url(name="db") -> the URL of a fresh, empty database, dropped after the test."""
+    made = []
+
+    def make(name: str = "db") -> str:
+        if backend == "sqlite":
+            return f"sqlite:///{tmp_path / f'{name}.sqlite'}"
+        made.append(databases.create_postgres_database())
+        return made[-1]
+
+    yield make
+    for url in made:
+        databases.drop_postgres_database(url)
+
+
+@pytest.fixture
+def database_url(make_database_url) -> str:
+    """The URL of a fresh, empty database of the backend under test."""
+    return make_database_url()
+
+
+@pytest.fixture
+def fresh_data_dir(backend, tmp_path) -> Path:
+    """An empty data directory (tmp_path/data) on the backend under test."""
+    return databases.new_data_dir(tmp_path / "data", backend)
+
+
 @pytest.fixture(scope="session")
-def web_data_dir(tmp_path_factory) -> Path:
+def web_data_dir(tmp_path_factory, backend) -> Path:
+    """The filled site. On PostgreSQL nothing connects to its database after the build, so that
+    copy_data_dir can clone it; web_settings and web_store use a copy of their own."""
     if not (DATA / "hf_daily_papers.jsonl.gz").is_file():
         pytest.fail(f"recorded data not found at {DATA} (set DAILYPAPERS_TEST_DATA)")
-    return build_data_dir(tmp_path_factory.mktemp("web") / "data")
+    url = databases.create_postgres_database() if backend == "postgresql" else ""
+    return build_data_dir(tmp_path_factory.mktemp("web") / "data", url)
 
 
 @pytest.fixture(scope="session")
 def web_settings(web_data_dir) -> config.Settings:
-    return config.load(environ={}, data_dir=web_data_dir)
+    url = data_dir_url(web_data_dir)
+    if url.startswith("postgresql"):
+        url = databases.create_postgres_database(template=url)
+    return data_dir_settings(web_data_dir, database_url=url)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""The `dailypapers` command, run as a real process against real files."""
+"""The `dailypapers` command, run as a real process against real files and the database under test."""
 
 from __future__ import annotations
 
@@ -6,20 +6,20 @@ import gzip
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-
+from support.databases import connect, data_dir_env, data_dir_url, missing_table_errors
 from support.paths import LISTINGS
+
 COMMANDS = ["init", "import", "harvest", "index", "index rebuild", "serve", "search", "stats", "demo", "settings"]
 
 
 def run(data_dir: Path, *args: str, check: bool = False) -> subprocess.CompletedProcess:
-    env = dict(os.environ, DAILYPAPERS_DATA_DIR=str(data_dir), COLUMNS="200")
+    env = dict(os.environ, **data_dir_env(data_dir), COLUMNS="200")
     proc = subprocess.run([sys.executable, "-m", "dailypapers", *args], env=env, capture_output=True, text=True,
                           timeout=600)
     if check:
@@ -32,8 +32,9 @@ def listing_lines(n: int) -> list[bytes]:
         return [next(f) for _ in range(n)]
 
 
-def db(data_dir: Path) -> sqlite3.Connection:
-    return sqlite3.connect(data_dir / "dailypapers.db")
+def db(data_dir: Path):
+    """A raw connection to the data directory's database (sqlite3 or psycopg: both `.execute().fetchone()`)."""
+    return connect(data_dir_url(data_dir))
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -42,66 +43,70 @@ def test_every_command_has_help(tmp_path, command):
     assert "Usage" in proc.stdout
 
 
-def test_import_is_idempotent_and_searchable(tmp_path):
+def test_import_is_idempotent_and_searchable(tmp_path, fresh_data_dir):
+    data = fresh_data_dir
     path = tmp_path / "part.jsonl.gz"
     path.write_bytes(gzip.compress(b"".join(listing_lines(300))))
-    first = run(tmp_path, "import", "listings", str(path), check=True)
+    first = run(data, "import", "listings", str(path), check=True)
     assert "300 new" in first.stderr
-    assert db(tmp_path).execute("select count(*) from papers").fetchone()[0] == 300
-    second = run(tmp_path, "import", "listings", str(path), check=True)
+    assert db(data).execute("select count(*) from papers").fetchone()[0] == 300
+    second = run(data, "import", "listings", str(path), check=True)
     assert "0 new, 0 updated, 300 unchanged" in second.stderr
     title = json.loads(listing_lines(1)[0])["title"]
-    found = run(tmp_path, "search", title, "--json", "--limit", "3", check=True)
+    found = run(data, "search", title, "--json", "--limit", "3", check=True)
     assert json.loads(found.stdout.splitlines()[0])["id"] == json.loads(listing_lines(1)[0])["id"]
-    stats = run(tmp_path, "stats", check=True)
+    stats = run(data, "stats", check=True)
     assert "papers" in stats.stderr + stats.stdout
 
 
-def test_malformed_lines_are_reported_and_the_rest_imports(tmp_path):
+def test_malformed_lines_are_reported_and_the_rest_imports(tmp_path, fresh_data_dir):
     lines = listing_lines(5)
     path = tmp_path / "bad.jsonl"
     path.write_bytes(lines[0] + b"{not json\n" + lines[1] + b'{"id": "nonsense", "title": "x"}\n' + lines[2])
-    proc = run(tmp_path, "import", "listings", str(path))
+    proc = run(fresh_data_dir, "import", "listings", str(path))
     assert proc.returncode == 1
     assert f"{path}:2" in proc.stderr and f"{path}:4" in proc.stderr
     assert "2 error(s)" in proc.stderr
-    assert db(tmp_path).execute("select count(*) from papers").fetchone()[0] == 3
+    assert db(fresh_data_dir).execute("select count(*) from papers").fetchone()[0] == 3
 
 
-def test_unknown_format_and_missing_file_fail_clearly(tmp_path):
-    proc = run(tmp_path, "import", "pdf", "x")
+def test_unknown_format_and_missing_file_fail_clearly(tmp_path, fresh_data_dir):
+    proc = run(fresh_data_dir, "import", "pdf", "x")
     assert proc.returncode == 2 and "unknown format" in proc.stderr
-    proc = run(tmp_path, "import", "listings", str(tmp_path / "missing.jsonl"))
+    proc = run(fresh_data_dir, "import", "listings", str(tmp_path / "missing.jsonl"))
     assert proc.returncode == 1 and "no such file" in proc.stderr
 
 
-def test_search_rejects_an_oversized_query(tmp_path):
-    run(tmp_path, "init", check=True)
-    proc = run(tmp_path, "search", "x" * 501)
+def test_search_rejects_an_oversized_query(fresh_data_dir):
+    run(fresh_data_dir, "init", check=True)
+    proc = run(fresh_data_dir, "search", "x" * 501)
     assert proc.returncode == 2 and "500" in proc.stderr
 
 
-def test_sigkill_during_import_then_rerun_leaves_a_consistent_database(tmp_path):
+def test_sigkill_during_import_then_rerun_leaves_a_consistent_database(tmp_path, fresh_data_dir, backend):
+    data = fresh_data_dir
     path = tmp_path / "many.jsonl.gz"
     path.write_bytes(gzip.compress(b"".join(listing_lines(20000))))
-    env = dict(os.environ, DAILYPAPERS_DATA_DIR=str(tmp_path))
+    env = dict(os.environ, **data_dir_env(data))
     proc = subprocess.Popen([sys.executable, "-m", "dailypapers", "import", "listings", str(path), "--batch-size", "500"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
-            if db(tmp_path).execute("select count(*) from papers").fetchone()[0] >= 1000:
-                break
-        except sqlite3.OperationalError:
+            with db(data) as con:
+                if con.execute("select count(*) from papers").fetchone()[0] >= 1000:
+                    break
+        except missing_table_errors():
             pass
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    partial = db(tmp_path).execute("select count(*) from papers").fetchone()[0]
+    partial = db(data).execute("select count(*) from papers").fetchone()[0]
     assert 0 < partial < 20000, "the kill must land mid-import"
-    run(tmp_path, "import", "listings", str(path), check=True)
-    con = db(tmp_path)
-    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    run(data, "import", "listings", str(path), check=True)
+    con = db(data)
+    if backend == "sqlite":  # the file itself is sound (PostgreSQL has no such check; its WAL is its own)
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     ids = {json.loads(line)["id"] for line in listing_lines(20000)}
     assert con.execute("select count(*) from papers").fetchone()[0] == len(ids)
     assert con.execute("select count(*) from (select paper_id, position from paper_authors "
@@ -111,8 +116,8 @@ def test_sigkill_during_import_then_rerun_leaves_a_consistent_database(tmp_path)
     assert orphans == 0
 
 
-def test_production_mode_refuses_the_default_secret(tmp_path):
-    env = dict(os.environ, DAILYPAPERS_DATA_DIR=str(tmp_path), DAILYPAPERS_ENV="production")
+def test_production_mode_refuses_the_default_secret(fresh_data_dir):
+    env = dict(os.environ, **data_dir_env(fresh_data_dir), DAILYPAPERS_ENV="production")
     env.pop("DAILYPAPERS_SECRET_KEY", None)
     proc = subprocess.run([sys.executable, "-m", "dailypapers", "serve"], env=env, capture_output=True, text=True,
                           timeout=60)

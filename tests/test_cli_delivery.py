@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from support.community import copy_data_dir
+from support.databases import data_dir_env, data_dir_url
+from support.delivery import SMTPServer, member_with_subscription, run_cli
 
 from dailypapers.store import Store
-
-from support.community import copy_data_dir
-from support.delivery import SMTPServer, member_with_subscription, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -19,10 +19,10 @@ pytestmark = pytest.mark.slow
 def setup(web_data_dir, tmp_path):
     data = copy_data_dir(web_data_dir, tmp_path / "data")
     server = SMTPServer().start()
-    store = Store.open(f"sqlite:///{data / 'dailypapers.db'}")
+    store = Store.open(data_dir_url(data))
     member_with_subscription(store, "ada", dt.datetime.now(dt.timezone.utc))
     store.close()
-    yield {**server.env(), "DAILYPAPERS_DATA_DIR": str(data)}, server
+    yield {**server.env(), **data_dir_env(data)}, server
     server.stop()
 
 

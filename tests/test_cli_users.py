@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from support.databases import data_dir_env, data_dir_url
+
 from dailypapers.community import accounts
 from dailypapers.store import Store
 
@@ -16,7 +18,7 @@ LAUNCH = "import sys; from dailypapers.cli_users import user_app; user_app(prog_
 
 
 def user(data_dir: Path, *args: str, password: str | None = "an admin password", stdin: str | None = None):
-    env = dict(os.environ, DAILYPAPERS_DATA_DIR=str(data_dir), COLUMNS="200")
+    env = dict(os.environ, **data_dir_env(data_dir), COLUMNS="200")
     env.pop("DAILYPAPERS_ADMIN_PASSWORD", None)
     if password is not None:
         env["DAILYPAPERS_ADMIN_PASSWORD"] = password
@@ -25,44 +27,45 @@ def user(data_dir: Path, *args: str, password: str | None = "an admin password",
 
 
 def store(data_dir: Path) -> Store:
-    return Store.open(f"sqlite:///{data_dir / 'dailypapers.db'}")
+    return Store.open(data_dir_url(data_dir))
 
 
-def test_create_admin_and_moderator_then_list_and_change_roles(tmp_path):
-    made = user(tmp_path, "create", "Boss@Example.org", "--name", "Boss", "--admin")
+def test_create_admin_and_moderator_then_list_and_change_roles(fresh_data_dir):
+    made = user(fresh_data_dir, "create", "Boss@Example.org", "--name", "Boss", "--admin")
     assert made.returncode == 0, made.stderr + made.stdout
     assert "created admin boss <boss@example.org>" in made.stdout + made.stderr
-    assert user(tmp_path, "create", "mod@example.org", "--moderator", "--username", "mod").returncode == 0
-    s = store(tmp_path)
+    assert user(fresh_data_dir, "create", "mod@example.org", "--moderator", "--username", "mod").returncode == 0
+    s = store(fresh_data_dir)
     assert accounts.authenticate(s, "boss@example.org", "an admin password").role == "admin"
     assert s.accounts.by_email("mod@example.org").role == "moderator"
     s.close()
-    listed = user(tmp_path, "list")
+    listed = user(fresh_data_dir, "list")
     assert "boss@example.org" in listed.stdout and "moderator" in listed.stdout
-    assert user(tmp_path, "role", "mod@example.org", "member").returncode == 0
-    s = store(tmp_path)
+    assert user(fresh_data_dir, "role", "mod@example.org", "member").returncode == 0
+    s = store(fresh_data_dir)
     assert s.accounts.by_email("mod@example.org").role == "member"
     s.close()
-    token = user(tmp_path, "token", "boss@example.org", "--name", "deploy").stdout.strip()
-    s = store(tmp_path)
+    token = user(fresh_data_dir, "token", "boss@example.org", "--name", "deploy").stdout.strip()
+    s = store(fresh_data_dir)
     assert accounts.user_for_token(s, token).username == "boss"
     s.close()
 
 
-def test_password_is_prompted_when_not_in_the_environment(tmp_path):
-    made = user(tmp_path, "create", "ada@example.org", password=None, stdin="prompted password\nprompted password\n")
+def test_password_is_prompted_when_not_in_the_environment(fresh_data_dir):
+    made = user(fresh_data_dir, "create", "ada@example.org", password=None,
+                stdin="prompted password\nprompted password\n")
     assert made.returncode == 0, made.stderr + made.stdout
-    s = store(tmp_path)
+    s = store(fresh_data_dir)
     assert accounts.authenticate(s, "ada@example.org", "prompted password").role == "member"
     s.close()
 
 
-def test_errors_are_messages_not_tracebacks(tmp_path):
-    short = user(tmp_path, "create", "ada@example.org", password="short")
+def test_errors_are_messages_not_tracebacks(fresh_data_dir):
+    short = user(fresh_data_dir, "create", "ada@example.org", password="short")
     assert short.returncode == 1 and "at least 10 characters" in short.stdout + short.stderr
     assert "Traceback" not in short.stderr
-    user(tmp_path, "create", "ada@example.org")
-    again = user(tmp_path, "create", "ada@example.org")
+    user(fresh_data_dir, "create", "ada@example.org")
+    again = user(fresh_data_dir, "create", "ada@example.org")
     assert again.returncode == 1 and "already exists" in again.stdout + again.stderr
-    assert user(tmp_path, "role", "ada@example.org", "king").returncode == 1
-    assert user(tmp_path, "role", "nobody@example.org", "admin").returncode == 1
+    assert user(fresh_data_dir, "role", "ada@example.org", "king").returncode == 1
+    assert user(fresh_data_dir, "role", "nobody@example.org", "admin").returncode == 1

@@ -7,32 +7,35 @@ import datetime as dt
 import threading
 
 import pytest
+from support.community import PASSWORD, member
 
 from dailypapers.community import accounts, collections, comments
 from dailypapers.community.ratelimit import RateLimiter
 from dailypapers.errors import (
-    AuthenticationFailed, Conflict, InvalidInput, InvalidToken, NotFound, PermissionDenied, RateLimited,
+    AuthenticationFailed,
+    Conflict,
+    InvalidInput,
+    InvalidToken,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
 )
 from dailypapers.models import Author, DailyEntry, Paper, Record
 from dailypapers.store import Store
-
-from support.community import PASSWORD, member
-from support.databases import database_url
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 8, 21, 12, tzinfo=UTC)
 IDS = [f"2608.{n:05d}" for n in range(10001, 10006)]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path) -> Store:
-    with database_url(request.param, tmp_path) as url:
-        s = Store.open(url)
-        s.write([Record(Paper(pid, f"Paper {pid}", "abstract", [Author("Ada Lovelace")], version=1,
-                              published=NOW - dt.timedelta(days=1), categories=["cs.CL"]),
-                        DailyEntry(pid, NOW.date(), upvotes=10 * i)) for i, pid in enumerate(IDS)])
-        yield s
-        s.close()
+@pytest.fixture
+def store(database_url) -> Store:
+    s = Store.open(database_url)
+    s.write([Record(Paper(pid, f"Paper {pid}", "abstract", [Author("Ada Lovelace")], version=1,
+                          published=NOW - dt.timedelta(days=1), categories=["cs.CL"]),
+                    DailyEntry(pid, NOW.date(), upvotes=10 * i)) for i, pid in enumerate(IDS)])
+    yield s
+    s.close()
 
 
 # -- members ---------------------------------------------------------------------------

@@ -16,20 +16,16 @@ from alembic.migration import MigrationContext
 from dailypapers.store import Store
 from dailypapers.store.schema import metadata
 
-from support.databases import database_url
-
-BACKENDS = ["sqlite", "postgresql"]
 T0 = dt.datetime(2026, 11, 2, 8, 0, tzinfo=dt.timezone.utc)
 DELIVERY_TABLES = {"subscriptions", "saved_searches", "not_interested", "feed_tokens", "outbox", "outbox_attempts",
                    "digest_items", "jobs", "job_runs"}
 
 
-@pytest.fixture(params=BACKENDS)
-def store(request, tmp_path):
-    with database_url(request.param, tmp_path) as url:
-        s = Store.open(url)
-        yield s
-        s.close()
+@pytest.fixture
+def store(database_url):
+    s = Store.open(database_url)
+    yield s
+    s.close()
 
 
 def test_migration_0004_matches_schema(store):

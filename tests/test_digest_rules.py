@@ -7,14 +7,13 @@ import datetime as dt
 import time
 
 import pytest
+from support.delivery import member_with_subscription
 
 from dailypapers import config
 from dailypapers.digest import build, schedule, tokens
 from dailypapers.digest import subscriptions as rules
 from dailypapers.errors import InvalidInput, InvalidToken
 from dailypapers.store import Store
-
-from support.delivery import member_with_subscription
 
 UTC = dt.timezone.utc
 
@@ -84,8 +83,8 @@ def test_confirmation_links_expire():
         tokens.read(settings, "confirm", token)
 
 
-def test_planning_is_exactly_once_and_respects_hours_and_confirmation(tmp_path):
-    store = Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}")
+def test_planning_is_exactly_once_and_respects_hours_and_confirmation(database_url):
+    store = Store.open(database_url)
     created = at(2026, 11, 2, 6, 30)  # a Monday, 07:30 in Paris
     _, sub = member_with_subscription(store, "ada", created)  # daily at 08:00 Europe/Paris
     assert build.due(store, at(2026, 11, 2, 6, 59)) == []  # the hour has not come
@@ -105,13 +104,13 @@ def test_planning_is_exactly_once_and_respects_hours_and_confirmation(tmp_path):
     store.close()
 
 
-def test_titles_and_abstracts_are_escaped_in_the_html_part(tmp_path):
+def test_titles_and_abstracts_are_escaped_in_the_html_part(database_url):
     from conftest import HOSTILE_ABSTRACT, HOSTILE_TITLE, hostile_record
 
     from dailypapers.digest import content
     from dailypapers.digest.window import Window
 
-    store = Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    store = Store.open(database_url)
     record = hostile_record(dt.date(2026, 11, 2))
     store.write([record])
     _, sub = member_with_subscription(store, "ada", at(2026, 11, 1))

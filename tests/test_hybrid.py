@@ -114,7 +114,8 @@ def encoder(embeddings):
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory, encoder, embeddings):
+def world(tmp_path_factory, encoder, embeddings, backend):
+    from support.databases import new_database_url
     from support.paths import DATA
 
     from dailypapers.search.keyword import KeywordIndex
@@ -128,7 +129,7 @@ def world(tmp_path_factory, encoder, embeddings):
     with gzip.open(DATA / "arxiv_cs_listings.jsonl.gz", "rb") as fh:
         head = b"".join(itertools.islice(fh, N_PAPERS))
     records = [r for r in listings.parse(head, "listings") if not isinstance(r, Exception)]
-    store = Store.open(f"sqlite:///{base / 'db.sqlite'}")
+    store = Store.open(new_database_url(backend, base))
     store.write(records)
     keyword = KeywordIndex(base / "keyword")
     sync_keyword_index(store, keyword)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from support.community import member
 
 from dailypapers import ranking
 from dailypapers.community import lists
 from dailypapers.models import DailyEntry, Paper, Record
 from dailypapers.store import Store
-
-from support.community import member
 
 UTC = dt.timezone.utc
 DAY = dt.date(2026, 8, 20)
@@ -44,8 +43,8 @@ def test_reference_time_is_the_end_of_a_past_period():
 
 
 @pytest.fixture
-def store(tmp_path) -> Store:
-    s = Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}")
+def store(database_url) -> Store:
+    s = Store.open(database_url)
     papers = {  # id: (imported upvotes, submitted at)
         "2608.00001": (50, NOON - dt.timedelta(hours=11)),
         "2608.00002": (30, NOON - dt.timedelta(hours=1)),

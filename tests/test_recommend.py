@@ -10,15 +10,16 @@ import re
 
 import numpy as np
 import pytest
+from support.community import copy_data_dir, make_app, signed_in_client
+from support.databases import data_dir_url
+from support.delivery import member_with_subscription
 
 from dailypapers import recommend
-from dailypapers.community import accounts, collections as collection_rules
+from dailypapers.community import accounts
+from dailypapers.community import collections as collection_rules
 from dailypapers.digest import build
 from dailypapers.store import Store
 from dailypapers.store.vectors import content_hash, delete_vectors, embed_text, save_vectors
-
-from support.community import copy_data_dir, make_app, signed_in_client
-from support.delivery import member_with_subscription
 
 UTC = dt.timezone.utc
 T = dt.datetime(2026, 8, 22, 12, 0, tzinfo=UTC)  # the day after the last list
@@ -34,7 +35,7 @@ def is_agentic(paper) -> bool:
 @pytest.fixture
 def store(web_data_dir, tmp_path):
     data = copy_data_dir(web_data_dir, tmp_path / "data")
-    s = Store.open(f"sqlite:///{data / 'dailypapers.db'}")
+    s = Store.open(data_dir_url(data))
     yield s
     s.close()
 

@@ -1,4 +1,4 @@
-"""The store on a real SQLite file: merging, idempotency, lists, the change feed."""
+"""The store on a real database (the backend under test): merging, idempotency, lists, the change feed."""
 
 from __future__ import annotations
 
@@ -12,8 +12,6 @@ from dailypapers.models import Author, DailyEntry, Link, Paper, Record, Submitte
 from dailypapers.store import Store
 from dailypapers.store.db import current_revision
 
-from support.databases import database_url
-
 UTC = dt.timezone.utc
 
 
@@ -25,18 +23,18 @@ def entry(pid="2405.15738", day=dt.date(2024, 5, 27), upvotes=3, **kw) -> DailyE
     return DailyEntry(arxiv_id=pid, date=day, upvotes=upvotes, **kw)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path) -> Store:
-    with database_url(request.param, tmp_path) as url:
-        s = Store.open(url)
-        yield s
-        s.close()
+@pytest.fixture
+def store(database_url) -> Store:
+    s = Store.open(database_url)
+    yield s
+    s.close()
 
 
 def test_schema_is_migrated(store):
     assert current_revision(store.engine) is not None
 
 
+@pytest.mark.only_backend("sqlite", reason="WAL is a SQLite journal mode")
 def test_sqlite_runs_in_wal_mode(tmp_path):
     Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}").close()
     con = sqlite3.connect(tmp_path / "db.sqlite")

@@ -1,4 +1,5 @@
-"""Moving up: SQLite → PostgreSQL copies, and backup/restore round trips on both backends."""
+"""Moving up: SQLite → PostgreSQL copies (into the backend under test, so SQLite → SQLite in the SQLite
+pass), and backup/restore round trips on the backend under test."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ import subprocess
 import sys
 
 import pytest
+from support.databases import data_dir_env, data_dir_url
 
 from dailypapers.models import Author, DailyEntry, Link, Paper, Record
 from dailypapers.store import Store
 from dailypapers.store.transfer import TransferError, backup, copy_database, count_rows, restore
-from support.databases import database_url, postgres_database
 
 
 def fill(store: Store, n: int = 40) -> None:
@@ -21,53 +22,58 @@ def fill(store: Store, n: int = 40) -> None:
                         DailyEntry(f"2405.{10000 + i}", dt.date(2024, 5, 27), upvotes=i)) for i in range(n)])
 
 
-def test_copy_sqlite_into_postgresql_keeps_every_row_and_sequences(tmp_path):
+def test_copy_sqlite_into_the_backend_keeps_every_row_and_sequences(tmp_path, database_url):
     source = f"sqlite:///{tmp_path / 'src.db'}"
     store = Store.open(source)
     fill(store)
     store.close()
-    with postgres_database() as target:
-        counts = copy_database(source, target)
-        assert all(c.ok for c in counts) and {c.table: c.target for c in counts}["papers"] == 40
-        moved = Store.open(target)
-        assert moved.get_paper("2405.10003").authors == [Author("A3"), Author("B")]
-        before = moved.max_seq()
-        moved.write([Record(Paper("2405.99999", "new", version=1))])  # sequences continue past copied ids
-        assert moved.max_seq() > before
-        moved.close()
-        with pytest.raises(TransferError, match="already holds data"):
-            copy_database(source, target)
+    target = database_url
+    counts = copy_database(source, target)
+    assert all(c.ok for c in counts) and {c.table: c.target for c in counts}["papers"] == 40
+    moved = Store.open(target)
+    assert moved.get_paper("2405.10003").authors == [Author("A3"), Author("B")]
+    before = moved.max_seq()
+    moved.write([Record(Paper("2405.99999", "new", version=1))])  # sequences continue past copied ids
+    assert moved.max_seq() > before
+    moved.close()
+    with pytest.raises(TransferError, match="already holds data"):
+        copy_database(source, target)
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_backup_restore_round_trip(tmp_path, backend):
-    with database_url(backend, tmp_path) as url:
-        store = Store.open(url)
-        fill(store)
-        expected = count_rows(store.engine)
-        saved = backup(url, tmp_path / "backup.file")
-        store.write([Record(Paper("2405.99999", "written after the backup", version=1))])
-        assert count_rows(store.engine)["papers"] == 41
-        store.close()
-        restore(url, saved)
-        store = Store.open(url)
-        assert count_rows(store.engine) == expected
-        store.close()
+def test_backup_restore_round_trip(tmp_path, database_url):
+    url = database_url
+    store = Store.open(url)
+    fill(store)
+    expected = count_rows(store.engine)
+    saved = backup(url, tmp_path / "backup.file")
+    store.write([Record(Paper("2405.99999", "written after the backup", version=1))])
+    assert count_rows(store.engine)["papers"] == 41
+    store.close()
+    restore(url, saved)
+    store = Store.open(url)
+    assert count_rows(store.engine) == expected
+    store.close()
 
 
-def test_restore_refuses_a_missing_or_corrupt_file(tmp_path):
-    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+def test_restore_refuses_a_missing_or_corrupt_file(tmp_path, database_url):
+    url = database_url
     with pytest.raises(TransferError, match="no backup file"):
         restore(url, tmp_path / "missing")
+    store = Store.open(url)
+    fill(store, 3)
+    store.close()
     junk = tmp_path / "junk.sqlite"
     junk.write_bytes(b"not a database" * 100)
     with pytest.raises(Exception):
         restore(url, junk)
+    store = Store.open(url)
+    assert count_rows(store.engine)["papers"] == 3  # nothing lost
+    store.close()
 
 
-def test_cli_backup_and_restore(tmp_path):
-    env = dict(os.environ, DAILYPAPERS_DATA_DIR=str(tmp_path))
-    store = Store.open(f"sqlite:///{tmp_path / 'dailypapers.db'}")
+def test_cli_backup_and_restore(tmp_path, fresh_data_dir):
+    env = dict(os.environ, **data_dir_env(fresh_data_dir))
+    store = Store.open(data_dir_url(fresh_data_dir))
     fill(store, 5)
     store.close()
 

@@ -358,7 +358,7 @@ def test_write_and_read_in_the_same_directory_tree_leave_no_garbage(built, data)
 # keeping the index in step with the database (search/sync.py)
 
 
-def test_sync_rebuild_and_reconcile_with_the_store(tmp_path, data):
+def test_sync_rebuild_and_reconcile_with_the_store(tmp_path, data, database_url):
     import gzip
     import itertools
 
@@ -383,7 +383,7 @@ def test_sync_rebuild_and_reconcile_with_the_store(tmp_path, data):
     with gzip.open(DATA / "arxiv_cs_listings.jsonl.gz", "rb") as fh:
         head = b"".join(itertools.islice(fh, 60))
     records = [r for r in listings.parse(head, "listings") if not isinstance(r, Exception)]
-    store = Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    store = Store.open(database_url)
     try:
         store.write(records[:40])
 

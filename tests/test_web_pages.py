@@ -315,15 +315,16 @@ def test_unknown_route_gets_the_404_page(web_client):
     assert soup.title.get_text().startswith("404")
 
 
-def test_a_server_error_is_a_plain_500_page_without_details(tmp_path, web_settings):
-    broken = Store.open(f"sqlite:///{tmp_path / 'empty.db'}", migrate_schema=False)  # no tables
+def test_a_server_error_is_a_plain_500_page_without_details(database_url, web_settings):
+    broken = Store.open(database_url, migrate_schema=False)  # no tables
     from fastapi.testclient import TestClient
 
     with TestClient(create_app(web_settings, store=broken), raise_server_exceptions=False) as client:
         response = client.get("/")
         assert response.status_code == 500
         assert "Something went wrong" in response.text
-        for leak in ("Traceback", "OperationalError", "sqlite", "no such table"):
+        for leak in ("Traceback", "OperationalError", "ProgrammingError", "sqlite", "psycopg", "no such table",
+                     "does not exist"):
             assert leak not in response.text
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         api = client.get("/api/daily_papers")

@@ -3,13 +3,13 @@ and a real vector index built from vectors embedded here; and the fallback when 
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
+from support.databases import copy_data_dir, data_dir_settings
+from support.paths import HF
 
-from dailypapers import config, importer
+from dailypapers import importer
 from dailypapers.embedding_job import embed_missing
 from dailypapers.search.embeddings import DIM, MODEL_ID, load_encoder
 from dailypapers.search.keyword import KeywordIndex
@@ -17,7 +17,6 @@ from dailypapers.search.sync import rebuild_keyword_index, rebuild_vector_index
 from dailypapers.store import Store
 from dailypapers.store.vectors import content_hash, embed_text, save_vectors
 from dailypapers.web.app import create_app
-from support.paths import HF
 
 ENERGY_ID = "2410.00907"  # "Addition is All You Need for Energy-efficient Language Models"
 
@@ -25,9 +24,8 @@ ENERGY_ID = "2410.00907"  # "Addition is All You Need for Energy-efficient Langu
 @pytest.fixture(scope="module")
 def semantic_client(web_data_dir, tmp_path_factory):
     """A copy of the web data directory with every paper embedded and a vector index built."""
-    data_dir = tmp_path_factory.mktemp("semantic") / "data"
-    shutil.copytree(web_data_dir, data_dir)
-    settings = config.load(environ={}, data_dir=data_dir, index_follow_interval=0.0)
+    data_dir = copy_data_dir(web_data_dir, tmp_path_factory.mktemp("semantic") / "data")
+    settings = data_dir_settings(data_dir, index_follow_interval=0.0)
     store = Store.open(settings.resolved_database_url)
     importer.import_paths(store, "hf", [HF])  # the whole archive, so the energy paper is there
     papers = store.counts()["papers"]

@@ -1,7 +1,7 @@
 """`dailypapers worker` as real processes against a real SMTP server: it delivers what is due and
 exits with --once; killed with SIGKILL in the middle of a batch, a restart delivers every message
-exactly once; SIGTERM stops it cleanly; two workers share the jobs table (SQLite and PostgreSQL)
-with no job and no digest run twice."""
+exactly once; SIGTERM stops it cleanly; two workers share the jobs table (on the backend under
+test) with no job and no digest run twice."""
 
 from __future__ import annotations
 
@@ -11,13 +11,12 @@ import time
 from collections import Counter
 
 import pytest
+from support.community import copy_data_dir
+from support.databases import data_dir_env, data_dir_url
+from support.delivery import Inbox, SMTPServer, member_with_subscription, run_cli, start_worker, wait_for_line
 
 from dailypapers.digest import build
 from dailypapers.store import Store
-
-from support.community import copy_data_dir
-from support.databases import postgres_database
-from support.delivery import Inbox, SMTPServer, member_with_subscription, run_cli, start_worker, wait_for_line
 
 pytestmark = pytest.mark.slow
 UTC = dt.timezone.utc
@@ -27,11 +26,9 @@ def now() -> dt.datetime:
     return dt.datetime.now(UTC)
 
 
-def env_for(server: SMTPServer, data_dir, database_url: str = "", **extra: str) -> dict[str, str]:
-    env = {**server.env(), "DAILYPAPERS_DATA_DIR": str(data_dir), "DAILYPAPERS_WORKER_JOBS": "digests",
+def env_for(server: SMTPServer, data_dir, **extra: str) -> dict[str, str]:
+    env = {**server.env(), **data_dir_env(data_dir), "DAILYPAPERS_WORKER_JOBS": "digests",
            "DAILYPAPERS_WORKER_POLL_SECONDS": "0.2", "DAILYPAPERS_WORKER_LEASE_SECONDS": "3"}
-    if database_url:
-        env["DAILYPAPERS_DATABASE_URL"] = database_url
     env.update(extra)
     return env
 
@@ -64,7 +61,7 @@ def data_dir(web_data_dir, tmp_path):
 def test_worker_once_delivers_what_is_due_and_nothing_twice(data_dir, tmp_path):
     server = SMTPServer().start()
     try:
-        store = Store.open(f"sqlite:///{data_dir / 'dailypapers.db'}")
+        store = Store.open(data_dir_url(data_dir))
         subs = readers(store, 3, now() - dt.timedelta(days=3))
         env = env_for(server, data_dir)
         first = run_cli(["worker", "--once"], env)
@@ -86,7 +83,7 @@ def test_sigkill_in_the_middle_of_a_batch_then_restart_delivers_each_message_onc
     server = SMTPServer(inbox).start()
     log = tmp_path / "worker1.log"
     try:
-        store = Store.open(f"sqlite:///{data_dir / 'dailypapers.db'}")
+        store = Store.open(data_dir_url(data_dir))
         subs = readers(store, 8, now() - dt.timedelta(days=3))
         build_all(store, now())
         assert store.outbox.counts()["queued"] == 8
@@ -121,7 +118,7 @@ def test_sigterm_finishes_the_message_in_hand_and_gives_the_rest_back(data_dir, 
     server = SMTPServer(inbox).start()
     log = tmp_path / "worker.log"
     try:
-        store = Store.open(f"sqlite:///{data_dir / 'dailypapers.db'}")
+        store = Store.open(data_dir_url(data_dir))
         subs = readers(store, 5, now() - dt.timedelta(days=3))
         build_all(store, now())
         env = env_for(server, data_dir)
@@ -143,61 +140,42 @@ def test_sigterm_finishes_the_message_in_hand_and_gives_the_rest_back(data_dir, 
         server.stop()
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_two_workers_share_the_jobs_and_run_each_once(backend, web_data_dir, tmp_path):
-    from conftest import hf_records
-
+def test_two_workers_share_the_jobs_and_run_each_once(data_dir, tmp_path):
     inbox = Inbox(rcpt_delay=0.05)
     server = SMTPServer(inbox).start()
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
     workers = []
-    with postgres_database() if backend == "postgresql" else _nothing() as pg_url:
-        if pg_url:
-            data_dir = tmp_path / "data"
-            data_dir.mkdir()
-            store = Store.open(pg_url)
-            store.write(hf_records(days=5))
-        else:
-            data_dir = copy_data_dir(web_data_dir, tmp_path / "data")
-            store = Store.open(f"sqlite:///{data_dir / 'dailypapers.db'}")
-        try:
-            env = env_for(server, data_dir, pg_url or "")
-            workers = [start_worker(env, "--id", name, log=log) for name, log in zip(("A", "B"), logs)]
-            for w, log in zip(workers, logs):
-                wait_for_line(log, "ready", process=w)
-            subs = readers(store, 24, now() - dt.timedelta(days=3))
-            store.jobs.wake("digests", now())  # plan them at the next poll
-            inbox.wait_for(24, timeout=120)
-            time.sleep(0.5)
-            for w in workers:
-                w.send_signal(signal.SIGTERM)
-            assert [w.wait(30) for w in workers] == [0, 0]
-            assert Counter(m["To"] for m in inbox.messages) == Counter(s.address for s in subs)  # every digest once
-            runs = store.jobs.runs()
-            digest_runs = [r for r in runs if r.key.startswith("digest:")]
-            per_job = Counter(r.job_id for r in digest_runs)
-            assert len(per_job) == 24 and set(per_job.values()) == {1}  # every job once
-            assert all(r.outcome == "ok" for r in digest_runs)
-            by_slot = Counter((r.job_id, r.scheduled_for) for r in runs if r.outcome == "ok")
-            assert set(by_slot.values()) == {1}
-            assert {r.worker for r in digest_runs} == {"A", "B"}  # shared
-            assert store.outbox.counts()["sent"] == 24
-        finally:
-            for w in workers:
-                if w.poll() is None:
-                    w.kill()
-            store.close()
-            server.stop()
-
-
-class _nothing:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
+    store = Store.open(data_dir_url(data_dir))
+    try:
+        env = env_for(server, data_dir)
+        workers = [start_worker(env, "--id", name, log=log) for name, log in zip(("A", "B"), logs)]
+        for w, log in zip(workers, logs):
+            wait_for_line(log, "ready", process=w)
+        subs = readers(store, 24, now() - dt.timedelta(days=3))
+        store.jobs.wake("digests", now())  # plan them at the next poll
+        inbox.wait_for(24, timeout=120)
+        time.sleep(0.5)
+        for w in workers:
+            w.send_signal(signal.SIGTERM)
+        assert [w.wait(30) for w in workers] == [0, 0]
+        assert Counter(m["To"] for m in inbox.messages) == Counter(s.address for s in subs)  # every digest once
+        runs = store.jobs.runs()
+        digest_runs = [r for r in runs if r.key.startswith("digest:")]
+        per_job = Counter(r.job_id for r in digest_runs)
+        assert len(per_job) == 24 and set(per_job.values()) == {1}  # every job once
+        assert all(r.outcome == "ok" for r in digest_runs)
+        by_slot = Counter((r.job_id, r.scheduled_for) for r in runs if r.outcome == "ok")
+        assert set(by_slot.values()) == {1}
+        assert {r.worker for r in digest_runs} == {"A", "B"}  # shared
+        assert store.outbox.counts()["sent"] == 24
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                w.kill()
+        store.close()
+        server.stop()
 
 
 def test_unknown_job_names_are_refused(data_dir):
-    result = run_cli(["worker", "--once", "--jobs", "digests,launch-rockets"], {"DAILYPAPERS_DATA_DIR": str(data_dir)})
+    result = run_cli(["worker", "--once", "--jobs", "digests,launch-rockets"], data_dir_env(data_dir))
     assert result.returncode == 1 and "unknown job 'launch-rockets'" in result.stderr

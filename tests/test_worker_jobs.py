@@ -9,16 +9,16 @@ import datetime as dt
 import numpy as np
 import pytest
 from sources_helpers import ReplayServer, Reply, needs_data
+from support.community import copy_data_dir
+from support.databases import data_dir_settings
 from test_sources_harvest import page_one, page_two
 
-from dailypapers import config, jobs
+from dailypapers import jobs
 from dailypapers.search.keyword import KeywordIndex
 from dailypapers.search.query import parse_query
 from dailypapers.store import Store
 from dailypapers.store.vectors import vector_count
 from dailypapers.worker import Worker
-
-from support.community import copy_data_dir
 
 pytestmark = needs_data
 T = dt.datetime(2026, 11, 2, 8, 0, tzinfo=dt.timezone.utc)
@@ -44,8 +44,8 @@ def test_harvest_then_index_then_embed(data_dir, monkeypatch):
         return Reply(200, page_two() if "resumptionToken" in path else page_one())
 
     with ReplayServer(route=route) as oai:
-        settings = config.load(environ={}, data_dir=data_dir, oai_url=oai.url + "/oai2", harvest_delay=0.0,
-                               harvest_categories=("cs",), worker_jobs=("harvest", "index", "embed"))
+        settings = data_dir_settings(data_dir, oai_url=oai.url + "/oai2", harvest_delay=0.0,
+                                    harvest_categories=("cs",), worker_jobs=("harvest", "index", "embed"))
         store = Store.open(settings.resolved_database_url)
         index = KeywordIndex(settings.index_dir / "keyword")
         before = store.counts()["papers"]
@@ -75,8 +75,8 @@ def test_harvest_then_index_then_embed(data_dir, monkeypatch):
 
 
 def test_a_failing_job_is_recorded_and_retried_while_the_worker_goes_on(data_dir):
-    settings = config.load(environ={}, data_dir=data_dir, oai_url="http://127.0.0.1:9/oai2", harvest_delay=0.0,
-                           harvest_categories=("cs",), worker_jobs=("harvest", "index"))
+    settings = data_dir_settings(data_dir, oai_url="http://127.0.0.1:9/oai2", harvest_delay=0.0,
+                                 harvest_categories=("cs",), worker_jobs=("harvest", "index"))
     store = Store.open(settings.resolved_database_url)
     worker = Worker(store, settings, clock=lambda: T, on_event=lambda _: None)
     worker.run(once=True)
@@ -89,7 +89,7 @@ def test_a_failing_job_is_recorded_and_retried_while_the_worker_goes_on(data_dir
 
 
 def test_the_embed_job_waits_for_a_model(data_dir, monkeypatch):
-    settings = config.load(environ={}, data_dir=data_dir, worker_jobs=("embed",))
+    settings = data_dir_settings(data_dir, worker_jobs=("embed",))
     store = Store.open(settings.resolved_database_url)
     monkeypatch.setattr(jobs.Context, "encoder", lambda self: None)
     events: list[str] = []

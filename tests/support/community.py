@@ -4,37 +4,23 @@ never leak into the shared fixtures), members made quickly, and a browser-like T
 from __future__ import annotations
 
 import re
-import shutil
-import sqlite3
 from pathlib import Path
 
-from dailypapers import config
 from dailypapers.community import accounts
 from dailypapers.store import Store
 from dailypapers.store.accounts import User
+from support.databases import copy_data_dir, data_dir_settings
+
+__all__ = ["copy_data_dir", "make_app", "member", "csrf_of", "signed_in_client", "PASSWORD"]
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 PASSWORD = "correct horse battery"
 
 
-def copy_data_dir(source: Path, target: Path) -> Path:
-    """A consistent copy of a data directory: the SQLite file through the backup API, the index as files."""
-    target.mkdir(parents=True, exist_ok=True)
-    src = sqlite3.connect(source / "dailypapers.db")
-    dst = sqlite3.connect(target / "dailypapers.db")
-    with dst:
-        src.backup(dst)
-    src.close()
-    dst.close()
-    if (source / "index").exists():
-        shutil.copytree(source / "index", target / "index")
-    return target
-
-
 def make_app(data_dir: Path, **overrides):
     from dailypapers.web import create_app
 
-    settings = config.load(environ={}, data_dir=data_dir, **overrides)
+    settings = data_dir_settings(data_dir, **overrides)
     store = Store.open(settings.resolved_database_url)
     return create_app(settings, store=store), store
 

@@ -22,6 +22,7 @@ from dailypapers import config
 from dailypapers.community import accounts
 from dailypapers.digest import subscriptions as rules
 from dailypapers.store import Store
+from support.databases import data_dir_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 PUBLIC_URL = "https://papers.example.org"
@@ -102,8 +103,9 @@ class SMTPServer:
 
 def settings_for(data_dir: Path | None, server: SMTPServer | None, **overrides) -> config.Settings:
     environ = server.env() if server else {}
-    values = {"data_dir": data_dir} if data_dir is not None else {}
-    return config.load(environ=environ, **values, **overrides)
+    if data_dir is not None:
+        return data_dir_settings(data_dir, environ, **overrides)
+    return config.load(environ=environ, **overrides)
 
 
 def member_with_subscription(store: Store, name: str, now, prefs: dict | None = None):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
@@ -24,6 +25,11 @@ from .common import (
 )
 
 
+# The listings' categories also hold ACM and MSC classes ("I.2.7", "68T50") and free text (longer than
+# the store's 64-character column, which PostgreSQL enforces); only arXiv categories are kept.
+ARXIV_CATEGORY = re.compile(r"[A-Za-z][A-Za-z-]*(?:\.[A-Za-z][A-Za-z-]*)?")
+
+
 def parse(stream: BinaryIO | bytes, source: str = "<input>") -> Iterator[Record | ParseError]:
     return paper_lines(stream, source, paper)
 
@@ -35,7 +41,8 @@ def paper(obj: Any) -> Paper:
         raise FieldError("empty title")
     summary = get_str(obj, "summary")
     comment = get_str(obj, "comment")
-    categories = unique(c.strip() for c in str_items(get_list(obj, "categories"), "categories"))
+    categories = unique(c.strip() for c in str_items(get_list(obj, "categories"), "categories")
+                        if ARXIV_CATEGORY.fullmatch(c.strip()))
     announced = parse_date(get_str(obj, "announced"))
     return Paper(
         arxiv_id=ident.id,

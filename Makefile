@@ -40,8 +40,14 @@ $(FUZZ_STAMP): pyproject.toml $(TEST_STAMP)
 	$(BIN)/pip install -q -e '.[test,fuzz]'
 	touch $@
 
+# The whole suite once per database backend (tests/support/databases.py); fails if either pass fails.
+TEST_BACKENDS ?= sqlite postgresql
 test: $(TEST_STAMP) $(NODE_STAMP)
-	$(BIN)/python -m pytest -q -n 2
+	@failed=""; for backend in $(TEST_BACKENDS); do \
+	  echo "== pytest on $$backend (DAILYPAPERS_TEST_BACKEND=$$backend)"; \
+	  DAILYPAPERS_TEST_BACKEND=$$backend $(BIN)/python -m pytest -q -n 2 $(PYTEST_ARGS) || failed="$$failed $$backend"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "== make test failed on:$$failed"; exit 1; fi; echo "== make test passed on: $(TEST_BACKENDS)"
 
 bench: $(TEST_STAMP)
 	$(BIN)/python bench/run.py

@@ -27,7 +27,10 @@ def whoami(request: Request) -> dict:
     return {"user": user.username, "fullname": user.name, "role": user.role}
 
 
-@router.post("/papers/submit", response_model=PaperOut, summary="Submit a paper to today's daily list")
+@router.post("/papers/submit", response_model=PaperOut, summary="Submit a paper to today's daily list",
+             responses={409: {"model": ErrorOut, "description": "The paper is already on a daily list."},
+                        502: {"model": ErrorOut, "description": "The paper is not stored here and the arXiv API "
+                                                                "could not be reached to fetch it."}})
 def submit(request: Request, body: SubmitIn) -> dict:
     user = sessions.require_user(request)
     deps.limits(request).submissions.hit(str(user.id))

@@ -116,9 +116,17 @@ class ErrorOut(BaseModel):
 
 
 ERRORS = {
-    400: {"model": ErrorOut, "description": "A malformed id, date, week, month or query."},
+    400: {"model": ErrorOut, "description": "A malformed id, date, week, month or query, or too many query "
+                                            "parameters."},
+    401: {"model": ErrorOut, "description": "An `Authorization: Bearer` token that is unknown or revoked "
+                                            "(read routes need none; a wrong one is refused, not ignored)."},
     404: {"model": ErrorOut, "description": "No such paper."},
+    413: {"model": ErrorOut, "description": "A request body over the size limit (`DAILYPAPERS_MAX_BODY_BYTES`)."},
+    414: {"model": ErrorOut, "description": "A path and query string over the size limit "
+                                            "(`DAILYPAPERS_MAX_URL_BYTES`)."},
     422: {"model": ErrorOut, "description": "A parameter of the wrong type or out of range."},
+    429: {"model": ErrorOut, "description": "Rate limited; the `Retry-After` header gives the seconds to wait.",
+          "headers": {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}}},
 }
 
 

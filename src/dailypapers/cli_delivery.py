@@ -166,6 +166,9 @@ def worker(
         recurring(settings)  # unknown job names fail here, before anything runs
     except DailyPapersError as exc:
         _fail(str(exc))
+    from .redact import quiet
+
+    quiet(settings)  # no secret or email address in the worker's log lines
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = Store.open(settings.resolved_database_url)
     w = Worker(store, settings, worker_id=worker_id, on_event=_say)

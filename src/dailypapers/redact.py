@@ -57,18 +57,27 @@ def describe(exc: BaseException) -> str:
 
 
 class LogFilter(logging.Filter):
-    """Rewrites each record to one redacted line; a traceback becomes `describe(exc)`."""
+    """Masks secrets and email addresses in a record's message and arguments (keeping their shape,
+    which formatters such as uvicorn's access log rely on); a traceback becomes `describe(exc)`."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a malformed record: keep its template only
-            message = str(record.msg)
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_clean(a) for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: _clean(v) for k, v in record.args.items()}
         if record.exc_info and record.exc_info[1] is not None:
-            message = f"{message}: {describe(record.exc_info[1])}"
-        record.msg, record.args = redact(message), None
+            summary = describe(record.exc_info[1])
+            record.msg = f"{record.msg}: {summary.replace('%', '%%') if record.args else summary}"
         record.exc_info, record.exc_text, record.stack_info = None, None, None
         return True
+
+
+def _clean(value):
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    return redact(value if isinstance(value, str) else str(value))
 
 
 LOGGERS = ("", "uvicorn", "uvicorn.error", "uvicorn.access")
@@ -85,3 +94,15 @@ def install(handlers_of: Iterable[str] = LOGGERS) -> None:
             continue
         if not any(isinstance(f, LogFilter) for f in handler.filters):
             handler.addFilter(LogFilter())
+
+
+def quiet(settings) -> None:
+    """Register this configuration's secrets and filter the process's log handlers (web and worker)."""
+    from urllib.parse import urlsplit
+
+    try:
+        db_password = urlsplit(settings.database_url).password or ""
+    except ValueError:
+        db_password = ""
+    add_secrets([settings.secret_key, settings.smtp_password, db_password])
+    install()

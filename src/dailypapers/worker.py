@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from . import jobs as job_kinds
 from .config import Settings
 from .digest import sender
+from .redact import describe
 from .store import Store
 from .store.jobs import Job
 from .store.sqlutil import utcnow
@@ -123,7 +124,7 @@ class Worker:
                 raise LookupError(f"no handler for job kind {job.kind!r}")
             detail, ok = handler(self.context, job), True
         except Exception as exc:  # a failed job is recorded and retried; the worker goes on
-            log.exception("job %s failed", job.key)
+            log.error("job %s failed: %s", job.key, describe(exc))
             detail, ok = f"{exc.__class__.__name__}: {exc}", False
         finally:
             beat.stop()
@@ -153,8 +154,8 @@ class _Heartbeat:
                                               self.clock() + dt.timedelta(seconds=self.lease_s)):
                     log.error("job %s: the lease passed to another worker", self.job.key)
                     return
-            except Exception:  # a database hiccup: try again at the next beat
-                log.exception("could not renew the lease of job %s", self.job.key)
+            except Exception as exc:  # a database hiccup: try again at the next beat
+                log.error("could not renew the lease of job %s: %s", self.job.key, describe(exc))
 
     def stop(self) -> None:
         self._done.set()

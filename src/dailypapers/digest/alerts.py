@@ -22,6 +22,7 @@ import numpy as np
 
 from ..errors import InvalidInput, InvalidQuery
 from ..models import Paper
+from ..redact import describe as describe_error
 from ..search.query import MAX_QUERY_LENGTH, ParsedQuery, parse_query
 from ..store import Store
 
@@ -132,8 +133,8 @@ def keyword_matches(store: Store, index, pq: ParsedQuery, ids: Sequence[str]) ->
     if index is not None:
         try:
             found, known = _indexed_matches(index, pq, ids)
-        except Exception:  # an unreadable index must not stop a digest: check everything in Python
-            log.exception("keyword index unavailable for alert matching")
+        except Exception as exc:  # an unreadable index must not stop a digest: check everything in Python
+            log.error("keyword index unavailable for alert matching: %s", describe_error(exc))
             found, known = set(), set()
     rest = [i for i in ids if i not in known]
     if rest:
@@ -158,8 +159,8 @@ def semantic_matches(store: Store, encoder, pq: ParsedQuery, ids: Sequence[str])
         if not found_ids:
             return {}
         qvec = np.asarray(encoder.encode([text]), dtype=np.float32)[0]
-    except Exception:
-        log.exception("semantic alert matching unavailable")
+    except Exception as exc:
+        log.error("semantic alert matching unavailable: %s", describe_error(exc))
         return {}
     sims = matrix @ qvec
     close = {pid: float(s) for pid, s in zip(found_ids, sims) if s >= SEMANTIC_MIN}

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from .. import mail
 from ..config import Settings
 from ..errors import MailError, PermanentMailError
+from ..redact import redact
 from ..store import Store
 from ..store.outbox import OutboxMessage
 from ..store.sqlutil import utcnow
@@ -126,7 +127,7 @@ def send_batch(store: Store, settings: Settings, worker: str, *, now: Callable[[
             try:
                 if not live:
                     log.warning("mail is not configured (DAILYPAPERS_SMTP_HOST); logging message %s instead "
-                                "of sending it:\n%s", msg.id, messages.as_text(data))
+                                "of sending it:\n%s", msg.id, redact(messages.as_text(data)))
                     store.outbox.mark_sent(msg.id, worker, attempt, now(), outcome="logged")
                     report.sent += 1
                     continue
@@ -136,7 +137,7 @@ def send_batch(store: Store, settings: Settings, worker: str, *, now: Callable[[
             except PermanentMailError as exc:
                 store.outbox.mark_failed(msg.id, worker, attempt, now(), str(exc))
                 report.failed += 1
-                log.warning("message %s to %s failed for good: %s", msg.id, msg.to_addr, exc)
+                log.warning("message %s to %s failed for good: %s", msg.id, redact(msg.to_addr), redact(str(exc)))
                 continue
             except MailError as exc:
                 connection = None  # Connection.send closed it; __enter__ failures never opened one
@@ -150,7 +151,8 @@ def send_batch(store: Store, settings: Settings, worker: str, *, now: Callable[[
                     report.retried += 1
                     for rest in batch[position + 1:]:  # the server is unwell: let the others wait too
                         report.released += store.outbox.release(rest.id, worker, at + wait)
-                    log.warning("message %s to %s: %s; retrying in %s", msg.id, msg.to_addr, exc, wait)
+                    log.warning("message %s to %s: %s; retrying in %s", msg.id, redact(msg.to_addr), redact(str(exc)),
+                                wait)
                     break
                 continue
             if store.outbox.mark_sent(msg.id, worker, attempt, now()):

@@ -14,6 +14,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from ..redact import describe
+
 log = logging.getLogger("dailypapers.search")
 
 
@@ -56,8 +58,8 @@ class IndexFollower:
         for sync in self.syncs:
             try:
                 done += sync()
-            except Exception:  # keep following; a failed round is retried on the next tick
-                log.exception("index sync failed; retrying in %.0f s", self.interval)
+            except Exception as exc:  # keep following; a failed round is retried on the next tick
+                log.error("index sync failed; retrying in %.0f s: %s", self.interval, describe(exc))
         return done
 
     def _run(self) -> None:

@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None, ind
     `settings.index_dir / "keyword"` (opened on first search once it has been built)."""
     settings = settings or config.load()
     settings.check_production()  # refuses the default secret in production
-    _quiet_logs(settings)
+    redact.quiet(settings)  # secrets and email addresses masked in every log line
     app = FastAPI(title="dailypapers", version=VERSION, description=DESCRIPTION,
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json",
                   dependencies=[Depends(limits.throttle)])  # rate limits on search, the API and forms
@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None, ind
     # outermost last: headers on every response, then errors contained, then sizes checked
     app.add_middleware(limits.SizeLimits, settings=settings)
     app.add_middleware(errors.ContainErrors)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, hsts=settings.public_url.startswith("https://"))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # community routers first: their /papers/{id}/… and /api/papers/{id}/… paths would otherwise
     # be taken by the catch-all paper routes
@@ -80,15 +80,3 @@ def create_app(settings: Settings | None = None, store: Store | None = None, ind
     app.router.on_startup.append(lambda: background.start(app))
     app.router.on_shutdown.append(lambda: background.stop(app))
     return app
-
-
-def _quiet_logs(settings: Settings) -> None:
-    """Mask the secrets and email addresses in every log line this process writes (redact.py)."""
-    from urllib.parse import urlsplit
-
-    try:
-        db_password = urlsplit(settings.database_url).password or ""
-    except ValueError:
-        db_password = ""
-    redact.add_secrets([settings.secret_key, settings.smtp_password, db_password])
-    redact.install()

@@ -1,4 +1,6 @@
-"""Security headers on every response: no sniffing, no framing, a CSP without inline scripts."""
+"""Security headers on every response (pages, API, static files, feeds, errors): no sniffing, no
+framing, a CSP without inline scripts or inline styles (templates use classes and /static files
+only; tests/test_headers.py checks every page), and HSTS when the public URL is https."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
 }
 STATIC_CACHE = "public, max-age=3600"
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 def apply(headers: MutableHeaders, path: str) -> None:
@@ -31,8 +34,8 @@ def apply(headers: MutableHeaders, path: str) -> None:
 class SecurityHeaders:
     """A plain ASGI middleware (no request buffering) that adds HEADERS to every response."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(self, app: ASGIApp, hsts: bool = False) -> None:
+        self.app, self.hsts = app, hsts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -41,7 +44,10 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                apply(MutableHeaders(scope=message), scope.get("path", ""))
+                headers = MutableHeaders(scope=message)
+                apply(headers, scope.get("path", ""))
+                if self.hsts:
+                    headers.setdefault("Strict-Transport-Security", HSTS)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

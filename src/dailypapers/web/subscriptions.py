@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
 from ..community.ratelimit import RateLimiter
+from ..redact import redact
 from ..digest import schedule, sender, subscriptions as rules
 from ..digest.build import schedule_label
 from ..digest.links import base_url, manage_url, unsubscribe_url
@@ -58,7 +59,7 @@ def send_now(request: Request, outbox_id: int | None) -> None:
         sender.send_batch(deps.store(request), deps.settings(request), f"web:{os.getpid()}",
                           now=lambda: deps.now(request), ids=[outbox_id], limit=1)
     except DailyPapersError as exc:  # left queued: the worker will send it
-        log.warning("could not send message %s now: %s", outbox_id, exc)
+        log.warning("could not send message %s now: %s", outbox_id, redact(str(exc)))
 
 
 def _form_context(request: Request, sub: Subscription | None) -> dict:

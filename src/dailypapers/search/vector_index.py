@@ -398,7 +398,6 @@ class VectorIndex:
             raise ValueError(f"last_seq must be a non-negative integer, got {n!r}")
         self._require_writable()
         self._pending_seq = n
-        self._dirty = True
 
     @property
     def generation(self) -> object:
@@ -576,10 +575,16 @@ class VectorIndex:
             self.rebuild(ids, vecs, last_seq=self.last_seq)
 
     def save(self) -> None:
-        """Write a new generation and switch `state.json` to it atomically."""
+        """Write a new generation and switch `state.json` to it atomically. When only the change
+        sequence moved (the changed papers had no vectors), only `state.json` is rewritten."""
         self._require_writable()
         with self._mutex:
             if not self._dirty and self._state.get("generation"):
+                if self._pending_seq is not None and self._pending_seq != self._state.get("last_seq"):
+                    self._state["last_seq"] = self._pending_seq
+                    _write_json(self.path / _STATE, self._state)
+                    self._state_key = self._stat_key()
+                self._pending_seq = None
                 return
             if self._gen.dead and len(self._gen.dead) >= COMPACT_FRACTION * max(self.ntotal, 1):
                 self.compact()

@@ -46,8 +46,8 @@ def _sync_keyword(app: FastAPI) -> int:
 def _sync_vectors(app: FastAPI) -> int:
     path = app.state.settings.index_dir / "vectors"
     state = read_state(path)
-    if state is None:
-        return 0
+    if state is None or int(state.get("last_seq", 0)) >= app.state.store.max_seq():
+        return 0  # nothing new: do not load the whole index for writing on every tick
     with VectorIndex(path, int(state["dim"]), state["model_id"]) as index:
         return sync_vector_index(app.state.store, index, state["model_id"])
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import threading
 from pathlib import Path
 
@@ -20,9 +19,9 @@ import pytest
 from sqlalchemy import event, text
 from support.databases import postgres_database
 from support.paths import HF
-from support.processes import Server, cli, node_env, running, search_ids, wait_until
+from support.processes import Server, cli, link_models, model_cache, node_env, running, search_ids, wait_until
 
-from dailypapers.search.embeddings import MODEL_ID, load_encoder
+from dailypapers.search.embeddings import MODEL_ID
 from dailypapers.search.keyword import KeywordIndex
 from dailypapers.search.query import parse_query
 from dailypapers.search.sync import sync_keyword_index
@@ -50,21 +49,12 @@ def ids_of(lines: list[bytes]) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def model_cache(tmp_path_factory) -> Path:
-    """The ONNX encoder built once; each node's model cache gets a hard link to it."""
-    cache = tmp_path_factory.mktemp("models")
-    load_encoder(cache)
-    return cache
-
-
-def link_models(cache: Path, data_dir: Path) -> None:
-    (data_dir / "models").mkdir(parents=True, exist_ok=True)
-    for f in cache.glob("*.onnx"):
-        os.link(f, data_dir / "models" / f.name)
+def models(tmp_path_factory) -> Path:
+    return model_cache(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory, model_cache):
+def cluster(tmp_path_factory, models):
     """Node A and node B on one PostgreSQL database, both serving; the first days imported on A."""
     root = tmp_path_factory.mktemp("cluster")
     with gzip.open(HF, "rb") as fh:
@@ -74,7 +64,7 @@ def cluster(tmp_path_factory, model_cache):
         nodes = {}
         for name in ("a", "b"):
             data_dir = root / name
-            link_models(model_cache, data_dir)
+            link_models(models, data_dir)
             nodes[name] = node_env(data_dir, url)
         # node A: the import updates A's keyword index, `embed` (the real encoder) stores the
         # vectors in the shared database and builds A's vector index
@@ -125,8 +115,9 @@ def test_a_paper_imported_on_node_a_is_searchable_on_node_b_within_seconds(clust
     hits = _search(b.url, title, "semantic")
     assert hits[0]["notice"] is None and hits[0]["explanation"]["similarity"] is not None
     vectors_a = Path(cluster["env"]["a"]["DAILYPAPERS_DATA_DIR"]) / "index" / "vectors"
-    wait_until(lambda: read_state(vectors_b)["count"] == read_state(vectors_a)["count"] == vector_count(store, MODEL_ID),
-               FOLLOW_DEADLINE, "every paper's vector in both nodes' indexes")
+    stored = vector_count(store, MODEL_ID)
+    wait_until(lambda: read_state(vectors_b)["count"] == read_state(vectors_a)["count"] == stored, FOLLOW_DEADLINE,
+               "every paper's vector in both nodes' indexes")
 
 
 QUERIES = ["language models", "diffusion video generation", "reinforcement learning reasoning", "benchmark agents",

@@ -272,8 +272,10 @@ def serve(
     _store(settings).close()
     host, port = host or settings.host, port or settings.port
     console.print(f"serving http://{host}:{port}")
+    # uvicorn kills a worker that misses a 5 s health check; loading the encoder in the warm-up
+    # thread can hold the GIL that long on a busy machine, so workers were killed at start-up
     uvicorn.run("dailypapers.web.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info")
+                log_level="info", timeout_worker_healthcheck=30)
 
 
 @app.command()

@@ -163,6 +163,27 @@ def add_members_with_tokens(store, names: list[str]) -> list[str]:
     return tokens
 
 
+_MODEL_CACHE: list[Path] = []
+
+
+def model_cache(tmp_path_factory) -> Path:
+    """The ONNX encoder built once per test process (it takes a while); see link_models."""
+    if not _MODEL_CACHE:
+        from dailypapers.search.embeddings import load_encoder
+
+        cache = tmp_path_factory.mktemp("models")
+        load_encoder(cache)
+        _MODEL_CACHE.append(cache)
+    return _MODEL_CACHE[0]
+
+
+def link_models(cache: Path, data_dir: Path) -> None:
+    """Give a node's model cache a hard link to the built encoder, so it loads in a second."""
+    (data_dir / "models").mkdir(parents=True, exist_ok=True)
+    for f in cache.glob("*.onnx"):
+        os.link(f, data_dir / "models" / f.name)
+
+
 # -- /proc ----------------------------------------------------------------------------------------
 
 def children(pid: int) -> list[int]:

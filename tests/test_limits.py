@@ -245,3 +245,42 @@ def test_defaults_are_generous_enough_for_a_session_of_requests(web_client):
     """The shared test app uses the default limits: a burst of searches and API calls passes."""
     for _ in range(40):
         assert web_client.get("/api/papers/search", params={"q": "language"}).status_code == 200
+
+
+def test_concurrent_clients_of_two_processes_get_exactly_the_limit(web_settings):
+    """Threads on two engines (two processes' worth of connection pools) hammer one key."""
+    stores = [Store.open(web_settings.resolved_database_url) for _ in range(2)]
+    try:
+        secret = secrets.token_hex(16)
+        now = 3_000_000_000.0 + 20 * 60  # a fixed moment in the future: one window, nothing pruned
+        limiters = [RateLimiter(30, 60, counter=DatabaseCounter(s, secret, clock=lambda: now), name="race")
+                    for s in stores]
+        allowed, refused, failed = [], [], []
+        lock = threading.Lock()
+
+        def worker(limiter):
+            for _ in range(12):
+                try:
+                    limiter.hit("one-client")
+                    outcome = allowed
+                except RateLimited as exc:
+                    outcome = refused
+                    assert exc.retry_after >= 1
+                except Exception as exc:  # a database error (a lock, a conflict) would be a bug
+                    outcome = failed
+                    with lock:
+                        failed.append(repr(exc))
+                    continue
+                with lock:
+                    outcome.append(1)
+
+        threads = [threading.Thread(target=worker, args=(limiters[i % 2],)) for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        assert failed == []
+        assert len(allowed) == 30 and len(refused) == 72 - 30
+    finally:
+        for s in stores:
+            s.close()

@@ -99,13 +99,16 @@ class DatabaseCounter:
         now = self.clock()
         start = int(now // window) * window
         elapsed = now - start
-        stored, counters = self._key(key), self.store.rate_limits
-        previous = counters.hits(stored, start - window)
-        cap = math.floor(limit - previous * (1 - elapsed / window) + 1e-9)
-        if counters.hit(stored, start, window, cap) is not None:
+        weight = 1 - elapsed / window
+
+        def cap_for(previous: int) -> int:  # this window's hits must stay below it
+            return math.floor(limit - previous * weight + 1e-9)
+
+        counted, previous, current = self.store.rate_limits.hit_sliding(self._key(key), start, window, cap_for)
+        if counted:
             self._maybe_prune(now)
             return None
-        return sliding_wait(limit, window, elapsed, previous, counters.hits(stored, start))
+        return sliding_wait(limit, window, elapsed, previous, current)
 
     def reset(self, key: str) -> None:
         self.store.rate_limits.forget(self._key(key))

@@ -16,6 +16,7 @@ long to wait) lives in community/ratelimit.py.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select
@@ -34,15 +35,36 @@ class RateLimits:
     def hits(self, key: str, window_start: int) -> int:
         """Hits counted for `key` in the window that starts at `window_start` (0 if none)."""
         with self.store.engine.connect() as conn:
-            value = conn.execute(select(rate_limits.c.hits).where(
-                rate_limits.c.key == key, rate_limits.c.window_start == window_start)).scalar()
-        return int(value or 0)
+            return self._hits(conn, key, window_start)
 
     def hit(self, key: str, window_start: int, window_s: int, cap: int) -> int | None:
         """Count one hit in this window unless it already has `cap`; the new count, or None if refused."""
         if cap <= 0:
             return None
-        dialect = postgresql if self.store.engine.dialect.name == "postgresql" else sqlite
+        with self.store.engine.begin() as conn:
+            return self._hit(conn, key, window_start, window_s, cap)
+
+    def hit_sliding(self, key: str, window_start: int, window_s: int,
+                    cap_for: Callable[[int], int]) -> tuple[bool, int, int]:
+        """One hit against a cap that depends on the previous window's count: (counted, previous
+        window's hits, this window's hits). The read of the closed previous window stays outside the
+        write: on SQLite a transaction that reads and then writes can fail when another process
+        wrote in between (WAL snapshots), while the single upsert just waits for the lock."""
+        previous = self.hits(key, window_start - window_s)
+        counted = self.hit(key, window_start, window_s, cap_for(previous))
+        if counted is not None:
+            return True, previous, counted
+        return False, previous, self.hits(key, window_start)
+
+    @staticmethod
+    def _hits(conn, key: str, window_start: int) -> int:
+        value = conn.execute(select(rate_limits.c.hits).where(
+            rate_limits.c.key == key, rate_limits.c.window_start == window_start)).scalar()
+        return int(value or 0)
+
+    @staticmethod
+    def _hit(conn, key: str, window_start: int, window_s: int, cap: int) -> int | None:
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
         statement = dialect.insert(rate_limits).values(
             key=key, window_start=window_start, hits=1, expires_at=window_start + 2 * window_s)
         statement = statement.on_conflict_do_update(
@@ -50,8 +72,7 @@ class RateLimits:
             set_={"hits": rate_limits.c.hits + 1},
             where=rate_limits.c.hits < cap,
         ).returning(rate_limits.c.hits)
-        with self.store.engine.begin() as conn:
-            value = conn.execute(statement).scalar()
+        value = conn.execute(statement).scalar()
         return None if value is None else int(value)
 
     def forget(self, key: str) -> None:

@@ -269,7 +269,9 @@ def serve(
         settings.check_production()
     except DailyPapersError as exc:
         _fail(str(exc))
-    _store(settings).close()
+    store = _store(settings)
+    _ensure_vectors(store, settings)
+    store.close()
     host, port = host or settings.host, port or settings.port
     console.print(f"serving http://{host}:{port}")
     # uvicorn kills a worker that misses a 5 s health check; loading the encoder in the warm-up
@@ -442,18 +444,31 @@ def demo(path: Annotated[Path, typer.Option(help="Demo data directory.")] = DEMO
 def _load_demo_vectors(store: Store, settings: config.Settings, path: Path) -> None:
     """Load the demo's precomputed vectors once and build the vector index, so semantic search
     works from the first page; a missing file or model leaves keyword search only."""
+    from .embedding_job import demo_vectors_path, import_vectors
     from .search.embeddings import MODEL_ID
-    from .search.vector_index import read_state
     from .store.vectors import vector_count
 
-    file = path / f"vectors-{MODEL_ID}.npz"
+    file = demo_vectors_path(path)
     if file.exists() and vector_count(store, MODEL_ID) == 0:
-        from .embedding_job import import_vectors
-
         report = import_vectors(store, file, model_id=MODEL_ID)
         console.print(f"demo vectors: {report.imported:,} loaded, {report.stale + report.unknown:,} skipped")
-    if read_state(settings.index_dir / "vectors") is None:
-        _rebuild_vectors(store, settings)
+    _ensure_vectors(store, settings)
+
+
+def _ensure_vectors(store: Store, settings: config.Settings) -> None:
+    """At start-up: a vector index that is missing, unreadable or built from another model's
+    vectors is rebuilt from the stored vectors; one that is behind the database is synced."""
+    from .search.embeddings import DIM, MODEL_ID
+    from .search.sync import ensure_vector_index
+    from .store.vectors import vector_count
+
+    total = vector_count(store, MODEL_ID)
+    if total == 0:
+        return
+    with count_progress("checking the vector index", total) as advance:
+        state = ensure_vector_index(store, settings.index_dir / "vectors", MODEL_ID, DIM, progress=advance)
+    if state not in ("ok", "stale"):
+        console.print(f"vector index was {state.replace('_', ' ')}: rebuilt from {total:,} stored vectors")
 
 
 def main() -> None:

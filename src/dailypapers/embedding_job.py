@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DailyPapersError
+from .search.embeddings import document_vectors
 from .store import vectors as V
 
 FORMAT = "dailypapers-vectors/1"
@@ -107,7 +108,7 @@ def embed_missing(store, encoder, batch_size: int = 256,
         V.save_vectors(store, model_id, rows)
         committed(len(rows), stale)
 
-    def run(items: Sequence[tuple[str, str]], stale: bool) -> None:
+    def run(items: Sequence[V.Pending], stale: bool) -> None:
         # The next batch is encoded while the writer thread commits the previous one; at most one
         # commit is in flight, so a killed run loses at most the batches not yet committed.
         nonlocal total, scheduled, in_flight
@@ -115,9 +116,9 @@ def embed_missing(store, encoder, batch_size: int = 256,
             total += len(items)
         for start in range(0, len(items), batch_size):
             part = items[start:start + batch_size]
-            texts = [text for _, text in part]
-            vecs = encoder.encode(texts) if encode_batch_size is None else encoder.encode(texts, batch_size=encode_batch_size)
-            rows = [(pid, V.content_hash(text), vec) for (pid, text), vec in zip(part, vecs)]
+            vecs = document_vectors(encoder, [p.text for p in part], [p.title for p in part],
+                                    batch_size=encode_batch_size)
+            rows = [(p.paper_id, V.content_hash(p.text), vec) for p, vec in zip(part, vecs, strict=True)]
             wait_for_writer()
             in_flight = writer.submit(save, rows, stale)
             scheduled += len(part)
@@ -304,11 +305,14 @@ def import_vectors(store, path: Path, *, model_id: str | None = None, dim: int |
     return report
 
 
-DEMO_VECTORS = "vectors-all-MiniLM-L6-v2.npz"
+def demo_vectors_path(demo_dir: Path) -> Path:
+    from .search.embeddings import MODEL_ID
+
+    return Path(demo_dir) / f"vectors-{MODEL_ID}.npz"
 
 
 def import_demo_vectors(store, demo_dir: Path) -> ImportReport | None:
-    """Load the demo's precomputed vectors (`<demo_dir>/vectors-all-MiniLM-L6-v2.npz`) if shipped.
+    """Load the demo's precomputed vectors (`<demo_dir>/vectors-<model id>.npz`) if shipped.
 
     Needs no model: the file's model and dimension are checked against the CPU encoder's, and
     rows are matched to the papers by content hash. Returns None when there is no such file.
@@ -316,7 +320,7 @@ def import_demo_vectors(store, demo_dir: Path) -> ImportReport | None:
     """
     from .search.embeddings import DIM, MODEL_ID
 
-    path = Path(demo_dir) / DEMO_VECTORS
+    path = demo_vectors_path(demo_dir)
     if not path.exists():
         return None
     return import_vectors(store, path, model_id=MODEL_ID, dim=DIM)

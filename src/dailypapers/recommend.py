@@ -152,7 +152,8 @@ def _vector_model(store: Store) -> str | None:
     counts = models(store)
     if not counts:
         return None
-    preferred = "all-MiniLM-L6-v2"
+    from .search.embeddings import MODEL_ID as preferred
+
     return preferred if preferred in counts else max(counts, key=counts.get)
 
 

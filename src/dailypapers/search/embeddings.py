@@ -11,8 +11,15 @@ by ONNX Runtime, with the model's own `tokenizers` tokenizer:
 `device="cuda"` loads the torch pipeline of `dailypapers.search.gpu` (half precision, tokenising
 in worker processes), for backfills on a GPU machine.
 
+A paper's vector is `document_vectors`: the embedding of "title. abstract" plus the embedding of
+the title alone, normalised. Mean pooling over ~250 abstract tokens dilutes the title's words:
+"making language models use less energy" ranked *Addition is All You Need for Energy-efficient
+Language Models* 1,917th of the 9,877 demo papers against its title+abstract vector, 1st against
+its title's, 4th against the sum (BENCHMARKS.md, "Search quality", has the dev-set figures).
+Queries are embedded as they are.
+
 Every variant computes the same function of the text: vectors are tagged with one `model_id`
-(`all-MiniLM-L6-v2`) whatever variant made them, so vectors made on a GPU serve queries encoded
+(`all-MiniLM-L6-v2+title`, the model and the document recipe) whatever variant made them, so vectors made on a GPU serve queries encoded
 by the int8 CPU encoder. Measured on 600 real abstracts: int8 vs fp32 cosine 0.995 on average,
 document-vs-document scores within 0.03 (p99); querying fp32 vectors with int8 queries keeps
 more of the fp32 top 10 (93%) than an all-int8 set does (90.5%), so mixing variants is never
@@ -32,12 +39,13 @@ from ..models import Paper
 from ..store.vectors import content_hash, embed_text
 
 __all__ = [
-    "DIM", "MAX_TOKENS", "MODEL_ID", "MODEL_NAME", "Encoder", "ModelUnavailable", "OnnxEncoder",
-    "content_hash", "default_threads", "load_encoder", "paper_text",
+    "DIM", "MAX_TOKENS", "MODEL_ID", "MODEL_NAME", "TITLE_WEIGHT", "Encoder", "ModelUnavailable", "OnnxEncoder",
+    "content_hash", "default_threads", "document_vectors", "load_encoder", "paper_text",
 ]
 
 MODEL_NAME = "all-MiniLM-L6-v2"
-MODEL_ID = MODEL_NAME          # what stored vectors are tagged with (see the module doc)
+MODEL_ID = f"{MODEL_NAME}+title"   # what stored vectors are tagged with: model + recipe (module doc)
+TITLE_WEIGHT = 1.0                 # the title vector's weight in a document vector
 DIM = 384
 MAX_TOKENS = 256               # sentence-transformers' max_seq_length for this model
 MAX_CHARS = 100 * MAX_TOKENS   # longer inputs are cut before tokenising (never reached by abstracts)
@@ -51,6 +59,24 @@ class ModelUnavailable(DailyPapersError):
 def paper_text(paper: Paper) -> str:
     """The text a paper is embedded from: its title, ". ", its abstract (whitespace collapsed)."""
     return embed_text(paper.title, paper.abstract)
+
+
+def document_vectors(encoder: "Encoder", texts: Sequence[str], titles: Sequence[str],
+                     batch_size: int | None = None) -> np.ndarray:
+    """Papers' vectors: normalise(e(text) + TITLE_WEIGHT * e(title)) (see the module doc).
+
+    `texts` are `embed_text(title, abstract)`; an empty title adds nothing. Titles are encoded in
+    their own batches: short texts batched with abstracts would be padded to their length.
+    """
+    kw = {} if batch_size is None else {"batch_size": batch_size}
+    full = np.asarray(encoder.encode(list(texts), **kw), dtype=np.float32)
+    if not len(full):
+        return full.reshape(0, encoder.dim)
+    wanted = [i for i, t in enumerate(titles) if t and t != texts[i]]
+    if wanted:
+        title_vecs = np.asarray(encoder.encode([titles[i] for i in wanted], **kw), dtype=np.float32)
+        full[wanted] += TITLE_WEIGHT * title_vecs
+    return normalise(full)
 
 
 def default_threads() -> int:

@@ -161,39 +161,55 @@ def _default_encoder_loader() -> Callable:
     return lambda: embeddings.load_encoder(cache)
 
 
-def _paper_text(paper: Paper) -> str:
-    try:
-        from dailypapers.search.embeddings import paper_text
-    except ImportError:  # pragma: no cover
-        return f"{paper.title}. {paper.abstract}"
-    return paper_text(paper)
+class _CachingEncoder:
+    """Wraps an encoder with a file cache of text -> vector, so reruns of a set encode nothing."""
+
+    def __init__(self, encoder, cache_dir: Path, progress: Callable[[int], None] | None) -> None:
+        self.encoder, self.dim, self.progress = encoder, getattr(encoder, "dim", 384), progress
+        self.name = getattr(encoder, "name", getattr(encoder, "model_id", "model"))
+        self.file = Path(cache_dir) / f"vectors-{hashlib.sha1(self.name.encode()).hexdigest()[:12]}.npz"
+        self.cached: dict[str, np.ndarray] = {}
+        if self.file.exists():
+            with np.load(self.file) as data:
+                self.cached = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
+        self.added = False
+
+    def key(self, text: str) -> str:
+        return hashlib.sha1(f"{self.name}\0{text}".encode()).hexdigest()
+
+    def encode(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
+        keys = [self.key(t) for t in texts]
+        todo = sorted({k: i for i, k in enumerate(keys) if k not in self.cached}.values())
+        for start in range(0, len(todo), batch_size):
+            chunk = todo[start:start + batch_size]
+            vecs = np.asarray(self.encoder.encode([texts[i] for i in chunk]), dtype=np.float32)
+            for i, v in zip(chunk, vecs, strict=True):
+                self.cached[keys[i]] = v
+            self.added = True
+            if self.progress:
+                self.progress(len(chunk))
+        if not keys:
+            return np.zeros((0, self.dim), np.float32)
+        return np.stack([self.cached[k] for k in keys])
+
+    def save(self) -> None:
+        if self.added:
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.file.with_suffix(".tmp.npz")
+            np.savez(tmp, keys=np.array(list(self.cached)), vectors=np.stack(list(self.cached.values())))
+            tmp.replace(self.file)
 
 
 def embed_corpus(papers: Sequence[Paper], encoder, cache_dir: Path, batch: int = 256,
                  progress: Callable[[int], None] | None = None) -> np.ndarray:
-    """Document vectors, from the cache where the text and model match, else encoded."""
-    texts = [_paper_text(p) for p in papers]
-    model_id = getattr(encoder, "model_id", "model")
-    keys = [hashlib.sha1(f"{model_id}\0{t}".encode()).hexdigest() for t in texts]
-    cache_file = Path(cache_dir) / f"vectors-{hashlib.sha1(model_id.encode()).hexdigest()[:12]}.npz"
-    cached: dict[str, np.ndarray] = {}
-    if cache_file.exists():
-        with np.load(cache_file) as data:
-            cached = dict(zip(data["keys"].tolist(), data["vectors"]))
-    missing = [i for i, k in enumerate(keys) if k not in cached]
-    for start in range(0, len(missing), batch):
-        chunk = missing[start:start + batch]
-        vecs = np.asarray(encoder.encode([texts[i] for i in chunk]), dtype=np.float32)
-        for i, v in zip(chunk, vecs):
-            cached[keys[i]] = v
-        if progress:
-            progress(len(chunk))
-    if missing:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_suffix(".tmp.npz")
-        np.savez(tmp, keys=np.array(list(cached)), vectors=np.stack(list(cached.values())))
-        tmp.replace(cache_file)
-    return np.stack([cached[k] for k in keys]) if keys else np.zeros((0, 384), np.float32)
+    """Document vectors (`embeddings.document_vectors`), each text encoded once across runs."""
+    from dailypapers.search.embeddings import document_vectors, paper_text
+
+    cached = _CachingEncoder(encoder, cache_dir, progress)
+    vecs = document_vectors(cached, [paper_text(p) for p in papers],
+                            [" ".join((p.title or "").split()) for p in papers], batch_size=batch)
+    cached.save()
+    return vecs
 
 
 class EvalIndexes:

@@ -47,7 +47,7 @@ from dailypapers.search.hybrid import (
 )
 from dailypapers.search.keyword import MAX_LIMIT, KeywordIndex
 from dailypapers.search.query import ParsedQuery, parse_query
-from dailypapers.search.vector_index import VectorIndex, VectorIndexError
+from dailypapers.search.vector_index import IndexMissing, VectorIndex, VectorIndexError
 
 log = logging.getLogger(__name__)
 
@@ -222,6 +222,9 @@ class SearchService:
                 try:
                     self._vectors = self._vector_source()
                     self._vector_error = None if self._vectors is not None else "there is no vector index"
+                except IndexMissing as exc:  # looking again is one failed read: do it on every call, so
+                    self._vector_error = str(exc)  # an index built later (by the follower) serves at once
+                    self._vector_tried = 0.0
                 except VectorIndexError as exc:
                     self._vector_error = str(exc)
                 except Exception as exc:  # noqa: BLE001 - an unreadable file must not break keyword search
@@ -637,12 +640,9 @@ def key_phrases(paper: Paper, encoder, k: int = 6, doc_vector: np.ndarray | None
     if encoder is None:
         return _dedupe(cands, k)
     if doc_vector is None:
-        try:
-            from dailypapers.search.embeddings import paper_text
-            doc_text = paper_text(paper)
-        except ImportError:  # pragma: no cover - the encoder module ships with the package
-            doc_text = f"{paper.title}. {paper.abstract}"
-        doc_vector = np.asarray(encoder.encode([doc_text]), dtype=np.float32)[0]
+        from dailypapers.search.embeddings import document_vectors, paper_text
+
+        doc_vector = document_vectors(encoder, [paper_text(paper)], [paper.title or ""])[0]
     vecs = np.asarray(encoder.encode(cands), dtype=np.float32)
     picked = mmr(np.asarray(doc_vector, dtype=np.float32), vecs, k * 2)
     return _dedupe([cands[i] for i in picked], k)

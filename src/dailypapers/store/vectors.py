@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from sqlalchemy import and_, delete, func, insert, or_, select
@@ -74,16 +75,29 @@ def _joined():
     return papers.outerjoin(paper_vectors, paper_vectors.c.paper_id == papers.c.id)
 
 
-def _is_pending(row, model_id: str, dim: int | None) -> tuple[bool, str]:
-    text = embed_text(row.title, row.abstract)
+class Pending(NamedTuple):
+    """A paper that needs a vector: its embedded text (whose hash is stored) and its title
+    (embedded on its own as well, see `search.embeddings.document_vectors`)."""
+
+    paper_id: str
+    text: str
+    title: str
+
+
+def _pending(row) -> Pending:
+    return Pending(row.id, embed_text(row.title, row.abstract), " ".join((row.title or "").split()))
+
+
+def _is_pending(row, model_id: str, dim: int | None) -> tuple[bool, Pending]:
+    item = _pending(row)
     if row.model is None or row.model != model_id or (dim is not None and row.dim != dim):
-        return True, text
-    return row.content_hash != content_hash(text), text
+        return True, item
+    return row.content_hash != content_hash(item.text), item
 
 
 def _scan(store, model_id: str, limit: int, dim: int | None, after: str | None,
-          with_vector_only: bool) -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
+          with_vector_only: bool) -> list[Pending]:
+    found: list[Pending] = []
     cursor = after
     cols = [papers.c.id, papers.c.title, papers.c.abstract, paper_vectors.c.model, paper_vectors.c.dim,
             paper_vectors.c.content_hash]
@@ -99,9 +113,9 @@ def _scan(store, model_id: str, limit: int, dim: int | None, after: str | None,
                 query = query.where(papers.c.id > cursor)
             rows = conn.execute(query).all()
             for row in rows:
-                pending, text = _is_pending(row, model_id, dim)
+                pending, item = _is_pending(row, model_id, dim)
                 if pending:
-                    found.append((row.id, text))
+                    found.append(item)
                     if len(found) >= limit:
                         break
             if len(rows) < PAGE:
@@ -111,8 +125,8 @@ def _scan(store, model_id: str, limit: int, dim: int | None, after: str | None,
 
 
 def missing_or_stale(store, model_id: str, limit: int = 1000, *, dim: int | None = None,
-                     after: str | None = None) -> list[tuple[str, str]]:
-    """Up to `limit` (paper_id, text) pairs, in id order after `after`, that need a vector: no
+                     after: str | None = None) -> list[Pending]:
+    """Up to `limit` (paper_id, text, title) triples, in id order after `after`, that need a vector: no
     vector, a vector of another model or dim, or one whose content hash differs from the text's.
 
     Reads every paper after `after` until `limit` are found (the content hash is computed here,
@@ -122,7 +136,7 @@ def missing_or_stale(store, model_id: str, limit: int = 1000, *, dim: int | None
 
 
 def stale(store, model_id: str, limit: int = 1000, *, dim: int | None = None,
-          after: str | None = None) -> list[tuple[str, str]]:
+          after: str | None = None) -> list[Pending]:
     """Like `missing_or_stale`, but only papers that have a vector of this model (whose text changed)."""
     return _scan(store, model_id, limit, dim, after, with_vector_only=True)
 
@@ -135,8 +149,8 @@ def count_missing(store, model_id: str, *, dim: int | None = None) -> int:
 
 
 def missing(store, model_id: str, limit: int = 1000, *, dim: int | None = None,
-            after: str | None = None) -> list[tuple[str, str]]:
-    """(paper_id, text) of papers with no vector of this model (and dim): one indexed query.
+            after: str | None = None) -> list[Pending]:
+    """(paper_id, text, title) of papers with no vector of this model (and dim): one indexed query.
 
     Unlike `missing_or_stale` it does not look at content hashes.
     """
@@ -145,11 +159,11 @@ def missing(store, model_id: str, limit: int = 1000, *, dim: int | None = None,
     if after is not None:
         query = query.where(papers.c.id > after)
     with store.engine.connect() as conn:
-        return [(r.id, embed_text(r.title, r.abstract)) for r in conn.execute(query)]
+        return [_pending(r) for r in conn.execute(query)]
 
 
 def pending_among(store, model_id: str, ids: Iterable[str], *, dim: int | None = None,
-                  stale_only: bool = False) -> list[tuple[str, str]]:
+                  stale_only: bool = False) -> list[Pending]:
     """Of the papers `ids`, those that need a vector (missing, other model, or stale), in id order;
     with `stale_only`, only those that have a vector of this model whose text changed."""
     ids = sorted(set(ids))
@@ -161,9 +175,9 @@ def pending_among(store, model_id: str, ids: Iterable[str], *, dim: int | None =
             for row in conn.execute(select(*cols).select_from(_joined()).where(papers.c.id.in_(chunk))):
                 if stale_only and (row.model != model_id or (dim is not None and row.dim != dim)):
                     continue
-                pending, text = _is_pending(row, model_id, dim)
+                pending, item = _is_pending(row, model_id, dim)
                 if pending:
-                    found.append((row.id, text))
+                    found.append(item)
     return sorted(found)
 
 
@@ -307,7 +321,7 @@ def delete_vectors(store, model_id: str | None = None, ids: Sequence[str] | None
 
 
 __all__ = [
-    "VectorBatch", "content_hash", "count_missing", "current_hashes", "delete_vectors", "embed_text",
+    "Pending", "VectorBatch", "content_hash", "count_missing", "current_hashes", "delete_vectors", "embed_text",
     "from_blob", "iter_vectors", "load_vectors", "missing", "missing_or_stale", "models", "pending_among",
     "save_vectors", "stale", "to_blob", "vector_count",
 ]

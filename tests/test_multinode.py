@@ -55,7 +55,8 @@ def models(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory, models):
-    """Node A and node B on one PostgreSQL database, both serving; the first days imported on A."""
+    """Node A and node B on one PostgreSQL database, both serving the first days (imported on A);
+    then A embeds them, and B's follower builds B's vector index from the stored vectors."""
     root = tmp_path_factory.mktemp("cluster")
     with gzip.open(HF, "rb") as fh:
         days = fh.read().splitlines()
@@ -66,17 +67,21 @@ def cluster(tmp_path_factory, models):
             data_dir = root / name
             link_models(models, data_dir)
             nodes[name] = node_env(data_dir, url)
-        # node A: the import updates A's keyword index, `embed` (the real encoder) stores the
-        # vectors in the shared database and builds A's vector index
-        cli(["import", "hf", str(write_days(first, root / "first.jsonl"))], nodes["a"])
-        cli(["embed"], nodes["a"])
+        cli(["import", "hf", str(write_days(first, root / "first.jsonl"))], nodes["a"])  # updates A's index
+        cli(["index", "rebuild"], nodes["b"])  # node B joins: its own keyword index, from the database
         store = Store.open(url)
-        cli(["index", "rebuild"], nodes["b"])  # node B joins: its own indexes, from the database
-        cli(["index", "vectors"], nodes["b"])
         servers = {name: Server(env, root / f"serve-{name}.log") for name, env in nodes.items()}
         with running(*servers.values()):
             for s in servers.values():
                 s.wait_ready()
+            # vectors stored after B started (the real encoder, on A): B's follower builds its index
+            vectors_b = root / "b" / "index" / "vectors"
+            assert read_state(vectors_b) is None
+            cli(["embed"], nodes["a"])
+            stored = vector_count(store, MODEL_ID)
+            assert stored >= 50
+            wait_until(lambda: (read_state(vectors_b) or {}).get("count") == stored, FOLLOW_DEADLINE,
+                       "node B's follower to build its vector index")
             yield {"url": url, "store": store, "env": nodes, "servers": servers, "root": root,
                    "first": ids_of(first), "later_file": write_days(later, root / "later.jsonl"),
                    "later": ids_of(later)}
@@ -90,6 +95,8 @@ def test_a_paper_imported_on_node_a_is_searchable_on_node_b_within_seconds(clust
     pid, title = next(iter(new.items()))
     assert pid not in search_ids(b.url, title)  # not there yet: the check below can fail
     assert pid not in search_ids(a.url, title)
+    first_id, first_title = next(iter(cluster["first"].items()))  # embedded after B started
+    assert first_id in search_ids(b.url, first_title, mode="semantic", limit=5)
 
     vectors_b = Path(cluster["env"]["b"]["DAILYPAPERS_DATA_DIR"]) / "index" / "vectors"
     generation = read_state(vectors_b)["generation"]

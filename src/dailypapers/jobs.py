@@ -125,16 +125,12 @@ def next_run(job: Job, now: dt.datetime, ok: bool) -> tuple[dt.datetime | None, 
 
 
 def run_index(ctx: Context, job: Job) -> str:
-    from .search.sync import sync_keyword_index, sync_vector_index
-    from .search.vector_index import VectorIndex, read_state
+    from .search.embeddings import DIM, MODEL_ID
+    from .search.sync import follow_vector_index, sync_keyword_index
 
     done = f"indexed {sync_keyword_index(ctx.store, ctx.writable_index()):,} changed papers"
-    path = ctx.settings.index_dir / "vectors"
-    state = read_state(path)
-    if state is not None:
-        with VectorIndex(path, int(state["dim"]), state["model_id"]) as index:
-            done += f"; vector index: {sync_vector_index(ctx.store, index, state['model_id']):,} checked"
-    return done
+    checked = follow_vector_index(ctx.store, ctx.settings.index_dir / "vectors", MODEL_ID, DIM)
+    return done + f"; vector index: {checked:,} checked"
 
 
 def run_embed(ctx: Context, job: Job) -> str:

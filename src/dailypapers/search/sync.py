@@ -107,6 +107,23 @@ def rebuild_vector_index(store: Store, path, model_id: str, dim: int = 384, *,
     return count
 
 
+def follow_vector_index(store: Store, path, model_id: str, dim: int = 384) -> int:
+    """One follower step for this node's vector index at `path`: apply what changed since its
+    sequence number (nothing is loaded when nothing changed), or build it once the first vectors
+    of `model_id` are stored (embedded on any node after this one started). Returns how many
+    papers were looked at."""
+    from ..store.vectors import vector_count
+    from .vector_index import VectorIndex, read_state
+
+    state = read_state(path)
+    if state is None:
+        return rebuild_vector_index(store, path, model_id, dim) if vector_count(store, model_id) else 0
+    if int(state.get("last_seq", 0)) >= store.max_seq():
+        return 0
+    with VectorIndex(path, int(state["dim"]), state["model_id"]) as index:
+        return sync_vector_index(store, index, state["model_id"])
+
+
 def reconcile_vector_index(store: Store, index, model_id: str) -> tuple[int, int]:
     """Make the index hold exactly the stored vectors' ids: add the missing, drop the extra.
     Returns (added, removed). Reads every stored id once (for start-up checks)."""

@@ -10,8 +10,8 @@ from fastapi import FastAPI
 
 from ..search.follow import IndexFollower
 from ..search.keyword import KeywordIndex
-from ..search.sync import sync_keyword_index, sync_vector_index
-from ..search.vector_index import VectorIndex, read_state
+from ..search.sync import follow_vector_index, sync_keyword_index
+from ..search.vector_index import read_state
 
 log = logging.getLogger("dailypapers.web")
 
@@ -44,12 +44,9 @@ def _sync_keyword(app: FastAPI) -> int:
 
 
 def _sync_vectors(app: FastAPI) -> int:
-    path = app.state.settings.index_dir / "vectors"
-    state = read_state(path)
-    if state is None or int(state.get("last_seq", 0)) >= app.state.store.max_seq():
-        return 0  # nothing new: do not load the whole index for writing on every tick
-    with VectorIndex(path, int(state["dim"]), state["model_id"]) as index:
-        return sync_vector_index(app.state.store, index, state["model_id"])
+    from ..search.embeddings import DIM, MODEL_ID
+
+    return follow_vector_index(app.state.store, app.state.settings.index_dir / "vectors", MODEL_ID, DIM)
 
 
 def _warm(app: FastAPI) -> None:

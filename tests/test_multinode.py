@@ -49,8 +49,8 @@ def ids_of(lines: list[bytes]) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def models(tmp_path_factory) -> Path:
-    return model_cache(tmp_path_factory)
+def models() -> Path:
+    return model_cache()
 
 
 @pytest.fixture(scope="module")

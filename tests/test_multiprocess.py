@@ -150,11 +150,11 @@ def test_two_web_and_two_worker_processes_on_one_postgresql(tmp_path):
         smtp.stop()
 
 
-def test_web_workers_on_one_node_share_one_memory_mapped_vector_index(tmp_path, tmp_path_factory):
+def test_web_workers_on_one_node_share_one_memory_mapped_copy_of_the_indexes(tmp_path):
     """`serve --workers 2`: both worker processes map the same index.faiss (the page cache holds
-    one copy), and neither holds a private copy of its pages."""
+    one copy), and neither holds a private copy of its pages; both map the keyword index's files."""
     data_dir = tmp_path / "node"
-    link_models(model_cache(tmp_path_factory), data_dir)
+    link_models(model_cache(), data_dir)
     with postgres_database() as url:
         store = Store.open(url)
         try:
@@ -171,22 +171,31 @@ def test_web_workers_on_one_node_share_one_memory_mapped_vector_index(tmp_path, 
             with running(server):
                 server.wait_ready()
 
+                keyword_dir = str(data_dir / "index" / "keyword") + "/"
+                keyword_maps: dict[int, set[str]] = {}
+
                 def mapping_workers() -> dict[int, dict]:
                     found = {}
                     for pid in children(server.pid):
-                        files = {path: m for path, m in mappings(pid).items() if path.endswith("/index.faiss")}
+                        maps = mappings(pid)
+                        files = {path: m for path, m in maps.items() if path.endswith("/index.faiss")}
                         if files:
                             found[pid] = files
+                            keyword_maps[pid] = {path for path in maps if path.startswith(keyword_dir)}
                     return found
 
                 def both_mapped() -> dict[int, dict]:
                     server.check_alive()
-                    for n in range(20):  # requests land on either worker; each search touches the index
+                    for n in range(20):  # requests land on either worker; each search touches the indexes
                         r = httpx.get(f"{server.url}/api/papers/{papers[n * 7].arxiv_id}/similar",
                                       params={"limit": 5}, timeout=30)
                         assert r.status_code == 200 and r.json()[0]["source"] == "vector", r.text[:300]
+                        r = httpx.get(f"{server.url}/api/papers/search",
+                                      params={"q": f"abstract number {n}", "mode": "keyword"}, timeout=30)
+                        assert r.status_code == 200 and r.json(), r.text[:300]
                     found = mapping_workers()
-                    return found if len(found) == 2 else {}
+                    both = len(found) == 2 and all(keyword_maps.get(pid) for pid in found)
+                    return found if both else {}
 
                 found = wait_until(both_mapped, 60, "both web workers mapping the vector index", interval=0.5)
                 paths = [set(files) for files in found.values()]
@@ -196,7 +205,9 @@ def test_web_workers_on_one_node_share_one_memory_mapped_vector_index(tmp_path, 
                 stats = [files[path] for files in found.values()]
                 assert all(s.get("Private_Dirty", 0) == 0 for s in stats)  # nobody copied the pages
                 assert sum(s.get("Shared_Clean", 0) for s in stats) > 0  # pages resident once, used by both
-                assert len(children(server.pid)) >= 2
+                # the keyword index (tantivy) is memory-mapped the same way: the same segment files
+                first, second = (keyword_maps[pid] for pid in found)
+                assert first & second
                 assert "died" not in server.output()  # no worker was killed and restarted meanwhile
         finally:
             store.close()

@@ -163,25 +163,21 @@ def add_members_with_tokens(store, names: list[str]) -> list[str]:
     return tokens
 
 
-_MODEL_CACHE: list[Path] = []
+def model_cache() -> Path:
+    """The ONNX encoder's cache shared by the tests (tests/test_embeddings.py uses it too): built
+    once, on first use, then reused by later runs."""
+    from dailypapers.search import onnx_export
 
-
-def model_cache(tmp_path_factory) -> Path:
-    """The ONNX encoder built once per test process (it takes a while); see link_models."""
-    if not _MODEL_CACHE:
-        from dailypapers.search.embeddings import load_encoder
-
-        cache = tmp_path_factory.mktemp("models")
-        load_encoder(cache)
-        _MODEL_CACHE.append(cache)
-    return _MODEL_CACHE[0]
+    cache = Path(os.environ.get("DAILYPAPERS_TEST_MODEL_CACHE", ROOT / "var" / "test-models"))
+    onnx_export.ensure_model(cache, "int8")  # built when missing, atomically (parallel tests are fine)
+    return cache
 
 
 def link_models(cache: Path, data_dir: Path) -> None:
-    """Give a node's model cache a hard link to the built encoder, so it loads in a second."""
+    """Give a node's model cache a link to the built encoder, so it loads in a second."""
     (data_dir / "models").mkdir(parents=True, exist_ok=True)
     for f in cache.glob("*.onnx"):
-        os.link(f, data_dir / "models" / f.name)
+        (data_dir / "models" / f.name).symlink_to(f.resolve())
 
 
 # -- /proc ----------------------------------------------------------------------------------------

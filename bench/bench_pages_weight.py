@@ -14,6 +14,7 @@ loopback), median and max of --loads warm loads after one discarded load.
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import sys
 import tempfile
@@ -60,13 +61,13 @@ def main(argv: list[str] | None = None) -> int:
 
     import shutil
 
+    import conftest
     import httpx
     from playwright.sync_api import sync_playwright
+    from support.community import PASSWORD, make_app, member
     from test_accessibility import ADMIN, LATEST, PAGES
 
-    import conftest
     from dailypapers.community import collections
-    from support.community import PASSWORD, make_app, member
 
     chromium = shutil.which("chromium")
     if chromium is None:
@@ -78,10 +79,9 @@ def main(argv: list[str] | None = None) -> int:
         admin = member(store, ADMIN, "admin")
         with serve(app) as base, sync_playwright() as p:
             day = httpx.get(f"{base}/papers/date/{LATEST}", timeout=120).text
-            import re
-
             paper = re.search(r'href="/papers/(\d{4}\.\d{4,5})"', day).group(1)
-            author = re.search(r'href="(/authors/[^"]+)"', httpx.get(f"{base}/papers/{paper}", timeout=120).text).group(1)
+            page_html = httpx.get(f"{base}/papers/{paper}", timeout=120).text
+            author = re.search(r'href="(/authors/[^"]+)"', page_html).group(1)
             cid = collections.create(store, admin, "Reading list", "", is_public=True)
             collections.add_paper(store, admin, cid, paper)
             values = {"paper": paper, "author": author, "collection": str(cid)}

@@ -1,5 +1,6 @@
-"""Build the starting corpus of each fuzzer from the recorded fixtures in tests/data (small files
-only: a few kilobytes each). Run once; `make fuzz` then grows fuzz/corpus/<parser>/ itself.
+"""Build the seeds of each fuzzer (fuzz/seeds/<parser>/) from the recorded fixtures in tests/data
+(small files only: a few kilobytes each). Run once; `make fuzz` keeps what it learns beyond
+them in fuzz/corpus/<parser>/.
 
     python fuzz/seed.py [--force]
 """
@@ -16,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
 FIXTURES = DATA / "fixtures"
-CORPUS = ROOT / "fuzz" / "corpus"
+SEEDS = ROOT / "fuzz" / "seeds"
 MAX_SEED = 16384
 
 
@@ -58,9 +59,9 @@ def _lines_tail(path: Path, n: int) -> list[bytes]:
 def main(argv: list[str]) -> int:
     force = "--force" in argv
     for parser, items in seeds().items():
-        target = CORPUS / parser
+        target = SEEDS / parser
         if target.exists() and any(target.iterdir()) and not force:
-            print(f"{parser}: corpus exists, left as it is")
+            print(f"{parser}: seeds exist, left as they are")
             continue
         target.mkdir(parents=True, exist_ok=True)
         kept = [item for item in items if len(item) <= MAX_SEED]

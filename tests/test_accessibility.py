@@ -15,15 +15,16 @@ from pathlib import Path
 import httpx
 import pytest
 from support.browser import browser  # noqa: F401  (a fixture)
+from support.community import PASSWORD, copy_data_dir, make_app, member
 
 from dailypapers.community import collections, comments
-from support.community import PASSWORD, copy_data_dir, make_app, member
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 from bench_votes import serve  # noqa: E402
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser,
+              pytest.mark.only_backend("sqlite", reason="the pages are the same HTML on either database")]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 LATEST = "2026-08-21"
 ADMIN = "ada"
@@ -119,11 +120,30 @@ def open_page(contexts, site, name: str):
     return page
 
 
+@pytest.fixture(scope="module")
+def dark_contexts(browser, site):  # noqa: F811
+    """The same with the system asking for the dark theme."""
+    made = {flag: _context(browser, site, flag, bypass_csp=True, color_scheme="dark") for flag in (False, True)}
+    yield made
+    for context in made.values():
+        context.close()
+
+
 @pytest.mark.parametrize("name", IDS)
 def test_axe_finds_no_serious_violation(contexts, site, name):
+    check_axe(open_page(contexts, site, name))
+
+
+@pytest.mark.parametrize("name", ["home", "paper-signed-in", "search", "sign-in", "stats", "not-found", "admin"])
+def test_axe_finds_no_serious_violation_in_the_dark_theme(dark_contexts, site, name):
+    page = open_page(dark_contexts, site, name)
+    assert page.evaluate("() => matchMedia('(prefers-color-scheme: dark)').matches")
+    check_axe(page)
+
+
+def check_axe(page) -> None:
     if not AXE.is_file():
         pytest.fail(f"{AXE} is missing: run `npm ci` (make test does)")
-    page = open_page(contexts, site, name)
     try:
         page.add_script_tag(path=str(AXE))
         result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
@@ -136,12 +156,15 @@ def test_axe_finds_no_serious_violation(contexts, site, name):
     assert not blocking, "\n".join(report)
 
 
+REACHED = "(n) => new Set(window.__kbd.map((v) => v[0])).size >= n"
 KEYBOARD_SETUP = """() => {
   const selector = 'a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]';
   const look = (el) => {
     const parts = [];
     const boxes = [el, ...(el.labels || [])];
-    for (let up = el.parentElement, n = 0; up && up !== document.body && n < 3; up = up.parentElement, n++) boxes.push(up);
+    for (let up = el.parentElement, n = 0; up && up !== document.body && n < 3; up = up.parentElement, n++) {
+      boxes.push(up);
+    }
     for (const box of boxes) {
       const s = getComputedStyle(box);
       parts.push([s.outlineStyle, s.outlineWidth, s.outlineColor, s.boxShadow, s.borderColor,
@@ -151,14 +174,18 @@ KEYBOARD_SETUP = """() => {
   };
   if (document.activeElement) document.activeElement.blur();
   const controls = [...document.querySelectorAll(selector)].filter((el) =>
-    !el.disabled && el.tabIndex >= 0 && el.checkVisibility({visibilityProperty: true}) && el.getClientRects().length > 0);
+    !el.disabled && el.tabIndex >= 0 && el.checkVisibility({visibilityProperty: true})
+    && el.getClientRects().length > 0);
   controls.forEach((el, i) => { el.dataset.kbd = String(i); el.__unfocused = look(el); });
   window.__kbd = [];
   document.addEventListener('focusin', (event) => {
     const el = event.target;
-    if (el.dataset && el.dataset.kbd !== undefined) window.__kbd.push([Number(el.dataset.kbd), look(el) !== el.__unfocused]);
+    if (el.dataset && el.dataset.kbd !== undefined) {
+      window.__kbd.push([Number(el.dataset.kbd), look(el) !== el.__unfocused]);
+    }
   });
-  return controls.map((el) => el.tagName.toLowerCase() + ' ' + (el.getAttribute('href') || el.getAttribute('name') || '')
+  return controls.map((el) => el.tagName.toLowerCase() + ' '
+    + (el.getAttribute('href') || el.getAttribute('name') || '')
     + ' "' + (el.textContent || el.getAttribute('aria-label') || '').trim().slice(0, 40) + '"');
 }"""
 
@@ -172,7 +199,7 @@ def test_tab_reaches_every_control_with_a_visible_focus(contexts, site, name):
         # Chromium also stops on scrollable regions, so allow more presses than controls
         for presses in range(3 * len(controls) + 20):
             page.keyboard.press("Tab")
-            if presses % 25 == 24 and page.evaluate(f"() => new Set(window.__kbd.map(v => v[0])).size >= {len(controls)}"):
+            if presses % 25 == 24 and page.evaluate(REACHED, len(controls)):
                 break
         visits = page.evaluate("() => window.__kbd")
     finally:

@@ -21,9 +21,10 @@ def _scored(rows: list[RankRow], reference: dt.datetime) -> dict[str, ranking.Ex
 
 
 def _order(rows: list[RankRow], sort: str, scores: dict[str, ranking.Explanation]) -> list[RankRow]:
-    if sort == "trending":
-        return sorted(rows, key=lambda r: (-scores[r.entry.arxiv_id].score, -(r.entry.upvotes + r.local_votes),
-                                           r.entry.arxiv_id))
+    if sort == "trending":  # ties: more votes first, then the newer id (ranking.py); sorts are stable
+        newest_first = sorted(rows, key=lambda r: r.entry.arxiv_id, reverse=True)
+        return sorted(newest_first, key=lambda r: (-scores[r.entry.arxiv_id].score,
+                                                   -(r.entry.upvotes + r.local_votes)))
     return sorted(rows, key=lambda r: (-(r.entry.upvotes + r.local_votes), -r.entry.date.toordinal(),
                                        r.entry.arxiv_id))
 

@@ -4,7 +4,8 @@
 
 Seeds are the real records in ../shared/data: the 75k cs listings (turned into snapshot lines) and
 the 249 snapshot fixture lines. Each output line is a copy of a seed with a new, valid new-style id
-(YYMM.NNNNN, months 1501 onwards, in id order as in the real file), a first version dated in that
+(YYMM.NNNNN, months 1501 onwards, numbers from 60001 so that no real id is reused, in id order
+as in the real file), a first version dated in that
 id's month, and its text varied so the keyword index is not 36 copies of one corpus: sentences of
 the abstract are reordered, about one word in twelve of the abstract and one word of the title are
 swapped for words drawn from the whole corpus (so frequencies stay Zipf-like), and authors are
@@ -26,6 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
+FIRST_NUMBER = 60001  # above any real monthly count, so real ids (the Hugging Face papers) never collide
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -70,7 +72,7 @@ class Generator:
         self.authors = [a for s in seeds[:30000] for a in s.get("authors_parsed") or [] if isinstance(a, list)]
         self.months = [(y, m) for y in range(15, 27) for m in range(1, 13)]
         self.per_month = -(-lines // len(self.months))
-        if self.per_month > 99999:
+        if self.per_month + FIRST_NUMBER > 99999:
             raise SystemExit(f"{lines:,} lines do not fit five-digit ids in {len(self.months)} months")
 
     def line(self, n: int) -> dict:
@@ -78,7 +80,7 @@ class Generator:
         seed = self.seeds[rng.randrange(len(self.seeds))]
         year, month = self.months[n // self.per_month]
         rec = dict(seed)
-        rec["id"] = f"{year:02d}{month:02d}.{n % self.per_month + 1:05d}"
+        rec["id"] = f"{year:02d}{month:02d}.{n % self.per_month + FIRST_NUMBER:05d}"
         rec["title"] = self._vary_title(seed["title"])
         rec["abstract"] = self._vary_abstract(seed["abstract"] or "")
         parsed = [list(a) for a in seed.get("authors_parsed") or [] if isinstance(a, list)]

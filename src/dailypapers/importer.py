@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .errors import DailyPapersError, ParseError
 from .models import Record
+from .parallel import parse_path_parallel
 from .store import Store
 from .store.repo import WriteSummary
 
@@ -32,6 +33,8 @@ FORMAT_HELP = {
     "abs": "arXiv .abs metadata files (a directory is walked)",
 }
 MAX_REPORTED_ERRORS = 1000
+LINE_FORMATS = ("snapshot", "listings")  # one paper a line: chunks of lines parse independently
+PARALLEL_MIN_BYTES = 4 << 20
 
 
 class UnknownFormat(DailyPapersError):
@@ -142,14 +145,26 @@ def _flush(store: Store, batch: list[Record], report: ImportReport,
 
 def import_paths(store: Store, fmt: str, paths: Iterable[Path], *, batch_size: int = 1000,
                  on_read: Callable[[int], None] | None = None,
-                 on_records: Callable[[int], None] | None = None) -> ImportReport:
+                 on_records: Callable[[int], None] | None = None,
+                 workers: int | None = None) -> ImportReport:
+    """Import every file; JSON Lines paper files are parsed in `workers` other processes
+    (None: one when a file is large enough to pay for starting it, 0: in this process)."""
     files = expand_paths(paths)
     _parser(fmt)
     report = ImportReport(files=len(files))
     for path in files:
-        import_items(store, parse_path(fmt, path, on_read), batch_size=batch_size, report=report,
-                     on_records=on_records)
+        n = workers if workers is not None else (1 if _worth_a_process(fmt, path) else 0)
+        items = parse_path_parallel(fmt, path, n, on_read) if n > 0 and fmt in LINE_FORMATS else \
+            parse_path(fmt, path, on_read)
+        import_items(store, items, batch_size=batch_size, report=report, on_records=on_records)
     return report
+
+
+def _worth_a_process(fmt: str, path: Path) -> bool:
+    try:
+        return fmt in LINE_FORMATS and path.stat().st_size >= PARALLEL_MIN_BYTES
+    except OSError:
+        return False
 
 
 def total_bytes(paths: Iterable[Path]) -> int:

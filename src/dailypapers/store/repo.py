@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 from ..errors import NotFound
 from ..models import DailyEntry, Paper, Record
 from . import convert
+from .bulk import insert_dicts
 from .changes import record_changes
 from .db import make_engine, migrate
 from .entries import latest_entries_in
@@ -211,8 +212,7 @@ class Store:
             return
         new = [convert.paper_row(p, now) for p in changed if p.arxiv_id not in known]
         old = [p for p in changed if p.arxiv_id in known]
-        if new:
-            conn.execute(insert(papers), new)
+        insert_dicts(conn, papers, new)
         for p in old:
             row = convert.paper_row(p, now)
             conn.execute(update(papers).where(papers.c.id == p.arxiv_id).values(**row))
@@ -224,8 +224,7 @@ class Store:
         for name, (table, _order) in _CHILDREN.items():
             for chunk in _chunks(old_ids):
                 conn.execute(delete(table).where(table.c.paper_id.in_(chunk)))
-            if rows[name]:
-                conn.execute(insert(table), rows[name])
+            insert_dicts(conn, table, rows[name])
 
     def _save_entries(self, conn: Connection, entries: list[DailyEntry]) -> list[str]:
         """Write entries that are new or differ from the stored snapshot; return their paper ids."""
@@ -238,15 +237,14 @@ class Store:
         for chunk in _chunks(sorted({pid for pid, _ in latest})):
             for row in conn.execute(select(daily_entries).where(daily_entries.c.paper_id.in_(chunk))):
                 current[(row.paper_id, convert.as_date(row.date))] = convert.entry_row(convert.entry_from_row(row))
+        insert_dicts(conn, daily_entries, [row for key, row in latest.items() if key not in current])
         written: list[str] = []
         for key, row in latest.items():
-            if key not in current:
-                conn.execute(insert(daily_entries), [row])
-            elif current[key] != row:
+            if key in current:
+                if current[key] == row:
+                    continue
                 conn.execute(update(daily_entries).where(and_(
                     daily_entries.c.paper_id == key[0], daily_entries.c.date == key[1])).values(**row))
-            else:
-                continue
             written.append(key[0])
         return written
 

@@ -1,0 +1,47 @@
+"""Many-row INSERTs for imports: COPY on PostgreSQL, one driver-level executemany on SQLite.
+
+Values go through the same type processing SQLAlchemy would apply (on SQLite, datetimes become
+its stored string form), so rows written here read back exactly like rows written by insert().
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import String, Table
+from sqlalchemy.engine import Connection
+
+
+def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
+    """Insert `rows` (tuples in `columns` order) in the connection's current transaction."""
+    if not rows:
+        return
+    names = ", ".join(f'"{c}"' for c in columns)
+    if conn.dialect.name == "postgresql":
+        # insert() sends `%s::VARCHAR(n)`, and PostgreSQL truncates what it casts; COPY would refuse
+        # an over-long value instead, so cut it here to keep the same outcome.
+        limits = [(i, t.length) for i, t in enumerate(table.c[c].type for c in columns)
+                  if isinstance(t, String) and t.length]
+        driver = conn.connection.driver_connection
+        with driver.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+            for row in rows:
+                if limits and any(isinstance(row[i], str) and len(row[i]) > n for i, n in limits):
+                    row = list(row)
+                    for i, n in limits:
+                        if isinstance(row[i], str):
+                            row[i] = row[i][:n]
+                copy.write_row(row)
+        return
+    processors = [table.c[c].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for c in columns]
+    if any(processors):
+        rows = [tuple(v if p is None or v is None else p(v) for p, v in zip(processors, row, strict=True))
+                for row in rows]
+    marks = ", ".join("?" for _ in columns)
+    conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', list(rows))
+
+
+def insert_dicts(conn: Connection, table: Table, rows: Sequence[dict]) -> None:
+    """insert_rows for dict rows that all have the same keys."""
+    if rows:
+        columns = list(rows[0])
+        insert_rows(conn, table, columns, [tuple(r[c] for c in columns) for r in rows])

@@ -34,9 +34,8 @@ def rebuild_keyword_index(store: Store, index, progress: Callable[[int], None] |
                 progress(1000)
             yield paper
 
-    count = index.rebuild(papers())
-    index.set_last_seq(seq)
-    return count
+    return index.rebuild(papers(), last_seq=seq)  # recorded with the switch: no window where the
+    # new generation claims the old index's (possibly later) sequence number
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,47 @@
+"""Import speed of one snapshot file into a fresh database, twice (the second time changes nothing).
+
+    python bench/bench_import_speed.py URL FILE            # this checkout
+    SRC=/path/to/other/checkout/src python bench/bench_import_speed.py URL FILE   # another version
+
+Prints wall seconds, CPU seconds (this process and its parser processes) and records per second
+of each; used for the before/after figures of the bulk import in BENCHMARKS.md (section scale).
+CPU seconds matter on a shared machine, where wall time depends on what else runs.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, os.environ.get("SRC", str(Path(__file__).resolve().parents[1] / "src")))
+
+
+def cpu() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def main() -> None:
+    from dailypapers import importer
+    from dailypapers.store import Store
+
+    url, path = sys.argv[1], Path(sys.argv[2])
+    print("code:", importer.__file__, flush=True)
+    store = Store.open(url)
+    for label in ("first", "again"):
+        wall, used = time.perf_counter(), cpu()
+        r = importer.import_paths(store, "snapshot", [path])
+        wall, used = time.perf_counter() - wall, cpu() - used
+        w = r.written
+        print(f"{label}: {r.records} records wall {wall:.1f}s {r.records / wall:.0f}/s cpu {used:.1f}s "
+              f"{r.records / used:.0f}/cpu-s ins={w.inserted} upd={w.updated} unch={w.unchanged} "
+              f"err={r.error_count}", flush=True)
+    print("maxrss MB self", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+          "children", resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)
+
+
+if __name__ == "__main__":
+    main()

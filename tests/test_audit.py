@@ -48,15 +48,23 @@ def test_a_known_vulnerable_release_fails_the_audit(tmp_path):
     assert any("jinja2==2.10" in line for line in report.vulnerable + report.unchecked), report.text()
 
 
-def test_an_unreachable_vulnerability_service_fails_the_audit(tmp_path):
+def test_an_unreachable_vulnerability_service_fails_the_audit(tmp_path, monkeypatch, capsys):
+    """Every request to PyPI goes through a proxy on a closed loopback port: pip-audit and the
+    project-data check both fail to connect, and the audit fails instead of passing."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed = s.getsockname()[1]
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"):
+        monkeypatch.setenv(name, f"http://127.0.0.1:{closed}")
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
     lock = tmp_path / "requirements.lock"
     lock.write_text("jinja2==3.1.6\n")
-    report = audit.audit(lock, exceptions=None, pypi=f"http://127.0.0.1:{closed}/pypi")
-    if report.checked.get("jinja2") == "pip-audit":
-        pytest.fail("pip-audit answered per release here: point the test at a service it cannot reach")
+    assert audit.main(["audit", str(lock)]) == 1
+    assert "audit FAILED" in capsys.readouterr().err
+    # the project-data check on its own fails the same way
+    report = audit.audit(lock, exceptions=None, pypi=f"http://127.0.0.1:{closed}/pypi",
+                         pip_audit=lambda _lock: [{"name": "jinja2", "skip_reason": "not reachable"}])
     assert not report.ok and any("unreachable" in u for u in report.unchecked), report.text()
 
 

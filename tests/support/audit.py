@@ -119,14 +119,15 @@ def read_exceptions(path: Path = EXCEPTIONS) -> dict[str, tuple[str, str]]:
     return found
 
 
-def audit(lock: Path = LOCK, exceptions: Path | None = EXCEPTIONS, pypi: str = PYPI, client=None) -> Report:
+def audit(lock: Path = LOCK, exceptions: Path | None = EXCEPTIONS, pypi: str = PYPI, client=None,
+          pip_audit=run_pip_audit) -> Report:
     import httpx
 
     pins = read_lock(lock)
     allowed = read_exceptions(exceptions) if exceptions else {}
     report = Report()
     skipped: dict[str, str] = {}
-    for dep in run_pip_audit(lock):
+    for dep in pip_audit(lock):
         name = canonical(dep["name"])
         if "skip_reason" in dep:
             skipped[name] = dep["skip_reason"]

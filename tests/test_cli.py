@@ -110,7 +110,7 @@ def test_sigkill_during_import_then_rerun_leaves_a_consistent_database(tmp_path,
     ids = {json.loads(line)["id"] for line in listing_lines(20000)}
     assert con.execute("select count(*) from papers").fetchone()[0] == len(ids)
     assert con.execute("select count(*) from (select paper_id, position from paper_authors "
-                       "group by 1, 2 having count(*) > 1)").fetchone()[0] == 0
+                       "group by 1, 2 having count(*) > 1) as dup").fetchone()[0] == 0
     orphans = con.execute("select count(*) from papers p where not exists "
                           "(select 1 from paper_authors a where a.paper_id = p.id)").fetchone()[0]
     assert orphans == 0

@@ -153,8 +153,17 @@ def _answers(url: str) -> dict:
 def test_a_node_rebuilt_from_scratch_answers_like_before_and_like_the_other_node(cluster):
     a, b = cluster["servers"]["a"], cluster["servers"]["b"]
     store = cluster["store"]
-    wait_until(lambda: KeywordIndex(Path(cluster["env"]["b"]["DAILYPAPERS_DATA_DIR"]) / "index" / "keyword").last_seq
-               == store.max_seq(), FOLLOW_DEADLINE, "node B caught up")
+
+    def caught_up() -> bool:
+        seq = store.max_seq()
+        for env in cluster["env"].values():
+            index_dir = Path(env["DAILYPAPERS_DATA_DIR"]) / "index"
+            keyword, vectors = KeywordIndex(index_dir / "keyword"), read_state(index_dir / "vectors")
+            if keyword.last_seq != seq or vectors["last_seq"] != seq:
+                return False
+        return True
+
+    wait_until(caught_up, FOLLOW_DEADLINE, "both nodes at the latest change")
     before = _answers(b.url)
     assert sum(len(v) for v in before.values()) > 50
     assert _answers(a.url) == before  # the two nodes hold the same indexes

@@ -241,10 +241,16 @@ def test_zero_turns_a_limit_off_and_the_store_setting_is_checked(web_settings, w
         app_with(web_settings, web_store, rate_limit_store="redis")
 
 
-def test_defaults_are_generous_enough_for_a_session_of_requests(web_client):
-    """The shared test app uses the default limits: a burst of searches and API calls passes."""
-    for _ in range(40):
-        assert web_client.get("/api/papers/search", params={"q": "language"}).status_code == 200
+def test_the_default_limits_let_a_burst_through(web_settings, web_store):
+    """The defaults (which the demo and the shared test app use) allow a burst of searches,
+    API calls and form posts from one address."""
+    app = app_with(web_settings, web_store)  # the default limits, counters of its own
+    c = client(app, "127.0.0.8")
+    assert all(c.get("/api/papers/search", params={"q": "language"}).status_code == 200 for _ in range(40))
+    assert all(c.get("/api/daily_papers").status_code == 200 for _ in range(40))
+    assert all(c.post("/signin", data={}).status_code == 403 for _ in range(40))  # CSRF, not 429
+    limits = app.state.limits
+    assert (limits.search.limit, limits.api.limit, limits.forms.limit) == (300, 3000, 300)
 
 
 def test_concurrent_clients_of_two_processes_get_exactly_the_limit(web_settings):

@@ -19,11 +19,12 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
 from ..community.ratelimit import RateLimiter
-from ..redact import redact
-from ..digest import schedule, sender, subscriptions as rules
+from ..digest import schedule, sender
+from ..digest import subscriptions as rules
 from ..digest.build import schedule_label
 from ..digest.links import base_url, manage_url, unsubscribe_url
 from ..errors import Conflict, DailyPapersError, InvalidInput
+from ..redact import redact
 from ..store.subscriptions import Subscription
 from . import deps, sessions
 from .templating import render

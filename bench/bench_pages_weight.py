@@ -14,6 +14,7 @@ loopback), median and max of --loads warm loads after one discarded load.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
 import sys
@@ -120,7 +121,9 @@ def main(argv: list[str] | None = None) -> int:
             "of HF daily papers plus fixtures). Bytes are on the wire (headers and bodies, uncompressed: the app "
             "sends no Content-Encoding) for a cold load of the page and everything it pulls in; TTFB is "
             f"`responseStart - requestStart` over {args.loads} warm loads. `-signed-in` rows and the member pages "
-            "are loaded as a signed-in admin.\n\n" + "\n".join(lines))
+            "are loaded as a signed-in admin. The same ~30 KB of CSS, JS and icon ride on every cold load (cached "
+            "for an hour after). Load average when it ran: "
+            f"{os.getloadavg()[0]:.1f} (a shared machine: read TTFB as an upper bound).\n\n" + "\n".join(lines))
     write_section("page-weight", body, "python bench/bench_pages_weight.py" + (
         f" --loads {args.loads}" if args.loads != 5 else ""))
     print("\n".join(lines))

@@ -9,6 +9,7 @@ import dataclasses
 import secrets
 import threading
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from support.community import copy_data_dir, make_app, member
@@ -290,3 +291,29 @@ def test_concurrent_clients_of_two_processes_get_exactly_the_limit(web_settings)
     finally:
         for s in stores:
             s.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("counters, allowed", [("database", 5), ("memory", 10)])
+def test_two_real_server_processes_share_the_database_counters(tmp_path, web_data_dir, counters, allowed):
+    """Two `dailypapers serve` processes on one database, searches alternating between them: with
+    the database counters the two together allow the limit (5); with in-process counters each
+    allows it, twice as many in all."""
+    from support.databases import data_dir_env
+    from support.processes import Server, running
+
+    data = copy_data_dir(web_data_dir, tmp_path / "data")
+    env = {**data_dir_env(data), "DAILYPAPERS_SECRET_KEY": "processes-" + secrets.token_hex(16),
+           "DAILYPAPERS_RATE_LIMIT_SEARCH": "5", "DAILYPAPERS_RATE_LIMIT_STORE": counters,
+           "DAILYPAPERS_INDEX_FOLLOW_INTERVAL": "0"}
+    servers = [Server(env, tmp_path / f"serve-{n}.log") for n in range(2)]
+    with running(*servers):
+        for server in servers:
+            server.wait_ready()
+        codes = []
+        for i in range(16):
+            response = httpx.get(f"{servers[i % 2].url}/api/papers/search", params={"q": "graph"}, timeout=60)
+            codes.append(response.status_code)
+            if response.status_code == 429:
+                assert 1 <= int(response.headers["Retry-After"]) <= 120
+    assert codes.count(200) == allowed and codes.count(429) == 16 - allowed, codes

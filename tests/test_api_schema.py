@@ -27,6 +27,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     negative_data_rejection,
+    response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -40,7 +41,7 @@ pytestmark = pytest.mark.slow
 EXAMPLES = hypothesis_profile.scaled(20)
 TIMEOUT = 60  # seconds per request: generous for 2 busy cores; no assertion is about time
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          negative_data_rejection]
+          response_headers_conformance, negative_data_rejection]
 
 
 EMPTY_FEED = (b'<?xml version="1.0" encoding="UTF-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom" '

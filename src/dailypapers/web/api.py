@@ -8,10 +8,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from .. import ids
+from ..community import lists
 from ..errors import InvalidDate
 from ..search.query import parse_query
 from ..store.repo import Listed
-from ..community import lists
 from . import deps, overlay, periods, views
 from .schemas import ERRORS, DailyPaperOut, ErrorOut, PaperOut, SearchResultOut, SimilarOut
 
@@ -22,7 +22,10 @@ Limit = Annotated[int, Query(ge=1, le=100, description="Items per page (at most 
 SORTS = {"publishedAt": "date", "trending": "trending"}
 
 
-@router.get("/daily_papers", response_model=list[DailyPaperOut], summary="Papers on the daily list")
+@router.get("/daily_papers", response_model=list[DailyPaperOut], summary="Papers on the daily list",
+            responses={200: {"headers": {"X-Total-Count": {
+                "description": "Entries in the whole period (all pages); absent when no day has papers.",
+                "schema": {"type": "integer", "minimum": 0}}}}})
 def daily_papers(
     request: Request,
     response: Response,
@@ -107,7 +110,9 @@ def _daily_objects(request: Request, items: list[Listed]) -> list[dict]:
 
 
 @router.get("/papers", response_model=list[PaperOut], summary="Every paper, newest id first",
-            response_description='A page of papers; the `Link: <...>; rel="next"` header gives the next page.')
+            response_description='A page of papers; the `Link: <...>; rel="next"` header gives the next page.',
+            responses={200: {"headers": {"Link": {"description": '`<URL>; rel="next"` while there are more pages.',
+                                                  "schema": {"type": "string", "pattern": '^<[^>]+>; rel="next"$'}}}}})
 def list_papers(
     request: Request,
     response: Response,

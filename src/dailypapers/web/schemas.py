@@ -126,7 +126,8 @@ ERRORS = {
                                             "(`DAILYPAPERS_MAX_URL_BYTES`)."},
     422: {"model": ErrorOut, "description": "A parameter of the wrong type or out of range."},
     429: {"model": ErrorOut, "description": "Rate limited; the `Retry-After` header gives the seconds to wait.",
-          "headers": {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}}},
+          "headers": {"Retry-After": {"description": "Seconds to wait.", "required": True,
+                                      "schema": {"type": "integer", "minimum": 1}}}},
 }
 
 

@@ -402,11 +402,13 @@ def storable(record: Record) -> Record:
         if daily.submitted_by is not None:
             sub = daily.submitted_by
             texts += [sub.user, sub.fullname, sub.avatar_url]
-    for text in texts:
-        if text and _UNSTORABLE.search(text):
-            bad = _UNSTORABLE.search(text).group()
-            what = "a NUL character" if bad == "\x00" else f"a lone surrogate (U+{ord(bad):04X})"
-            raise FieldError(f"text holds {what}: {text[:60]!r}")
+    for text in texts:  # `in` and isascii() are C fast paths; the regex only runs on non-ASCII text
+        if text and ("\x00" in text or not text.isascii()):
+            found = _UNSTORABLE.search(text)
+            if found:
+                bad = found.group()
+                what = "a NUL character" if bad == "\x00" else f"a lone surrogate (U+{ord(bad):04X})"
+                raise FieldError(f"text holds {what}: {text[:60]!r}")
     return record
 
 

@@ -141,6 +141,31 @@ def test_axe_finds_no_serious_violation_in_the_dark_theme(dark_contexts, site, n
     check_axe(page)
 
 
+@pytest.fixture(scope="module")
+def phone_contexts(browser, site):  # noqa: F811
+    """A phone-sized viewport (390 x 844, touch)."""
+    made = {}
+    for flag in (False, True):
+        context = browser.new_context(base_url=site[0], viewport={"width": 390, "height": 844}, has_touch=True,
+                                      is_mobile=True, bypass_csp=True)
+        if flag:
+            page = context.new_page()
+            sign_in(page)
+            page.close()
+        made[flag] = context
+    yield made
+    for context in made.values():
+        context.close()
+
+
+@pytest.mark.parametrize("name", ["home", "paper-signed-in", "search", "sign-up", "stats", "collection", "admin"])
+def test_phone_sized_pages_pass_axe_and_do_not_scroll_sideways(phone_contexts, site, name):
+    page = open_page(phone_contexts, site, name)
+    overflow = page.evaluate("() => document.scrollingElement.scrollWidth - window.innerWidth")
+    check_axe(page)
+    assert overflow <= 1, f"{name}: the page is {overflow}px wider than a 390px screen"
+
+
 def check_axe(page) -> None:
     if not AXE.is_file():
         pytest.fail(f"{AXE} is missing: run `npm ci` (make test does)")

@@ -598,7 +598,8 @@ def render(results: list[dict], speed: list[dict] | None = None) -> str:
             continue
         procs = _procs(x["processes"])
         lines.append(f"| {r['backend']} | {x['clients']} | {x['seconds']:.0f} | {x['requests']:,} | {x['rps']:.1f} | "
-                     f"{x['p50']:.0f} | {x['p99']:.0f} | {x['errors']} | {procs} |")
+                     f"{x['p50']:.0f} | {x['p99']:.0f} | {x['errors']}"
+                     f"{' (' + ', '.join(x['error_kinds']) + ')' if x['errors'] else ''} | {procs} |")
     search_mem = [(r["backend"], r["search"]["processes"]) for r in results if r.get("search", {}).get("processes")]
     for backend, procs in search_mem:
         text = "; ".join(f"{p['process']}: {_mib(p['rss'])} RSS, {_mib(p['private'])} private, "

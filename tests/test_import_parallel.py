@@ -97,3 +97,17 @@ def test_import_with_parser_processes_stores_the_same_rows(tmp_path, make_databa
     finally:
         for store in stores:
             store.close()
+
+
+@pytest.mark.only_backend("postgresql", reason="PostgreSQL's planner statistics (SQLite's planner needs none)")
+def test_a_bulk_import_refreshes_the_planner_statistics(tmp_path, database_url, monkeypatch):
+    monkeypatch.setattr(importer, "ANALYZE_AFTER", 100)
+    store = Store.open(database_url)
+    try:
+        importer.import_paths(store, "snapshot", [SNAPSHOT], workers=0)
+        with store.engine.connect() as conn:
+            analyzed = conn.exec_driver_sql("select count(*) from pg_stat_user_tables where relname in "
+                                            "('papers', 'paper_authors') and last_analyze is not null").scalar()
+        assert analyzed == 2
+    finally:
+        store.close()

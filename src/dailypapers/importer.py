@@ -35,6 +35,7 @@ FORMAT_HELP = {
 MAX_REPORTED_ERRORS = 1000
 LINE_FORMATS = ("snapshot", "listings")  # one paper a line: chunks of lines parse independently
 PARALLEL_MIN_BYTES = 4 << 20
+ANALYZE_AFTER = 10_000  # papers written by one import before the planner's statistics are refreshed
 
 
 class UnknownFormat(DailyPapersError):
@@ -157,6 +158,8 @@ def import_paths(store: Store, fmt: str, paths: Iterable[Path], *, batch_size: i
         items = parse_path_parallel(fmt, path, n, on_read) if n > 0 and fmt in LINE_FORMATS else \
             parse_path(fmt, path, on_read)
         import_items(store, items, batch_size=batch_size, report=report, on_records=on_records)
+    if report.written.inserted + report.written.updated >= ANALYZE_AFTER:
+        store.analyze()
     return report
 
 

@@ -207,6 +207,17 @@ class Store:
             record_changes(conn, sorted(touched), now)
         return summary
 
+    def analyze(self) -> None:
+        """Refresh PostgreSQL's planner statistics after a bulk write. Without them (autovacuum off or
+        not yet round) it guesses row counts from nothing and the paper pages' child-table lookups
+        took ~300 ms instead of ~40 at 300k papers. SQLite's planner needs none here."""
+        if self.is_sqlite:
+            return
+        with self.engine.begin() as conn:
+            for table in (papers, paper_authors, paper_categories, paper_versions, paper_links, daily_entries,
+                          paper_changes):
+                conn.exec_driver_sql(f'ANALYZE "{table.name}"')
+
     def _save_papers(self, conn: Connection, changed: list[Paper], known: set[str], now: dt.datetime) -> None:
         if not changed:
             return

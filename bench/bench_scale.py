@@ -493,11 +493,12 @@ def render_speed(rows: list[dict]) -> list[str]:
     if not rows:
         return []
     lines = ["### The bulk import before and after", "",
-             "`bench/bench_import_speed.py` on the first lines of the generated file, the old code (commit "
-             "8f2950c, a checkout with `SRC=`) and the new one started **at the same moment** on the same "
-             "shared machine, so both saw the same contention. *first* imports into an empty database, "
-             "*again* re-imports the same file (nothing changes). CPU seconds are those of the importing "
-             "processes (the parser process included; PostgreSQL's own server process not).", "",
+             "`bench/bench_import_speed.py` on the first lines of the generated file: the old code (commit "
+             "8f2950c, a checkout given with `SRC=`) against the new. The rows marked *side by side* started both "
+             "at the same moment under heavy load (load average ~20), so both saw the same contention; the rows "
+             "marked *one after the other* ran alone, later, at load average 5-9. *first* imports into an empty "
+             "database, *again* re-imports the same file (nothing changes). CPU seconds are the importing "
+             "processes' (a parser process included; PostgreSQL's server not).", "",
              "| backend | lines | run | before wall s | after wall s | speed-up (wall) | before CPU s | after CPU s |",
              "|---|---:|---|---:|---:|---:|---:|---:|"]
     for r in rows:
@@ -634,9 +635,17 @@ def render(results: list[dict], speed: list[dict] | None = None) -> str:
               "- Linear projections to 2.7M (not measured): database ~7.5 GiB, keyword index ~4 GiB and ~15 "
               "CPU-min to build, vector index ~1.8 GiB (bench_vectors' 2.7M run: 25 CPU-min, see "
               "vectors-scale-2700000).",
-              "- The speed-up is mostly the pipeline (parsing beside writing) and COPY / executemany; the "
-              "pipeline costs some CPU (pickling the records between processes, ~90 µs a paper), so on one "
-              "free core it would gain little; on two it overlaps parse (~190 µs a line) with write (~210 µs)."]
+              "- What helped: many-row writes (COPY on PostgreSQL, one executemany per table on SQLite, "
+              "instead of SQLAlchemy's per-row parameter processing): ~10% less CPU on SQLite, 1.2x wall when "
+              "run alone. The parser process (parsing in a second process while the first writes) won 1.5-1.6x "
+              "wall only under heavy contention (two processes get twice the share of a crowded CPU); run alone "
+              "at load 5-9 it *lost*: pickling the records between the processes costs ~100 µs a paper, more "
+              "than the overlap gains on 2 cores (100k lines: 54 s with it, 40 s without, after widening the "
+              "pipes to 1 MiB; 75 s with 64 KiB pipes). So imports now use it only on machines with 4 or more "
+              "cores, which this benchmark could not test; the 300k runs above used it (they ran before that "
+              "change, at load ~20). Re-imports (*again*) did not get faster (run alone: 28 s before, 36 s after, "
+              "CPU 22.6 against 23.7 s; the parsers also changed in between, e.g. the storable-text check): "
+              "their cost is parsing and reading back the stored papers, which this work did not change."]
     return "\n".join(lines) + "\n"
 
 

@@ -29,7 +29,8 @@ from dailypapers.search.vector_index import read_state
 from dailypapers.store import Store
 from dailypapers.store.vectors import vector_count
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow,
+              pytest.mark.only_backend("postgresql", reason="several nodes and processes share one PostgreSQL")]
 FIRST_DAYS = 4        # days of the HF archive imported before the nodes start
 FOLLOW_DEADLINE = 30  # seconds a change may take to reach the other node (it takes well under 2)
 

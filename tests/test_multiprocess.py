@@ -37,7 +37,8 @@ from dailypapers.search.sync import rebuild_vector_index
 from dailypapers.store import Store
 from dailypapers.store.vectors import content_hash, embed_text, save_vectors
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow,
+              pytest.mark.only_backend("postgresql", reason="several nodes and processes share one PostgreSQL")]
 UTC = dt.timezone.utc
 READERS, VOTERS = 16, 40
 

@@ -30,7 +30,6 @@ sys.path.insert(0, str(ROOT / "src"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np
-
 from report import write_section  # noqa: E402
 
 from dailypapers.search.embeddings import document_vectors, load_encoder

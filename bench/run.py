@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import gzip
 import json
 import os
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import time

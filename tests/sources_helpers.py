@@ -3,7 +3,6 @@ that replays scripted responses, and a fake clock whose sleep advances time inst
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from dailypapers.models import Record
 
 ROOT = Path(__file__).resolve().parents[1]
 from support.paths import DATA  # noqa: E402
+
 FIXTURES = DATA / "fixtures"
 
 assert FIXTURES.is_dir(), f"recorded data not found at {DATA}"

@@ -11,14 +11,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.browser import browser  # noqa: F401  (a fixture)
 from conftest import HOSTILE_ID
 from playwright.sync_api import expect
+from support.browser import browser  # noqa: F401  (a fixture)
+from support.community import PASSWORD, copy_data_dir, make_app, member
 
 from dailypapers.community import accounts
 from dailypapers.models import Author, Paper, Record
-
-from support.community import PASSWORD, copy_data_dir, make_app, member
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from bench_votes import serve  # noqa: E402

@@ -12,13 +12,12 @@ from pathlib import Path
 
 import pytest
 from support.browser import browser  # noqa: F401  (a fixture)
-
-from dailypapers.digest import build
-from dailypapers.store import Store
-
 from support.community import copy_data_dir
 from support.delivery import settings_for
 from test_digest_mail import T, a_reader
+
+from dailypapers.digest import build
+from dailypapers.store import Store
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"

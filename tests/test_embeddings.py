@@ -32,7 +32,6 @@ from dailypapers.search.embeddings import (
 )
 
 
-
 @pytest.fixture(autouse=True)
 def _offline(monkeypatch):
     """Nothing here may reach a model hub; scoped to each test so it cannot leak into others."""

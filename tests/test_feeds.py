@@ -9,10 +9,9 @@ import re
 import feedparser
 import pytest
 from fastapi.testclient import TestClient
+from support.community import copy_data_dir, make_app, member
 
 from dailypapers.community import collections as collection_rules
-
-from support.community import copy_data_dir, make_app, member
 
 PUBLIC = "https://papers.example.org"
 LATEST = "2026-08-21"

@@ -31,7 +31,6 @@ from dailypapers.search.embeddings import (
 from dailypapers.search.onnx_export import model_dir
 
 
-
 @pytest.fixture(autouse=True)
 def _offline(monkeypatch):
     """Nothing here may reach a model hub; scoped to each test so it cannot leak into others."""

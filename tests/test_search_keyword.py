@@ -10,15 +10,13 @@ import threading
 from pathlib import Path
 
 import pytest
+from support.paths import LISTINGS as LISTINGS_FILE  # noqa: E402
+from test_search_query import HOSTILE
 
 from dailypapers.errors import InvalidQuery
 from dailypapers.models import Author, Paper
 from dailypapers.search.keyword import _ANALYZERS, KeywordIndex, SearchPage
 from dailypapers.search.query import parse_query
-
-from test_search_query import HOSTILE
-
-from support.paths import LISTINGS as LISTINGS_FILE  # noqa: E402
 
 LISTINGS = [LISTINGS_FILE]
 MARK = "glimmerwick"  # a made-up word in every hand-written abstract

@@ -15,14 +15,13 @@ from bs4 import BeautifulSoup
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sources_helpers import FIXTURES, ReplayServer, Reply
+from support.community import PASSWORD, copy_data_dir, csrf_of, make_app, member, signed_in_client
+from test_mail import Inbox, free_port
 
 from dailypapers import config, ranking
 from dailypapers.community.ratelimit import Limits
 from dailypapers.errors import ConfigError
 from dailypapers.models import Author, Paper, Record
-
-from support.community import PASSWORD, copy_data_dir, csrf_of, make_app, member, signed_in_client
-from test_mail import Inbox, free_port
 
 LATEST = dt.date(2026, 8, 21)
 TOP_ID, TOP_UPVOTES = "2608.19880", 163

@@ -9,11 +9,11 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
+from support.community import copy_data_dir, csrf_of, make_app, member, signed_in_client
 
 from dailypapers import config
-from dailypapers.digest import links, subscriptions as rules
-
-from support.community import copy_data_dir, csrf_of, make_app, member, signed_in_client
+from dailypapers.digest import links
+from dailypapers.digest import subscriptions as rules
 
 
 @pytest.fixture

@@ -24,7 +24,6 @@ from .common import (
     unique,
 )
 
-
 # The listings' categories also hold ACM and MSC classes ("I.2.7", "68T50") and free text (longer than
 # the store's 64-character column, which PostgreSQL enforces); only arXiv categories are kept.
 ARXIV_CATEGORY = re.compile(r"[A-Za-z][A-Za-z-]*(?:\.[A-Za-z][A-Za-z-]*)?")

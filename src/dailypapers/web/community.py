@@ -11,7 +11,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from .. import ids
 from ..community import collections as collection_rules
 from ..community import comments as comment_rules
-from ..community import lists, submit as submitting
+from ..community import lists
+from ..community import submit as submitting
 from ..errors import Conflict, InvalidArxivId, InvalidInput, NotFound
 from ..models import DailyEntry, Paper
 from ..store.repo import Listed

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
 from .. import ids
+from ..community import lists
 from ..errors import NotFound
 from ..search.query import MAX_QUERY_LENGTH, parse_query
 from ..store import Store
 from ..store.repo import Listed, Page
-from ..community import lists
 from . import community, deps, listing, overlay, periods, sessions, views
 from .bibtex import to_bibtex
 from .markdown import to_markdown

@@ -366,7 +366,7 @@ def _loader(spec: str | None, cache: Path):
     return lambda: load_encoder(cache)
 
 
-def bench_quality(workdir: Path, loader, sets=("sentence", "paraphrase", "topics", "categories")) -> dict:
+def bench_quality(workdir: Path, loader, sets=("sentence", "paraphrase", "mixed", "topics", "categories")) -> dict:
     from dailypapers.search import evaluate
 
     out = {}

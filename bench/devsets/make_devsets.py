@@ -18,6 +18,9 @@ Query sets (each a folder with queries.jsonl and qrels.tsv, all over the same co
   name; a paper is relevant (score 1) when its title or abstract matches the topic's regular
   expression (its usual names), e.g. "making 3D scenes out of many small blurry ellipsoids"
   -> /gaussian splatting|3dgs/.
+- `mixed`: each `paraphrase` query plus one word of its paper's abstract that is not in the title
+  and that between 2 and 20 papers of the corpus use (the rarest such word, ties by the word):
+  a half-remembered paper with one exact term, where both lists carry part of the answer.
 - `categories`: the names of arXiv categories ("information theory", "robotics", …) with every
   paper listed in that category relevant.
 """
@@ -83,6 +86,28 @@ def sentence_query(doc: dict) -> str | None:
     return " ".join(words) if len(words) >= 4 else None
 
 
+def words(text: str) -> set[str]:
+    return {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z-]{4,}", text)}
+
+
+def mixed_queries(docs: list[dict], by_id: dict, paraphrases: list[dict]) -> tuple[list[dict], list]:
+    df: dict[str, int] = {}
+    for d in docs:
+        for w in words(d["title"] + " " + d["text"]):
+            df[w] = df.get(w, 0) + 1
+    queries, qrels = [], []
+    for n, item in enumerate(paraphrases, 1):
+        doc = by_id[item["id"]]
+        said = words(doc["title"]) | words(item["query"]) | STOP
+        pool = sorted((df[w], w) for w in words(doc["text"]) - said if 2 <= df[w] <= 20)
+        if not pool:
+            continue
+        qid = f"m{n:03d}"
+        queries.append({"_id": qid, "text": f"{item['query']} {pool[0][1]}"})
+        qrels.append((qid, item["id"], 1))
+    return queries, qrels
+
+
 def write_set(name: str, queries: list[dict], qrels: list[tuple[str, str, int]]) -> None:
     folder = HERE / name
     folder.mkdir(exist_ok=True)
@@ -96,9 +121,12 @@ def write_set(name: str, queries: list[dict], qrels: list[tuple[str, str, int]])
 
 def main() -> None:
     docs = load_corpus()
-    with gzip.open(HERE / "corpus.jsonl.gz", "wt", compresslevel=9) as fh:
-        for d in docs:
-            fh.write(json.dumps({"_id": d["_id"], "title": d["title"], "text": d["text"]}, ensure_ascii=False) + "\n")
+    lines = "".join(json.dumps({"_id": d["_id"], "title": d["title"], "text": d["text"]}, ensure_ascii=False) + "\n"
+                    for d in docs)
+    corpus = HERE / "corpus.jsonl.gz"
+    if not corpus.exists() or gzip.decompress(corpus.read_bytes()).decode() != lines:  # same text: keep the file
+        with gzip.GzipFile(corpus, "wb", compresslevel=9, mtime=0) as fh:
+            fh.write(lines.encode())
     print(f"corpus: {len(docs)} papers")
     by_id = {d["_id"]: d for d in docs}
 
@@ -119,6 +147,7 @@ def main() -> None:
         queries.append({"_id": f"p{n:03d}", "text": item["query"]})
         qrels.append((f"p{n:03d}", item["id"], 1))
     write_set("paraphrase", queries, qrels)
+    write_set("mixed", *mixed_queries(docs, by_id, hand["paraphrase"]))
 
     queries, qrels = [], []
     for n, item in enumerate(hand["topics"], 1):

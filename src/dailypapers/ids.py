@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import zlib
 from dataclasses import dataclass
 
 from .errors import InvalidArxivId
@@ -72,3 +73,40 @@ def is_valid(raw: str) -> bool:
     except InvalidArxivId:
         return False
     return True
+
+
+# The archives of old-style ids, a closed set: arXiv stopped creating them in April 2007.
+_OLD_ARCHIVES = (
+    "acc-phys", "adap-org", "alg-geom", "ao-sci", "astro-ph", "atom-ph", "bayes-an", "chao-dyn", "chem-ph",
+    "cmp-lg", "comp-gas", "cond-mat", "cs", "dg-ga", "funct-an", "gr-qc", "hep-ex", "hep-lat", "hep-ph",
+    "hep-th", "math", "math-ph", "mtrl-th", "nlin", "nucl-ex", "nucl-th", "patt-sol", "physics", "plasm-ph",
+    "q-alg", "q-bio", "quant-ph", "solv-int", "supr-con",
+)
+_OLD_SLOT = 11_000_000  # room for one archive's numbers: (year since 1900) * 100_000 + month * 1000 + n
+_NEW_BASE = 2**32 - 1_000_000_000  # new-style ranks, up to 9912 * 100_000 + 99_999 above it
+_OLD_SLOTS = _NEW_BASE // _OLD_SLOT
+
+
+def order_rank(arxiv_id: str) -> int:
+    """A number below 2**32 that orders stored ids as arXiv numbered them, newer higher.
+
+    New-style ids (YYMM * 100_000 + number) rank above old-style ones, which get one band per
+    archive, ordered by date within it. Distinct for distinct valid ids, so it breaks ties between
+    papers of the same date the same way on every node. An archive this table lacks shares a band
+    picked by CRC-32, and a non-arXiv key ranks by its CRC-32: still the same on every node."""
+    m = _NEW.fullmatch(arxiv_id)
+    if m and m.group("v") is None:
+        yymm, number = arxiv_id.split(".")
+        return _NEW_BASE + int(yymm) * 100_000 + int(number)
+    m = _OLD.fullmatch(arxiv_id)
+    if m and m.group("v") is None:
+        archive, digits = arxiv_id.split("/")
+        archive = archive.split(".")[0]  # math.AG/0101001 is math/0101001
+        year, month, number = int(digits[:2]), int(digits[2:4]), int(digits[4:])
+        year += 100 if year < 91 else 0  # 9108… (1991) to 0703… (2007)
+        within = year * 100_000 + month * 1000 + number
+        if archive in _OLD_ARCHIVES:
+            return _OLD_ARCHIVES.index(archive) * _OLD_SLOT + within
+        slot = len(_OLD_ARCHIVES) + zlib.crc32(archive.encode()) % (_OLD_SLOTS - len(_OLD_ARCHIVES))
+        return slot * _OLD_SLOT + within
+    return zlib.crc32(arxiv_id.encode())

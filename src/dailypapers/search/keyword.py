@@ -35,6 +35,7 @@ import tantivy
 from tantivy import Document, Filter, Occur, Query, TextAnalyzerBuilder, Tokenizer
 
 from dailypapers.errors import InvalidQuery
+from dailypapers.ids import order_rank
 from dailypapers.models import Paper
 from dailypapers.search.query import ParsedQuery
 
@@ -43,7 +44,7 @@ try:
 except ImportError:  # pragma: no cover - Windows: writers are serialised per process only
     fcntl = None  # type: ignore[assignment]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the `newest` sort key
 FIELD_BOOSTS = {"title": 3.0, "authors": 2.0, "abstract": 1.0}
 WRITER_HEAP = 64_000_000
 MAX_LIMIT = 1000
@@ -75,6 +76,7 @@ def _schema() -> tantivy.Schema:
     sb.add_text_field("abstract", stored=True, tokenizer_name="dp_text")
     sb.add_text_field("categories", stored=True, tokenizer_name="raw", index_option="basic")
     sb.add_date_field("published", stored=True, indexed=True, fast=True)
+    sb.add_unsigned_field("newest", fast=True)
     return sb.build()
 
 
@@ -129,7 +131,22 @@ def _document(paper: Paper) -> Document:
     if paper.published is not None:
         with contextlib.suppress(ValueError, OverflowError):  # outside tantivy's date range
             doc.add_date("published", paper.published)
+    doc.add_unsigned("newest", newest_key(paper))
     return doc
+
+
+def newest_key(paper: Paper) -> int:
+    """The date-order sort key: the first-version time in seconds, then the id's rank.
+
+    Sorting on `published` alone left papers of the same second in index order, which differs
+    between nodes (their segments merge differently), so a date-sorted page could repeat or skip a
+    paper when the next page came from another node. Undated papers (and any before 1970) sort last."""
+    seconds = 0
+    if paper.published is not None:
+        published = paper.published if paper.published.tzinfo else paper.published.replace(tzinfo=dt.timezone.utc)
+        with contextlib.suppress(ValueError, OverflowError, OSError):
+            seconds = min(max(int(published.timestamp()), 0), 2**32 - 1)
+    return seconds << 32 | order_rank(paper.arxiv_id)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -474,7 +491,7 @@ def _count(searcher: tantivy.Searcher, query: Query) -> int:
 
 def _run(searcher: tantivy.Searcher, query: Query, offset: int, limit: int, by_date: bool):
     # tantivy panics on limit=0 (PanicException); ask for one and let the caller slice it off.
-    order = {"order_by_field": "published"} if by_date else {}
+    order = {"order_by_field": "newest"} if by_date else {}
     return searcher.search(query, limit=max(limit, 1), count=True, offset=offset, **order)
 
 

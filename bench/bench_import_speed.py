@@ -1,4 +1,6 @@
-"""Import speed of one snapshot file into a fresh database, twice (the second time changes nothing).
+"""Import speed of one snapshot file into a fresh database, twice (the second time changes nothing),
+then a third time from a copy with every 100th line changed (a retitled version: "update", what a
+weekly snapshot looks like).
 
     python bench/bench_import_speed.py URL FILE            # this checkout
     SRC=/path/to/other/checkout/src python bench/bench_import_speed.py URL FILE   # another version
@@ -24,6 +26,23 @@ def cpu() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+def changed_copy(path: Path, every: int = 100) -> Path:
+    """FILE.update: the same lines, every `every`-th one retitled in a higher version."""
+    import json
+
+    out = path.with_name(path.name + ".update")
+    with open(path, "rb") as src, open(out, "wb") as dst:
+        for n, line in enumerate(src):
+            if n % every == 0 and line.strip():
+                record = json.loads(line)
+                record["title"] = record["title"] + " (revised)"
+                record["versions"] = record.get("versions", []) + [
+                    {"version": f"v{len(record.get('versions', [])) + 1}", "created": "Mon, 2 Nov 2026 10:00:00 GMT"}]
+                line = json.dumps(record).encode() + b"\n"
+            dst.write(line)
+    return out
+
+
 def main() -> None:
     from dailypapers import importer
     from dailypapers.store import Store
@@ -31,9 +50,10 @@ def main() -> None:
     url, path = sys.argv[1], Path(sys.argv[2])
     print("code:", importer.__file__, flush=True)
     store = Store.open(url)
-    for label in ("first", "again"):
+    updated = changed_copy(path)
+    for label, source in (("first", path), ("again", path), ("update", updated)):
         wall, used = time.perf_counter(), cpu()
-        r = importer.import_paths(store, "snapshot", [path])
+        r = importer.import_paths(store, "snapshot", [source])
         wall, used = time.perf_counter() - wall, cpu() - used
         w = r.written
         print(f"{label}: {r.records} records wall {wall:.1f}s {r.records / wall:.0f}/s cpu {used:.1f}s "

@@ -260,7 +260,16 @@ def step_hf(s: Setup) -> None:
     s.save("hf", {**r, "db_mib": s.database_size(), "counts": s.counts()})
 
 
-def step_index(s: Setup) -> None:
+def step_index(s: Setup, source: Path | None = None) -> None:
+    if source is not None:  # the same papers: reuse the other backend's build, caught up to this database
+        target = s.data / "index" / "keyword"
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(source / "data" / "index" / "keyword", target)
+        code = ("import sys; from dailypapers.search.keyword import KeywordIndex; from dailypapers.store import Store;"
+                "KeywordIndex(sys.argv[2]).set_last_seq(Store.open(sys.argv[1], migrate_schema=False).max_seq())")
+        subprocess.run([sys.executable, "-c", code, s.url, str(target)], env=s.env(), check=True)
+        s.save("index", {**json.loads((source / "results.json").read_text())["index"], "copied_from": str(source)})
+        return
     r = run_in_pty(cli("index", "rebuild"), s.env(), s.work / "index.log")
     r["processes"] = label_processes(r["processes"], {"index rebuild": "index rebuild"})
     path = s.data / "index" / "keyword"
@@ -658,6 +667,7 @@ def main() -> None:
     run.add_argument("--work", type=Path, required=True)
     run.add_argument("--steps", default="import,hf,index,vectors,search,load")
     run.add_argument("--vectors-from", type=Path)
+    run.add_argument("--index-from", type=Path, help="copy this run's keyword index instead of building one")
     run.add_argument("--load-seconds", type=float, default=60)
     vec = sub.add_parser("build-vectors")
     vec.add_argument("url")
@@ -691,7 +701,7 @@ def main() -> None:
         elif step == "hf":
             step_hf(s)
         elif step == "index":
-            step_index(s)
+            step_index(s, args.index_from)
         elif step == "vectors":
             step_vectors(s, args.vectors_from)
         elif step == "search":

@@ -103,7 +103,10 @@ def test_sigkill_during_import_then_rerun_leaves_a_consistent_database(tmp_path,
     proc.wait()
     partial = db(data).execute("select count(*) from papers").fetchone()[0]
     assert 0 < partial < 20000, "the kill must land mid-import"
-    run(data, "import", "listings", str(path), check=True)
+    remembered = db(data).execute("select count(*) from seen_records").fetchone()[0]
+    assert remembered == partial  # a line is remembered in the transaction that stores its paper
+    rerun = run(data, "import", "listings", str(path), check=True)
+    assert f"{partial:,} lines were applied by an earlier import" in " ".join((rerun.stdout + rerun.stderr).split())
     con = db(data)
     if backend == "sqlite":  # the file itself is sound (PostgreSQL has no such check; its WAL is its own)
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -114,6 +117,7 @@ def test_sigkill_during_import_then_rerun_leaves_a_consistent_database(tmp_path,
     orphans = con.execute("select count(*) from papers p where not exists "
                           "(select 1 from paper_authors a where a.paper_id = p.id)").fetchone()[0]
     assert orphans == 0
+    assert con.execute("select count(*) from seen_records").fetchone()[0] == len(ids)
 
 
 def test_production_mode_refuses_the_default_secret(fresh_data_dir):

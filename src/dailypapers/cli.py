@@ -106,6 +106,9 @@ def _print_import_report(report: importer.ImportReport) -> None:
         f"{report.files} file(s), {report.records:,} records: {w.inserted:,} new, {w.updated:,} updated, "
         f"{w.unchanged:,} unchanged papers; {w.entries_written:,} daily entries written; "
         f"{report.error_count:,} error(s)", highlight=False)
+    if report.skipped_seen:
+        console.print(f"{report.skipped_seen:,} lines were applied by an earlier import and not read again",
+                      highlight=False)
 
 
 @app.command()

@@ -9,9 +9,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import seen_lines
 from .errors import DailyPapersError, ParseError
 from .models import Record
 from .parallel import parse_path_parallel
+from .seen_lines import Seen
 from .store import Store
 from .store.repo import WriteSummary
 
@@ -50,6 +52,7 @@ class ImportReport:
     written: WriteSummary = field(default_factory=WriteSummary)
     errors: list[ParseError] = field(default_factory=list)
     error_count: int = 0
+    skipped_seen: int = 0  # lines an earlier import applied, not parsed again (seen_lines.py)
 
     @property
     def ok(self) -> bool:
@@ -115,13 +118,38 @@ def parse_path(fmt: str, path: Path, on_read: Callable[[int], None] | None = Non
             yield ParseError(f"cannot read the rest of the file: {exc}", str(path))
 
 
-def import_items(store: Store, items: Iterable[Record | ParseError], *, batch_size: int = 1000,
+def parse_unseen_lines(store: Store, fmt: str, path: Path,
+                       on_read: Callable[[int], None] | None = None) -> Iterator[Record | ParseError | Seen]:
+    """A line format's records, in this process, without the lines an earlier import applied."""
+    if not path.exists():
+        yield ParseError("no such file", str(path))
+        return
+    source, module, line_salt = str(path), f"dailypapers.sources.{FORMATS[fmt][0]}", seen_lines.salt(fmt)
+    with open_input(path, on_read) as raw:
+        for chunk in seen_lines.line_chunks(raw, source):
+            if isinstance(chunk, ParseError):
+                yield chunk
+                continue
+            todo, skipped = seen_lines.unseen(store.seen, line_salt, chunk)
+            if skipped:
+                yield Seen(skipped)
+            yield from seen_lines.parse_lines(module, todo, source)
+
+
+def import_items(store: Store, items: Iterable[Record | ParseError | Seen], *, batch_size: int = 1000,
                  report: ImportReport | None = None,
                  on_records: Callable[[int], None] | None = None) -> ImportReport:
     """Write records in batches (one transaction each); collect errors without stopping."""
     report = report or ImportReport()
     batch: list[Record] = []
     for item in items:
+        if isinstance(item, Seen):
+            report.records += item.count
+            report.written.unchanged += item.count
+            report.skipped_seen += item.count
+            if on_records:
+                on_records(item.count)
+            continue
         if isinstance(item, ParseError):
             report.error_count += 1
             if len(report.errors) < MAX_REPORTED_ERRORS:
@@ -156,8 +184,12 @@ def import_paths(store: Store, fmt: str, paths: Iterable[Path], *, batch_size: i
     report = ImportReport(files=len(files))
     for path in files:
         n = workers if workers is not None else (1 if _worth_a_process(fmt, path) else 0)
-        items = parse_path_parallel(fmt, path, n, on_read) if n > 0 and fmt in LINE_FORMATS else \
-            parse_path(fmt, path, on_read)
+        if fmt not in LINE_FORMATS:
+            items = parse_path(fmt, path, on_read)
+        elif n > 0:
+            items = parse_path_parallel(fmt, path, n, on_read, known=store.seen)
+        else:
+            items = parse_unseen_lines(store, fmt, path, on_read)
         import_items(store, items, batch_size=batch_size, report=report, on_records=on_records)
     if report.written.inserted + report.written.updated >= ANALYZE_AFTER:
         store.analyze()

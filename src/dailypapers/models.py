@@ -80,3 +80,4 @@ class Record:
     paper: Paper
     daily: DailyEntry | None = None
     line: int | None = None
+    digest: bytes | None = None  # of the input line, when the importer skips lines it has seen (store.seen)

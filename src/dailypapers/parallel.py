@@ -14,20 +14,19 @@ module, and it is safe beside threads (progress bars, servers).
 
 from __future__ import annotations
 
-import importlib
 import os
 import pickle
 import signal
 import struct
 import subprocess
 import sys
-import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from .errors import DailyPapersError, ParseError
 from .models import Record
+from .seen_lines import Seen, line_chunks, parse_lines, salt, unseen
 
 CHUNK_LINES = 250  # ~0.5 MB of snapshot lines, and about as much pickled back
 PIPE_BYTES = 1 << 20
@@ -38,19 +37,22 @@ class ParserProcessFailed(DailyPapersError):
     pass
 
 
-def parse_path_parallel(fmt: str, path: Path, workers: int,
-                        on_read: Callable[[int], None] | None = None) -> Iterator[Record | ParseError]:
+def parse_path_parallel(fmt: str, path: Path, workers: int, on_read: Callable[[int], None] | None = None,
+                        known: Callable[[set[bytes]], set[bytes]] | None = None,
+                        ) -> Iterator[Record | ParseError | Seen]:
+    """Records and errors in file order; with `known` (store.seen), lines an earlier import
+    applied are skipped here, before any parser sees them, and counted in Seen items."""
     from .importer import FORMATS, open_input
 
     if not path.exists():
         yield ParseError("no such file", str(path))
         return
-    source, module = str(path), f"dailypapers.sources.{FORMATS[fmt][0]}"
+    source, module, line_salt = str(path), f"dailypapers.sources.{FORMATS[fmt][0]}", salt(fmt)
     parsers = [_Parser() for _ in range(max(1, workers))]
     try:
         with open_input(path, on_read) as raw:
-            chunks = _line_chunks(raw, source)
-            busy: list[_Parser] = []  # parsers holding a chunk, oldest first
+            chunks = line_chunks(raw, source, CHUNK_LINES)
+            busy: list[tuple[_Parser, int]] = []  # parsers holding a chunk, oldest first, and lines skipped
             failure: ParseError | None = None
 
             def feed(parser: _Parser) -> bool:
@@ -60,16 +62,19 @@ def parse_path_parallel(fmt: str, path: Path, workers: int,
                     failure, chunk = chunk, None
                 if chunk is None:
                     return False
-                parser.send((module, chunk[1], chunk[0], source))
-                busy.append(parser)
+                todo, skipped = unseen(known, line_salt, chunk)
+                parser.send((module, todo, source))
+                busy.append((parser, skipped))
                 return True
 
             for parser in parsers:
                 feed(parser)
             while busy:
-                parser = busy.pop(0)
+                parser, skipped = busy.pop(0)
                 result = parser.receive()
                 feed(parser)  # it parses the next chunk while we hand this one on
+                if skipped:
+                    yield Seen(skipped)
                 yield from _unpacked(result)
             if failure is not None:
                 yield failure
@@ -138,41 +143,10 @@ def _read(stream: BinaryIO):
     return pickle.loads(data)
 
 
-def _line_chunks(raw: BinaryIO, source: str) -> Iterator[tuple[int, bytes] | ParseError]:
-    """(number of the chunk's first line, the lines) pieces; a read failure ends with a ParseError."""
-    from .sources.common import as_stream
-
-    lines: list[bytes] = []
-    first = 1
-    try:
-        for lineno, line in enumerate(as_stream(raw), 1):
-            lines.append(line)
-            if len(lines) >= CHUNK_LINES:
-                yield first, b"".join(lines)
-                lines, first = [], lineno + 1
-    except (OSError, EOFError, zlib.error) as exc:  # truncated or corrupt gzip: the message json_lines gives
-        if lines:
-            yield first, b"".join(lines)
-        yield ParseError(f"unreadable input: {exc}", source, first + len(lines))
-        return
-    if lines:
-        yield first, b"".join(lines)
-
-
-def parse_chunk(module: str, blob: bytes, first_line: int, source: str) -> list:
+def parse_chunk(module: str, lines: list[tuple[int, bytes, bytes | None]], source: str) -> list:
     """Records, and errors as tuples (exceptions do not pickle with their fields)."""
-    parse = importlib.import_module(module).parse
-    # A leading blank line (skipped by the parser) keeps a chunk from ever looking like gzip.
-    offset = first_line - 2
-    out: list = []
-    for item in parse(b"\n" + blob, source):
-        if isinstance(item, ParseError):
-            out.append((item.message, item.source, None if item.line is None else item.line + offset))
-        else:
-            if item.line is not None:
-                item.line += offset
-            out.append(item)
-    return out
+    return [(item.message, item.source, item.line) if isinstance(item, ParseError) else item
+            for item in parse_lines(module, lines, source)]
 
 
 def _unpacked(items: list) -> Iterator[Record | ParseError]:

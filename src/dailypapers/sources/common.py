@@ -423,6 +423,14 @@ def paper_lines(stream: BinaryIO | bytes, source: str,
         yield record_or_error(lambda o, n=lineno: Record(paper=to_paper(o), line=n), obj, source=source, line=lineno)
 
 
+def paper_line(raw: bytes, source: str, lineno: int, to_paper: Callable[[Any], Paper]) -> Record | ParseError:
+    """One non-blank line of such a file, as paper_lines would give it."""
+    item = _decode_line(raw, source, lineno)
+    if isinstance(item, ParseError):
+        return item
+    return record_or_error(lambda o: Record(paper=to_paper(o), line=lineno), item[1], source=source, line=lineno)
+
+
 def arxiv_id(raw: Any) -> ids.ArxivId:
     if not isinstance(raw, str):
         raise FieldError(f"id must be a string, not {type(raw).__name__}")

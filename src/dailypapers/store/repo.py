@@ -30,7 +30,9 @@ from .schema import (
     paper_links,
     paper_versions,
     papers,
+    seen_records,
 )
+from .sqlutil import insert_many_ignore
 
 if TYPE_CHECKING:
     from .accounts import Accounts
@@ -205,7 +207,22 @@ class Store:
             summary.entries_written = len(entry_papers)
             touched = {p.arxiv_id for p in changed} | set(entry_papers)
             record_changes(conn, sorted(touched), now)
+            self._remember_lines(conn, records)
         return summary
+
+    def seen(self, digests: set[bytes]) -> set[bytes]:
+        """Those of `digests` (input lines, seen_lines.py) that an import applied to a paper still stored."""
+        found: set[bytes] = set()
+        query = select(seen_records.c.digest).join(papers, papers.c.id == seen_records.c.paper_id)
+        with self.engine.connect() as conn:
+            for chunk in _chunks(sorted(digests)):
+                found.update(bytes(d) for d in conn.execute(query.where(seen_records.c.digest.in_(chunk))).scalars())
+        return found
+
+    def _remember_lines(self, conn: Connection, records: Sequence[Record]) -> None:
+        rows = {r.digest: r.paper.arxiv_id for r in records if r.digest is not None}
+        # a digest is already there when another import of the same file got in first
+        insert_many_ignore(conn, seen_records, [{"digest": d, "paper_id": pid} for d, pid in rows.items()])
 
     def analyze(self) -> None:
         """Refresh PostgreSQL's planner statistics after a bulk write. Without them (autovacuum off or

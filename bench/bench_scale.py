@@ -477,7 +477,7 @@ def _procs(processes: list[dict]) -> str:
     return "; ".join(out)
 
 
-_SPEED = re.compile(r"(first|again): (\d+) records wall ([\d.]+)s \d+/s cpu ([\d.]+)s")
+_SPEED = re.compile(r"(first|again|update): (\d+) records wall ([\d.]+)s \d+/s cpu ([\d.]+)s")
 
 
 def speed_rows(specs: list[str]) -> list[dict]:
@@ -490,7 +490,7 @@ def speed_rows(specs: list[str]) -> list[dict]:
             text = Path(log).read_bytes().replace(b"\0", b"").decode(errors="replace")
             for m in _SPEED.finditer(text):
                 found[(version, m.group(1))] = (float(m.group(3)), float(m.group(4)))
-        for run in ("first", "again"):
+        for run in ("first", "again", "update"):
             if ("before", run) in found and ("after", run) in found:
                 (bw, bc), (aw, ac) = found[("before", run)], found[("after", run)]
                 rows.append({"backend": backend, "lines": int(lines), "run": run, "before_wall": bw,
@@ -502,12 +502,12 @@ def render_speed(rows: list[dict]) -> list[str]:
     if not rows:
         return []
     lines = ["### The bulk import before and after", "",
-             "`bench/bench_import_speed.py` on the first lines of the generated file: the old code (commit "
-             "8f2950c, a checkout given with `SRC=`) against the new. The rows marked *side by side* started both "
-             "at the same moment under heavy load (load average ~20), so both saw the same contention; the rows "
-             "marked *one after the other* ran alone, later, at load average 5-9. *first* imports into an empty "
-             "database, *again* re-imports the same file (nothing changes). CPU seconds are the importing "
-             "processes' (a parser process included; PostgreSQL's server not).", "",
+             "`bench/bench_import_speed.py` on the first lines of the generated file: the code before "
+             "re-imports skipped applied lines (commit 110e8e6, a checkout given with `SRC=`) against the code "
+             "now (seen_lines.py), one after the other on the idle machine. *first* imports into an empty "
+             "database, *again* re-imports the same file (nothing changes), *update* imports a copy with every "
+             "100th line revised (a new version with a new title: what a weekly snapshot brings). CPU seconds "
+             "are the importing process's (PostgreSQL's server not counted).", "",
              "| backend | lines | run | before wall s | after wall s | speed-up (wall) | before CPU s | after CPU s |",
              "|---|---:|---|---:|---:|---:|---:|---:|"]
     for r in rows:
@@ -517,7 +517,7 @@ def render_speed(rows: list[dict]) -> list[str]:
     return lines + [""]
 
 
-def render(results: list[dict], speed: list[dict] | None = None) -> str:
+def render(results: list[dict], speed: list[dict] | None = None, notes: str = "") -> str:
     sizes = sorted({r["import"]["lines"] for r in results if r.get("import")})
     size_text = " and ".join(f"{n:,}" for n in sizes) or "?"
     lines = ["## All of arXiv: bulk import, indexes, search and daily pages at scale", "",
@@ -528,13 +528,9 @@ def render(results: list[dict], speed: list[dict] | None = None) -> str:
              "sentences reordered, ~1 word in 12 of the abstract, 1 of the title and ~30% of the authors "
              "swapped for others from the corpus. On top, the Hugging Face daily papers (9,877 papers, 580 "
              "days) so the daily pages have entries.", "",
-             f"**Measured size: {size_text} snapshot lines, not 2.7M.** This machine's 2 cores were shared with "
-             "about six other sessions' test suites (load average 16-23, i.e. this work got a small fraction of "
-             "a core), and at the rates that allowed, 2.7M lines on two backends plus index builds did not fit "
-             "the time this session had. `make_snapshot.py --lines 2700000` did run (it wrote 2.0M lines "
-             "before it was stopped to give the CPU to the measurements); the measured file is the first lines "
-             "of that output (`head -n`), renumbered as the generator now numbers them. Wall times below are "
-             "under that contention; CPU seconds are given where measured and are the better guide.", ""]
+             f"**Measured at {size_text} snapshot lines on both backends**, one step at a time on an "
+             "otherwise idle machine (2 cores; nothing else ran during the imports, index builds, searches and "
+             "load runs; the one exception is noted where it applies).", ""]
     lines += render_speed(speed or [])
     lines += ["### Import (`dailypapers import snapshot FILE --no-index`)", "",
               "| backend | lines | seconds | lines/s | CPU s | database MiB | papers | authors | links "
@@ -553,11 +549,9 @@ def render(results: list[dict], speed: list[dict] | None = None) -> str:
         i = r.get("import")
         if i and i.get("cpu_seconds"):
             per_line = i["cpu_seconds"] / i["lines"]
-            lines.append(f"\n{r['backend']}: {per_line * 1e6:,.0f} µs of importer CPU per line (both processes"
-                         f"{'' if r['backend'] == 'sqlite' else '; the PostgreSQL server not counted'}); at that "
-                         f"rate 2,700,000 lines cost {per_line * 2.7e6 / 60:,.0f} CPU-min, about "
-                         f"{per_line * 2.7e6 / 60 / 2:,.0f}-{per_line * 2.7e6 / 60:,.0f} min on two free cores "
-                         f"(a projection, not a measurement).")
+            lines.append(f"\n{r['backend']}: {per_line * 1e6:,.0f} µs of importer CPU per line"
+                         f"{'' if r['backend'] == 'sqlite' else ' (the PostgreSQL server not counted)'}, "
+                         f"{i['seconds'] / 60:,.1f} min wall for the whole file.")
     bars = [(r["backend"], r["import"]["last_lines"]) for r in results if r.get("import")]
     if bars:
         lines += ["", "The progress bar's last frame (as drawn on the terminal):", ""]
@@ -575,8 +569,10 @@ def render(results: list[dict], speed: list[dict] | None = None) -> str:
         if not (h and k):
             continue
         rss = max(k["processes"], key=lambda p: p["rss"]) if k["processes"] else {"rss": 0, "private": 0}
-        lines.append(f"| {r['backend']} | {h['seconds']:,.0f} | {_mib(h['db_mib'])} | {k['seconds']:,.0f} "
-                     f"({k['cpu_seconds']:,.0f}) | "
+        built = f"{k['seconds']:,.0f} ({k['cpu_seconds']:,.0f})"
+        if k.get("copied_from"):
+            built = f"not built: a copy of {Path(k['copied_from']).name}'s"
+        lines.append(f"| {r['backend']} | {h['seconds']:,.0f} | {_mib(h['db_mib'])} | {built} | "
                      f"{_mib(k['index_mib'])} | {_mib(rss['rss'])} ({_mib(rss['private'])}) |")
     v = next((r["vectors"] for r in results if r.get("vectors", {}).get("seconds")), None)
     if v:
@@ -626,35 +622,8 @@ def render(results: list[dict], speed: list[dict] | None = None) -> str:
         text = "; ".join(f"{p['process']}: {_mib(p['rss'])} RSS, {_mib(p['private'])} private, "
                          f"{_mib(p['shared'])} shared, {_mib(p['anonymous'])} anonymous" for p in procs)
         lines.append(f"\nSearch server memory after the search run ({backend}): {text}.")
-    lines += ["", "Reading the figures:", "",
-              "- The two backends' runs went on **at the same time** (import beside import, index build beside "
-              "index build), so each also competed with the other; the search and load steps ran one backend "
-              "after the other. The import times do not include the ANALYZE that imports now run at the end on "
-              "PostgreSQL (1.2 s on this database).",
-              "- Memory is bounded by construction: the importer holds one batch (1,000 records) and at most one "
-              "chunk of 1,000 lines per parser process in flight; its peak RSS was 87 MiB at 100k lines and "
-              "98-120 MiB at 300k, the parser's 50 MiB. The keyword index build peaked at ~630 MiB at 310k "
-              "papers (144 MiB at 13k): tantivy's 128 MB writer budget plus segment merges; whether it keeps "
-              "growing with the corpus was not measured.",
-              "- *private* counts every page only this process maps, including the memory-mapped index files "
-              "(tantivy's and faiss's), which are clean page cache; *anonymous* is the heap. The two web "
-              "workers share ~150 MiB (the mapped indexes, read once for both).",
-              "- The load errors are connection-level (httpx saw the server close a kept-alive connection as it "
-              "reused it, under a CPU-starved event loop); the server logged no failed request.",
-              "- Linear projections to 2.7M (not measured): database ~7.5 GiB, keyword index ~4 GiB and ~15 "
-              "CPU-min to build, vector index ~1.8 GiB (bench_vectors' 2.7M run: 25 CPU-min, see "
-              "vectors-scale-2700000).",
-              "- What helped: many-row writes (COPY on PostgreSQL, one executemany per table on SQLite, "
-              "instead of SQLAlchemy's per-row parameter processing): ~10% less CPU on SQLite, 1.2x wall when "
-              "run alone. The parser process (parsing in a second process while the first writes) won 1.5-1.6x "
-              "wall only under heavy contention (two processes get twice the share of a crowded CPU); run alone "
-              "at load 5-9 it *lost*: pickling the records between the processes costs ~100 µs a paper, more "
-              "than the overlap gains on 2 cores (100k lines: 54 s with it, 40 s without, after widening the "
-              "pipes to 1 MiB; 75 s with 64 KiB pipes). So imports now use it only on machines with 4 or more "
-              "cores, which this benchmark could not test; the 300k runs above used it (they ran before that "
-              "change, at load ~20). Re-imports (*again*) did not get faster (run alone: 28 s before, 36 s after, "
-              "CPU 22.6 against 23.7 s; the parsers also changed in between, e.g. the storable-text check): "
-              "their cost is parsing and reading back the stored papers, which this work did not change."]
+    if notes:
+        lines += ["", "Reading the figures:", "", notes.strip()]
     return "\n".join(lines) + "\n"
 
 
@@ -675,6 +644,7 @@ def main() -> None:
     rep = sub.add_parser("report")
     rep.add_argument("works", type=Path, nargs="+")
     rep.add_argument("--speed", action="append", default=[], help="BACKEND:LINES:BEFORE_LOG:AFTER_LOG")
+    rep.add_argument("--notes", type=Path, help="Markdown appended under 'Reading the figures'")
     rep.add_argument("--cmd", default="python bench/bench_scale.py run … (see the section)")
     args = parser.parse_args()
     if args.command == "build-vectors":
@@ -688,7 +658,7 @@ def main() -> None:
                 results.append(json.loads((w / "results.json").read_text()))
                 if (w / "results_before_analyze.json").exists():
                     results[-1]["before_analyze"] = json.loads((w / "results_before_analyze.json").read_text())
-        text = render(results, speed_rows(args.speed))
+        text = render(results, speed_rows(args.speed), args.notes.read_text() if args.notes else "")
         write_section("scale", text, args.cmd)
         print(text)
         return

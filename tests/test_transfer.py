@@ -4,6 +4,7 @@ pass), and backup/restore round trips on the backend under test."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import subprocess
 import sys
@@ -19,7 +20,12 @@ from dailypapers.store.transfer import TransferError, backup, copy_database, cou
 def fill(store: Store, n: int = 40) -> None:
     store.write([Record(Paper(f"2405.{10000 + i}", f"Paper {i}", "abstract", [Author(f"A{i}"), Author("B")],
                               version=1, categories=["cs.CL"], links=[Link("github", f"https://github.com/a/{i}", "hf")]),
-                        DailyEntry(f"2405.{10000 + i}", dt.date(2024, 5, 27), upvotes=i)) for i in range(n)])
+                        DailyEntry(f"2405.{10000 + i}", dt.date(2024, 5, 27), upvotes=i), digest=_digest(i))
+                 for i in range(n)])
+
+
+def _digest(i: int) -> bytes:  # as an import of a line would remember it (seen_lines.py)
+    return hashlib.blake2b(f"line {i}".encode(), digest_size=16).digest()
 
 
 def test_copy_sqlite_into_the_backend_keeps_every_row_and_sequences(tmp_path, database_url):
@@ -32,6 +38,8 @@ def test_copy_sqlite_into_the_backend_keeps_every_row_and_sequences(tmp_path, da
     assert all(c.ok for c in counts) and {c.table: c.target for c in counts}["papers"] == 40
     moved = Store.open(target)
     assert moved.get_paper("2405.10003").authors == [Author("A3"), Author("B")]
+    assert {c.table: c.target for c in counts}["seen_records"] == 40
+    assert moved.seen({_digest(3), _digest(99)}) == {_digest(3)}  # the bytes came across intact
     before = moved.max_seq()
     moved.write([Record(Paper("2405.99999", "new", version=1))])  # sequences continue past copied ids
     assert moved.max_seq() > before

@@ -407,7 +407,8 @@ class KeywordIndex:
             return found
 
     def rebuild(self, papers: Iterable[Paper], *, last_seq: int | None = None) -> int:
-        """Index `papers` into a fresh generation and switch to it atomically.
+        """Index `papers` (distinct ids, as Store.iter_papers gives them) into a fresh generation
+        and switch to it atomically.
 
         `last_seq` (the change sequence the papers were read at) is recorded with the switch;
         without it the previous value is kept, so the change feed replays from there.
@@ -417,7 +418,7 @@ class KeywordIndex:
             gen = self._new_generation()
             try:
                 index = _open_index(self.path / gen)
-                n = _write(index, papers, max(self.writer_heap, 2 * WRITER_HEAP), threads=0)
+                n = _write(index, papers, max(self.writer_heap, 2 * WRITER_HEAP), threads=0, replace=False)
                 index.reload()
             except BaseException:
                 shutil.rmtree(self.path / gen, ignore_errors=True)
@@ -458,13 +459,17 @@ def _open_index(path: Path, create: bool = False) -> tantivy.Index:
     return index
 
 
-def _write(index: tantivy.Index, papers: Iterable[Paper], heap: int, threads: int) -> int:
-    """Upsert papers with one writer and one commit; the writer's lock is released on return."""
+def _write(index: tantivy.Index, papers: Iterable[Paper], heap: int, threads: int, replace: bool = True) -> int:
+    """Upsert papers with one writer and one commit; the writer's lock is released on return.
+
+    replace=False (a fresh generation, distinct papers) queues no deletes: tantivy keeps each
+    queued delete in memory until the commit, and one per paper took ~1.1 KB each (3.2 GiB of the rebuild's 3.8 GiB peak at 2.7M papers)."""
     writer = index.writer(heap, threads)
     n = 0
     try:
         for paper in papers:
-            writer.delete_documents_by_term("arxiv_id", paper.arxiv_id)
+            if replace:
+                writer.delete_documents_by_term("arxiv_id", paper.arxiv_id)
             writer.add_document(_document(paper))
             n += 1
         writer.commit()

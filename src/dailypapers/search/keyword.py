@@ -463,7 +463,8 @@ def _write(index: tantivy.Index, papers: Iterable[Paper], heap: int, threads: in
     """Upsert papers with one writer and one commit; the writer's lock is released on return.
 
     replace=False (a fresh generation, distinct papers) queues no deletes: tantivy keeps each
-    queued delete in memory until the commit, and one per paper took ~1.1 KB each (3.2 GiB of the rebuild's 3.8 GiB peak at 2.7M papers)."""
+    queued delete in memory until the commit, ~1.1 KB apiece, which was 3.2 GiB of a rebuild's
+    3.8 GiB peak at 2.7M papers."""
     writer = index.writer(heap, threads)
     n = 0
     try:

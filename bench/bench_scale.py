@@ -272,9 +272,13 @@ def step_index(s: Setup, source: Path | None = None) -> None:
         return
     r = run_in_pty(cli("index", "rebuild"), s.env(), s.work / "index.log")
     r["processes"] = label_processes(r["processes"], {"index rebuild": "index rebuild"})
-    path = s.data / "index" / "keyword"
-    size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20 if path.exists() else 0
-    s.save("index", {**r, "index_mib": size})
+    s.save("index", {**r, "index_mib": live_keyword_mib(s.data / "index" / "keyword")})
+
+
+def live_keyword_mib(path: Path) -> float:
+    """The size of the generation the index serves (a rebuild keeps the previous one beside it)."""
+    live = path / json.loads((path / "state.json").read_text())["generation"]
+    return sum(p.stat().st_size for p in live.rglob("*") if p.is_file()) / 2**20
 
 
 def step_vectors(s: Setup, source: Path | None) -> None:
@@ -574,6 +578,14 @@ def render(results: list[dict], speed: list[dict] | None = None, notes: str = ""
             built = f"not built: a copy of {Path(k['copied_from']).name}'s"
         lines.append(f"| {r['backend']} | {h['seconds']:,.0f} | {_mib(h['db_mib'])} | {built} | "
                      f"{_mib(k['index_mib'])} | {_mib(rss['rss'])} ({_mib(rss['private'])}) |")
+    for r in results:
+        old = r.get("index_with_deletes")
+        if old and old.get("seconds") and old != r.get("index"):
+            peak = max(old["processes"], key=lambda p: p["rss"]) if old["processes"] else {"rss": 0, "anonymous": 0}
+            lines.append(f"\n{r['backend']}, the same build before the rebuild stopped queuing a delete per paper "
+                         f"(a fresh generation holds nothing to replace; tantivy kept every queued delete in memory "
+                         f"until the commit): {old['seconds']:,.0f} s ({old['cpu_seconds']:,.0f} CPU s), peak RSS "
+                         f"{_mib(peak['rss'])} MiB, {_mib(peak.get('anonymous', 0))} of it anonymous.")
     v = next((r["vectors"] for r in results if r.get("vectors", {}).get("seconds")), None)
     if v:
         lines += ["", f"Vector index: **synthetic** vectors (bench_vectors.clustered, 384 dimensions) for every "

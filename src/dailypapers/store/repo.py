@@ -222,7 +222,7 @@ class Store:
     def _remember_lines(self, conn: Connection, records: Sequence[Record]) -> None:
         rows = {r.digest: r.paper.arxiv_id for r in records if r.digest is not None}
         # a digest is already there when another import of the same file got in first
-        insert_many_ignore(conn, seen_records, [{"digest": d, "paper_id": pid} for d, pid in rows.items()])
+        insert_many_ignore(conn, seen_records, ("digest", "paper_id"), list(rows.items()))
 
     def analyze(self) -> None:
         """Refresh PostgreSQL's planner statistics after a bulk write. Without them (autovacuum off or

@@ -22,8 +22,17 @@ def insert_ignore(conn: Connection, table: Table, values: dict) -> bool:
     return conn.execute(statement).first() is not None  # (psycopg reports no rowcount here)
 
 
-def insert_many_ignore(conn: Connection, table: Table, rows: Sequence[dict]) -> None:
-    """Many-row INSERT … ON CONFLICT DO NOTHING: rows whose key is already there are left out."""
-    if rows:
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        conn.execute(dialect.insert(table).on_conflict_do_nothing(), list(rows))
+def insert_many_ignore(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple]) -> None:
+    """Many-row INSERT … ON CONFLICT DO NOTHING in one statement: rows whose key is already there
+    are left out. (SQLAlchemy's executemany of an on-conflict insert cost ~90 µs a row on
+    PostgreSQL, a third of an import's CPU; unnest() of one array per column costs a few.)"""
+    if not rows:
+        return
+    names = ", ".join(f'"{c}"' for c in columns)
+    if conn.dialect.name == "postgresql":
+        arrays = ", ".join(f"%s::{table.c[c].type.compile(dialect=conn.dialect)}[]" for c in columns)
+        conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) SELECT * FROM unnest({arrays}) '
+                             "ON CONFLICT DO NOTHING", tuple(list(col) for col in zip(*rows, strict=True)))
+        return
+    marks = ", ".join("?" for _ in columns)
+    conn.exec_driver_sql(f'INSERT OR IGNORE INTO "{table.name}" ({names}) VALUES ({marks})', list(rows))

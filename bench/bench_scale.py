@@ -533,8 +533,8 @@ def render(results: list[dict], speed: list[dict] | None = None, notes: str = ""
              "swapped for others from the corpus. On top, the Hugging Face daily papers (9,877 papers, 580 "
              "days) so the daily pages have entries.", "",
              f"**Measured at {size_text} snapshot lines on both backends**, one step at a time on an "
-             "otherwise idle machine (2 cores; nothing else ran during the imports, index builds, searches and "
-             "load runs; the one exception is noted where it applies).", ""]
+             "otherwise idle machine (2 cores; what else ran, briefly, during some steps is listed under *Reading "
+             "the figures*).", ""]
     lines += render_speed(speed or [])
     lines += ["### Import (`dailypapers import snapshot FILE --no-index`)", "",
               "| backend | lines | seconds | lines/s | CPU s | database MiB | papers | authors | links "

@@ -232,7 +232,7 @@ class Store:
             return
         with self.engine.begin() as conn:
             for table in (papers, paper_authors, paper_categories, paper_versions, paper_links, daily_entries,
-                          paper_changes):
+                          paper_changes, seen_records):
                 conn.exec_driver_sql(f'ANALYZE "{table.name}"')
 
     def _save_papers(self, conn: Connection, changed: list[Paper], known: set[str], now: dt.datetime) -> None:

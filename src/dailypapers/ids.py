@@ -91,8 +91,9 @@ def order_rank(arxiv_id: str) -> int:
     """A number below 2**32 that orders stored ids as arXiv numbered them, newer higher.
 
     New-style ids (YYMM * 100_000 + number) rank above old-style ones, which get one band per
-    archive, ordered by date within it. Distinct for distinct valid ids, so it breaks ties between
-    papers of the same date the same way on every node. An archive this table lacks shares a band
+    archive, ordered by date within it. Distinct for distinct papers (a subject-class form such
+    as math.AG/0101001 ranks as math/0101001, the same paper), so it breaks ties between papers of
+    the same date the same way on every node. An archive this table lacks shares a band
     picked by CRC-32, and a non-arXiv key ranks by its CRC-32: still the same on every node."""
     m = _NEW.fullmatch(arxiv_id)
     if m and m.group("v") is None:

@@ -32,7 +32,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np
 from report import write_section  # noqa: E402
 
-from dailypapers.search.embeddings import document_vectors, load_encoder
+from dailypapers.search.encoder.embeddings import document_vectors, load_encoder
 from dailypapers.store.vectors import embed_text
 
 
@@ -124,7 +124,7 @@ def markdown(r: dict) -> str:
                       f"cosine mean {c['mean']}, 1st percentile {c['p1']}, min {c['min']}. fp32 equals "
                       "sentence-transformers (cosine 1.0000, tests/test_embeddings.py)."]
     lines += ["", f"Peak RSS of the benchmark process: {r['peak_rss_mb']} MiB. GPU (`--device cuda`): not "
-                  "measured — no GPU was lent to the sessions so far (`python -m dailypapers.search.gpu "
+                  "measured — no GPU was lent to the sessions so far (`python -m dailypapers.search.encoder.gpu "
                   "--texts 200000` on a GPU machine)."]
     return "\n".join(lines)
 

@@ -44,7 +44,7 @@ def changed_copy(path: Path, every: int = 100) -> Path:
 
 
 def main() -> None:
-    from dailypapers import importer
+    from dailypapers.ingest import importer
     from dailypapers.store import Store
 
     url, path = sys.argv[1], Path(sys.argv[2])

@@ -247,7 +247,7 @@ def step_import(s: Setup, snapshot: Path) -> None:
     lines = sum(1 for _ in open(snapshot, "rb"))
     r = run_in_pty(cli("import", "snapshot", str(snapshot), "--no-index"), s.env(), s.work / "import.log")
     counts = s.counts()
-    r["processes"] = label_processes(r["processes"], {"dailypapers.parallel": "parser process",
+    r["processes"] = label_processes(r["processes"], {"dailypapers.ingest.parallel": "parser process",
                                                       "dailypapers import": "importer (reads, writes)"})
     s.save("import", {**r, "lines": lines, "file_mib": snapshot.stat().st_size / 2**20, "papers": counts["papers"],
                       "rate": lines / r["seconds"], "db_mib": s.database_size(), "counts": counts})
@@ -305,7 +305,7 @@ def build_vectors(url: str, path: Path) -> None:
     from bench_vectors import clustered
     from sqlalchemy import select
 
-    from dailypapers.search.embeddings import DIM, MODEL_ID
+    from dailypapers.search.encoder.embeddings import DIM, MODEL_ID
     from dailypapers.search.vector_index import VectorIndex
     from dailypapers.store import Store
     from dailypapers.store.schema import papers
@@ -472,7 +472,7 @@ def _mib(v: float) -> str:
 
 
 def _procs(processes: list[dict]) -> str:
-    names = {"dailypapers.parallel": "parser process", "resource": "multiprocessing resource tracker"}
+    names = {"dailypapers.ingest.parallel": "parser process", "resource": "multiprocessing resource tracker"}
     out = []
     for p in processes:
         name = next((label for needle, label in names.items() if needle in p["process"]), p["process"])

@@ -362,7 +362,7 @@ def _loader(spec: str | None, cache: Path):
         module, _, fn = spec.partition(":")
         import importlib
         return getattr(importlib.import_module(module), fn)
-    from dailypapers.search.embeddings import load_encoder
+    from dailypapers.search.encoder.embeddings import load_encoder
     return lambda: load_encoder(cache)
 
 
@@ -467,7 +467,7 @@ def main() -> None:
     ap.add_argument("what", choices=["libs", "scale", "quality", "modes"])
     ap.add_argument("--data-dir", type=Path, default=None, help="modes: a data dir with index/keyword")
     ap.add_argument("--encoder", default=None, help="module:function returning an encoder (default: "
-                    "dailypapers.search.embeddings.load_encoder)")
+                    "dailypapers.search.encoder.embeddings.load_encoder)")
     ap.add_argument("--model-cache", type=Path, default=ROOT / "var" / "models")
     ap.add_argument("--n", type=int, default=None)
     ap.add_argument("--base", type=Path, default=None, help="real vectors (.npy) to draw synthetic ones around")

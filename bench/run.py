@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from report import write_section  # noqa: E402
 
-from dailypapers import importer  # noqa: E402
+from dailypapers.ingest import importer  # noqa: E402
 from dailypapers.search.keyword import KeywordIndex  # noqa: E402
 from dailypapers.search.query import parse_query  # noqa: E402
 from dailypapers.search.sync import rebuild_keyword_index  # noqa: E402

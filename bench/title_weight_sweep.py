@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from dailypapers.search import evaluate as E  # noqa: E402
-from dailypapers.search.embeddings import load_encoder, paper_text  # noqa: E402
+from dailypapers.search.encoder.embeddings import load_encoder, paper_text  # noqa: E402
 
 DEVSETS = ROOT / "bench" / "devsets"
 SETS = ("sentence", "paraphrase", "topics", "categories")

@@ -18,6 +18,10 @@ database asks for a fixture, never opens `sqlite:///…` itself:
 A test inherently about one backend (SQLite's backup API, `PRAGMA integrity_check`) is marked
 `@pytest.mark.only_backend("sqlite", reason="…")` and is deselected in the other pass.
 
+A test that asks for no database fixture never touches a database; with
+`DAILYPAPERS_TEST_DATABASE_ONLY=1` (how `make test` runs its PostgreSQL pass) it is deselected, so it
+runs once, in the SQLite pass, not once per backend.
+
 The data set: the last 30 days of the Hugging Face daily-papers archive (through the real HF
 parser), the old-style hep-th `.abs` fixtures (versions, DOI, journal refs, LaTeX), the first
 300 papers of the arXiv cs listings (categories), and one hostile paper whose title and abstract
@@ -132,6 +136,7 @@ def pytest_configure(config) -> None:
 
 def pytest_collection_modifyitems(config, items) -> None:
     selected = databases.selected_backends()
+    database_only = databases.database_tests_only()
     keep, drop = [], []
     for item in items:
         marker = item.get_closest_marker("only_backend")
@@ -140,6 +145,8 @@ def pytest_collection_modifyitems(config, items) -> None:
         wanted = marker.args[0] if marker else None
         if (wanted and wanted not in selected) or (wanted and backend and backend != wanted):
             drop.append(item)
+        elif database_only and "backend" not in getattr(item, "fixturenames", ()):
+            drop.append(item)  # never touches a database: the other pass ran it
         else:
             keep.append(item)
     if drop:

@@ -57,7 +57,7 @@ def test_send_now_status_preview_retry(setup, tmp_path):
 def test_the_commands_are_registered_in_the_main_cli():
     from typer.testing import CliRunner
 
-    from dailypapers.cli import app
+    from dailypapers.cli.commands import app
 
     names = {getattr(g, "name", None) for g in app.registered_groups} | {c.name or c.callback.__name__
                                                                          for c in app.registered_commands}

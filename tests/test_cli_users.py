@@ -14,7 +14,7 @@ from support.databases import data_dir_env, data_dir_url
 from dailypapers.community import accounts
 from dailypapers.store import Store
 
-LAUNCH = "import sys; from dailypapers.cli_users import user_app; user_app(prog_name='dailypapers user')"
+LAUNCH = "import sys; from dailypapers.cli.users import user_app; user_app(prog_name='dailypapers user')"
 
 
 def user(data_dir: Path, *args: str, password: str | None = "an admin password", stdin: str | None = None):

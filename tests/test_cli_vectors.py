@@ -10,8 +10,9 @@ import itertools
 import numpy as np
 from support.paths import DATA
 
-from dailypapers import cli, config
-from dailypapers.search.embeddings import DIM, MODEL_ID
+from dailypapers import config
+from dailypapers.cli import commands as cli
+from dailypapers.search.encoder.embeddings import DIM, MODEL_ID
 from dailypapers.search.sync import rebuild_vector_index
 from dailypapers.search.vector_index import VectorIndex, check_index
 from dailypapers.sources import listings

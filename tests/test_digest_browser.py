@@ -16,7 +16,7 @@ from support.community import copy_data_dir
 from support.delivery import settings_for
 from test_digest_mail import T, a_reader
 
-from dailypapers.digest import build
+from dailypapers.delivery import build
 from dailypapers.store import Store
 
 pytestmark = pytest.mark.browser

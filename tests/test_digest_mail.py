@@ -17,10 +17,10 @@ from support.community import copy_data_dir, csrf_of
 from support.delivery import PUBLIC_URL, Inbox, SMTPServer, member_with_subscription, settings_for
 
 from dailypapers.community import collections as collection_rules
-from dailypapers.digest import build, sender
-from dailypapers.digest import subscriptions as rules
+from dailypapers.delivery import build, sender
+from dailypapers.delivery import subscriptions as rules
 from dailypapers.store import Store
-from dailypapers.worker import Worker
+from dailypapers.worker.loop import Worker
 
 UTC = dt.timezone.utc
 CREATED = dt.datetime(2026, 11, 1, 12, 0, tzinfo=UTC)

@@ -10,8 +10,8 @@ import pytest
 from support.delivery import member_with_subscription
 
 from dailypapers import config
-from dailypapers.digest import build, schedule, tokens
-from dailypapers.digest import subscriptions as rules
+from dailypapers.delivery import build, schedule, tokens
+from dailypapers.delivery import subscriptions as rules
 from dailypapers.errors import InvalidInput, InvalidToken
 from dailypapers.store import Store
 
@@ -107,8 +107,8 @@ def test_planning_is_exactly_once_and_respects_hours_and_confirmation(database_u
 def test_titles_and_abstracts_are_escaped_in_the_html_part(database_url):
     from conftest import HOSTILE_ABSTRACT, HOSTILE_TITLE, hostile_record
 
-    from dailypapers.digest import content
-    from dailypapers.digest.window import Window
+    from dailypapers.delivery import content
+    from dailypapers.delivery.window import Window
 
     store = Store.open(database_url)
     record = hostile_record(dt.date(2026, 11, 2))

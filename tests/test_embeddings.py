@@ -22,14 +22,8 @@ from support.paths import HF, LISTINGS
 
 from dailypapers.errors import DailyPapersError
 from dailypapers.models import Paper, Record
-from dailypapers.search import embeddings, onnx_export
-from dailypapers.search.embeddings import (
-    DIM,
-    MODEL_NAME,
-    ModelUnavailable,
-    load_encoder,
-    paper_text,
-)
+from dailypapers.search.encoder import embeddings, onnx_export
+from dailypapers.search.encoder.embeddings import DIM, MODEL_NAME, ModelUnavailable, load_encoder, paper_text
 
 
 @pytest.fixture(autouse=True)
@@ -153,7 +147,7 @@ def test_the_energy_example(int8):
 def test_the_energy_example_among_every_demo_paper(int8):
     """The issue's own example against the 9,877 shipped demo vectors: the title-aware document
     vectors put the energy paper in the top 10 (a title+abstract vector alone ranked it 1,917th)."""
-    from dailypapers.embedding_job import demo_vectors_path, read_vectors_file
+    from dailypapers.worker.embedding import demo_vectors_path, read_vectors_file
 
     data = read_vectors_file(demo_vectors_path(ROOT / "data" / "demo"))
     assert data["model"] == embeddings.MODEL_ID and len(data["ids"]) > 9000
@@ -210,7 +204,7 @@ def test_model_unavailable_is_typed(tmp_path, monkeypatch):
 
 
 def test_cuda_without_a_gpu_raises_model_unavailable(tmp_path):
-    from dailypapers.search import gpu
+    from dailypapers.search.encoder import gpu
 
     if gpu.cuda_status() is None:
         pytest.skip("this machine has a CUDA device; tests/test_gpu_pipeline.py covers it")

@@ -113,7 +113,7 @@ def test_keyword_run_needs_no_model_and_is_deterministic(tmp_path):
 
 
 def test_semantic_modes_fall_back_with_a_notice_when_the_model_cannot_load(tmp_path):
-    embeddings = pytest.importorskip("dailypapers.search.embeddings")
+    embeddings = pytest.importorskip("dailypapers.search.encoder.embeddings")
     files = write_set(tmp_path / "set", DOCS, QUERIES, QRELS)
 
     def loader():
@@ -125,7 +125,7 @@ def test_semantic_modes_fall_back_with_a_notice_when_the_model_cannot_load(tmp_p
 
 
 def test_all_modes_with_the_real_encoder(tmp_path):
-    embeddings = pytest.importorskip("dailypapers.search.embeddings")
+    embeddings = pytest.importorskip("dailypapers.search.encoder.embeddings")
     import os
 
     cache = Path(os.environ.get("DAILYPAPERS_TEST_MODEL_CACHE", ROOT / "var" / "test-models"))

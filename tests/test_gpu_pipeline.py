@@ -21,14 +21,9 @@ import numpy as np
 import pytest
 from support.paths import LISTINGS
 
-from dailypapers.search import gpu
-from dailypapers.search.embeddings import (
-    ModelUnavailable,
-    load_encoder,
-    load_tokenizer,
-    paper_text,
-)
-from dailypapers.search.onnx_export import model_dir
+from dailypapers.search.encoder import gpu
+from dailypapers.search.encoder.embeddings import ModelUnavailable, load_encoder, load_tokenizer, paper_text
+from dailypapers.search.encoder.onnx_export import model_dir
 
 
 @pytest.fixture(autouse=True)
@@ -134,7 +129,7 @@ def test_tokenising_overlaps_with_the_forward_pass(texts, batcher):
 def test_importing_without_torch_works_and_cuda_says_why(tmp_path):
     code = ("import sys; sys.modules['torch'] = None\n"
             "from pathlib import Path\n"
-            "from dailypapers.search import gpu, embeddings\n"
+            "from dailypapers.search.encoder import embeddings, gpu\n"
             "print(gpu.torch_status())\n"
             "try:\n"
             "    embeddings.load_encoder(Path(sys.argv[1]), device='cuda')\n"

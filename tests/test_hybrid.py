@@ -102,7 +102,7 @@ def _cache_dir() -> Path:
 
 @pytest.fixture(scope="module")
 def embeddings():
-    return pytest.importorskip("dailypapers.search.embeddings")
+    return pytest.importorskip("dailypapers.search.encoder.embeddings")
 
 
 @pytest.fixture(scope="module")

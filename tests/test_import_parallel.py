@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sources_helpers import FIXTURES, needs_data
 
-from dailypapers import importer, parallel
 from dailypapers.errors import ParseError
+from dailypapers.ingest import importer, parallel
 from dailypapers.store import Store
 
 pytestmark = needs_data

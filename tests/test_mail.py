@@ -9,7 +9,8 @@ from email import policy
 import pytest
 from aiosmtpd.controller import Controller
 
-from dailypapers import config, mail
+from dailypapers import config
+from dailypapers.delivery import mail
 from dailypapers.errors import ConfigError, MailError
 
 

@@ -21,7 +21,7 @@ from support.databases import postgres_database
 from support.paths import HF
 from support.processes import Server, cli, link_models, model_cache, node_env, running, search_ids, wait_until
 
-from dailypapers.search.embeddings import MODEL_ID
+from dailypapers.search.encoder.embeddings import MODEL_ID
 from dailypapers.search.keyword import KeywordIndex
 from dailypapers.search.query import parse_query
 from dailypapers.search.sync import sync_keyword_index

@@ -31,7 +31,7 @@ from support.processes import (
 )
 
 from dailypapers.models import Author, Paper, Record
-from dailypapers.search.embeddings import DIM, MODEL_ID
+from dailypapers.search.encoder.embeddings import DIM, MODEL_ID
 from dailypapers.search.keyword import KeywordIndex
 from dailypapers.search.sync import rebuild_vector_index
 from dailypapers.store import Store

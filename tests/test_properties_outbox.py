@@ -31,8 +31,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from support import hypothesis_profile
 from support.delivery import free_port, member_with_subscription
 
-from dailypapers import config, mail
-from dailypapers.digest import sender
+from dailypapers import config
+from dailypapers.delivery import mail, sender
 from dailypapers.store import Store
 
 pytestmark = pytest.mark.slow

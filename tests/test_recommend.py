@@ -14,10 +14,9 @@ from support.community import copy_data_dir, make_app, signed_in_client
 from support.databases import data_dir_url
 from support.delivery import member_with_subscription
 
-from dailypapers import recommend
 from dailypapers.community import accounts
 from dailypapers.community import collections as collection_rules
-from dailypapers.digest import build
+from dailypapers.delivery import build, recommend
 from dailypapers.store import Store
 from dailypapers.store.vectors import content_hash, delete_vectors, embed_text, save_vectors
 

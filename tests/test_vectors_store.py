@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 from support.paths import LISTINGS
 
-from dailypapers import embedding_job as J
 from dailypapers.models import Paper, Record
-from dailypapers.search.embeddings import load_encoder, paper_text
+from dailypapers.search.encoder.embeddings import load_encoder, paper_text
 from dailypapers.store import Store
 from dailypapers.store import vectors as V
+from dailypapers.worker import embedding as J
 
 
 @pytest.fixture(autouse=True)
@@ -263,8 +263,8 @@ KILLED_RUN = textwrap.dedent("""
     from pathlib import Path
     os.environ["HF_HUB_OFFLINE"] = "1"
     from dailypapers.store import Store
-    from dailypapers.search.embeddings import load_encoder
-    from dailypapers.embedding_job import embed_missing
+    from dailypapers.search.encoder.embeddings import load_encoder
+    from dailypapers.worker.embedding import embed_missing
     store = Store.open(sys.argv[1])
     encoder = load_encoder(Path(sys.argv[2]), "int8")
     def progress(done, total):

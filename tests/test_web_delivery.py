@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from support.community import copy_data_dir, csrf_of, make_app, member, signed_in_client
 
 from dailypapers import config
-from dailypapers.digest import links
-from dailypapers.digest import subscriptions as rules
+from dailypapers.delivery import links
+from dailypapers.delivery import subscriptions as rules
 
 
 @pytest.fixture

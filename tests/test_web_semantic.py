@@ -9,14 +9,14 @@ from fastapi.testclient import TestClient
 from support.databases import copy_data_dir, data_dir_settings
 from support.paths import HF
 
-from dailypapers import importer
-from dailypapers.embedding_job import embed_missing
-from dailypapers.search.embeddings import DIM, MODEL_ID, load_encoder
+from dailypapers.ingest import importer
+from dailypapers.search.encoder.embeddings import DIM, MODEL_ID, load_encoder
 from dailypapers.search.keyword import KeywordIndex
 from dailypapers.search.sync import rebuild_keyword_index, rebuild_vector_index
 from dailypapers.store import Store
 from dailypapers.store.vectors import content_hash, embed_text, save_vectors
 from dailypapers.web.app import create_app
+from dailypapers.worker.embedding import embed_missing
 
 ENERGY_ID = "2410.00907"  # "Addition is All You Need for Energy-efficient Language Models"
 

@@ -15,7 +15,7 @@ from support.community import copy_data_dir
 from support.databases import data_dir_env, data_dir_url
 from support.delivery import Inbox, SMTPServer, member_with_subscription, run_cli, start_worker, wait_for_line
 
-from dailypapers.digest import build
+from dailypapers.delivery import build
 from dailypapers.store import Store
 
 pytestmark = pytest.mark.slow

@@ -13,12 +13,12 @@ from support.community import copy_data_dir
 from support.databases import data_dir_settings
 from test_sources_harvest import page_one, page_two
 
-from dailypapers import jobs
 from dailypapers.search.keyword import KeywordIndex
 from dailypapers.search.query import parse_query
 from dailypapers.store import Store
 from dailypapers.store.vectors import vector_count
-from dailypapers.worker import Worker
+from dailypapers.worker import jobs
+from dailypapers.worker.loop import Worker
 
 pytestmark = needs_data
 T = dt.datetime(2026, 11, 2, 8, 0, tzinfo=dt.timezone.utc)

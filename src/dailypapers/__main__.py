@@ -1,3 +1,3 @@
-from .cli import main
+from dailypapers.cli.commands import main
 
 main()

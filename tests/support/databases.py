@@ -44,6 +44,11 @@ URL_FILE = "test-database-url"
 _NAME = re.compile(r"^dailypapers_test_p(\d+)_[0-9a-f]+$")
 
 
+def database_tests_only() -> bool:
+    """DAILYPAPERS_TEST_DATABASE_ONLY=1: run only the tests that use a database (a second pass)."""
+    return os.environ.get("DAILYPAPERS_TEST_DATABASE_ONLY", "").strip() in ("1", "true", "yes")
+
+
 def selected_backends() -> list[str]:
     raw = os.environ.get(BACKEND_ENV, "sqlite").strip().lower()
     aliases = {"": ["sqlite"], "sqlite": ["sqlite"], "postgresql": ["postgresql"], "postgres": ["postgresql"],

@@ -20,7 +20,7 @@ from aiosmtpd.controller import Controller
 
 from dailypapers import config
 from dailypapers.community import accounts
-from dailypapers.digest import subscriptions as rules
+from dailypapers.delivery import subscriptions as rules
 from dailypapers.store import Store
 from support.databases import data_dir_settings
 
@@ -116,9 +116,9 @@ def member_with_subscription(store: Store, name: str, now, prefs: dict | None = 
 
 
 def run_cli(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
-    """`python -m dailypapers.cli_delivery ARGS` as a real process."""
+    """`python -m dailypapers.cli.delivery ARGS` as a real process."""
     full = {**os.environ, "PYTHONUNBUFFERED": "1", **env}
-    return subprocess.run([sys.executable, "-m", "dailypapers.cli_delivery", *args], env=full, cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "dailypapers.cli.delivery", *args], env=full, cwd=ROOT,
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -126,7 +126,7 @@ def start_worker(env: dict[str, str], *args: str, log: Path | None = None) -> su
     """`dailypapers worker ARGS` in the background; its stderr (events) goes to `log`."""
     full = {**os.environ, "PYTHONUNBUFFERED": "1", **env}
     err = open(log, "w") if log else subprocess.DEVNULL
-    return subprocess.Popen([sys.executable, "-m", "dailypapers.cli_delivery", "worker", *args], env=full, cwd=ROOT,
+    return subprocess.Popen([sys.executable, "-m", "dailypapers.cli.delivery", "worker", *args], env=full, cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=err)
 
 

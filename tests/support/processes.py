@@ -166,7 +166,7 @@ def add_members_with_tokens(store, names: list[str]) -> list[str]:
 def model_cache() -> Path:
     """The ONNX encoder's cache shared by the tests (tests/test_embeddings.py uses it too): built
     once, on first use, then reused by later runs."""
-    from dailypapers.search import onnx_export
+    from dailypapers.search.encoder import onnx_export
 
     cache = Path(os.environ.get("DAILYPAPERS_TEST_MODEL_CACHE", ROOT / "var" / "test-models"))
     onnx_export.ensure_model(cache, "int8")  # built when missing, atomically (parallel tests are fine)

@@ -152,7 +152,7 @@ def score_rankings(rankings: dict[str, Sequence[str]], qrels: dict[str, dict[str
 def _default_encoder_loader() -> Callable:
     """The CPU encoder, its ONNX graph cached where the worker keeps it (<data_dir>/models)."""
     from dailypapers import config
-    from dailypapers.search import embeddings
+    from dailypapers.search.encoder import embeddings
 
     try:
         cache = config.load().data_dir / "models"
@@ -203,7 +203,7 @@ class _CachingEncoder:
 def embed_corpus(papers: Sequence[Paper], encoder, cache_dir: Path, batch: int = 256,
                  progress: Callable[[int], None] | None = None) -> np.ndarray:
     """Document vectors (`embeddings.document_vectors`), each text encoded once across runs."""
-    from dailypapers.search.embeddings import document_vectors, paper_text
+    from dailypapers.search.encoder.embeddings import document_vectors, paper_text
 
     cached = _CachingEncoder(encoder, cache_dir, progress)
     vecs = document_vectors(cached, [paper_text(p) for p in papers],

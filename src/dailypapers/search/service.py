@@ -640,7 +640,7 @@ def key_phrases(paper: Paper, encoder, k: int = 6, doc_vector: np.ndarray | None
     if encoder is None:
         return _dedupe(cands, k)
     if doc_vector is None:
-        from dailypapers.search.embeddings import document_vectors, paper_text
+        from dailypapers.search.encoder.embeddings import document_vectors, paper_text
 
         doc_vector = document_vectors(encoder, [paper_text(paper)], [paper.title or ""])[0]
     vecs = np.asarray(encoder.encode(cands), dtype=np.float32)
@@ -681,7 +681,7 @@ def open_search_service(index_dir, store, model_cache_dir, *, keyword_index: Key
     encoder built/cached in `model_cache_dir` on first use. Nothing slow happens here; call
     `service.warm()` in a background thread at start-up to load the model before the first query.
     """
-    from dailypapers.search.embeddings import MODEL_ID, load_encoder
+    from dailypapers.search.encoder.embeddings import MODEL_ID, load_encoder
 
     keyword = keyword_index or KeywordIndex(Path(index_dir) / "keyword")
     path = vector_index_path(index_dir)

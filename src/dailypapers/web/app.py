@@ -5,33 +5,31 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from dailypapers.web import background, errors, limits, sessions
+from dailypapers.web.render.templating import STATIC, make_env
+from dailypapers.web.routes import (
+    api,
+    api_community,
+    auth,
+    collections,
+    community,
+    feeds,
+    foryou,
+    insights,
+    moderation,
+    outbox_admin,
+    pages,
+    searches,
+    subscriptions,
+)
+
 from .. import __version__ as VERSION
 from .. import config, redact
 from ..community.ratelimit import DatabaseCounter, Limits
 from ..config import Settings
 from ..errors import ConfigError
 from ..store import Store
-from . import (
-    api,
-    api_community,
-    auth,
-    background,
-    collections,
-    community,
-    errors,
-    feeds,
-    foryou,
-    insights,
-    limits,
-    moderation,
-    outbox_admin,
-    pages,
-    searches,
-    sessions,
-    subscriptions,
-)
 from .security import SecurityHeaders
-from .templating import STATIC, make_env
 
 DESCRIPTION = """\
 The dailypapers JSON API. Paths, parameters and field names follow the Hugging Face papers API,

@@ -44,7 +44,7 @@ def _sync_keyword(app: FastAPI) -> int:
 
 
 def _sync_vectors(app: FastAPI) -> int:
-    from ..search.embeddings import DIM, MODEL_ID
+    from dailypapers.search.encoder.embeddings import DIM, MODEL_ID
 
     return follow_vector_index(app.state.store, app.state.settings.index_dir / "vectors", MODEL_ID, DIM)
 

@@ -30,6 +30,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dailypapers.web.render.templating import render
+
 from ..errors import (
     AuthenticationFailed,
     Conflict,
@@ -47,7 +49,6 @@ from ..errors import (
 )
 from ..redact import describe, redact
 from . import security
-from .templating import render
 
 log = logging.getLogger("dailypapers.web")
 

@@ -1,0 +1,213 @@
+"""Saved searches and alerts: which new papers match a member's saved search.
+
+A saved search is the search box's query plus its mode and author / category filters. Matching
+means what keyword search means (the same parser, analysers and filters): every word and phrase
+in the title, authors or abstract, and every filter passing. It is evaluated against a given
+set of candidate papers (the new papers of a digest's window) in one tantivy query restricted to
+their ids; candidates the keyword index has not seen yet (it follows the database a little
+behind) are checked in Python with the same analysers, so nothing new is missed.
+
+Semantic and hybrid saved searches add papers whose embedding is close to the query's
+(cosine >= SEMANTIC_MIN) when an encoder and stored vectors are available; without them they
+match like keyword searches (and say so in the explanation).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dailypapers.errors import InvalidInput, InvalidQuery
+from dailypapers.models import Paper
+from dailypapers.redact import describe as describe_error
+from dailypapers.search.query import MAX_QUERY_LENGTH, ParsedQuery, parse_query
+from dailypapers.store import Store
+
+log = logging.getLogger("dailypapers.digest")
+
+MODES = ("keyword", "hybrid", "semantic")
+SEMANTIC_MIN = 0.45
+FEED_SIZE = 50
+
+
+@dataclass
+class Match:
+    paper_id: str
+    how: str  # "keyword" | "semantic" | "keyword+semantic"
+    similarity: float | None = None
+    terms: list[str] = field(default_factory=list)
+
+
+def _category(value: str) -> str:
+    value = value.strip().lower()
+    for suffix in (".*", "*", "."):
+        value = value.removesuffix(suffix)
+    return value
+
+
+def parsed(query: str, author: str = "", category: str = "") -> ParsedQuery:
+    """The saved search as the search box would parse it (InvalidQuery when it cannot run)."""
+    pq = parse_query(query) if (query or "").strip() else ParsedQuery()
+    if author.strip():
+        pq.authors.append(" ".join(author.split()))
+    if category.strip():
+        cat = _category(category)
+        if not cat or " " in cat:
+            raise InvalidQuery(f"not a category: {category[:40]!r} (try cs.CL or cs)")
+        pq.categories.append(cat)
+    if not pq.has_text and not pq.has_filters:
+        raise InvalidQuery("a saved search needs words or a filter (author or category)")
+    return pq
+
+
+def check(name: str, query: str, mode: str, author: str, category: str) -> dict:
+    """Validated fields of a saved search (InvalidInput / InvalidQuery with a message)."""
+    name = " ".join((name or "").split())
+    query, author, category = (query or "").strip(), (author or "").strip(), (category or "").strip()
+    if mode not in MODES:
+        raise InvalidInput(f"the mode is one of {', '.join(MODES)}")
+    if len(query) > MAX_QUERY_LENGTH or len(author) > 200 or len(category) > 64:
+        raise InvalidInput("the search is too long")
+    parsed(query, author, category)
+    if not name:
+        name = query or author or category
+    return {"name": name[:200], "query": query, "mode": mode, "author": author, "category": category}
+
+
+# -- keyword matching ------------------------------------------------------------------
+
+
+def _indexed_matches(index, pq: ParsedQuery, ids: Sequence[str]) -> tuple[set[str], set[str]]:
+    """(matching ids, ids the index holds) among `ids`, from the keyword index."""
+    import tantivy
+
+    from dailypapers.search import keyword as kw
+
+    if not ids:
+        return set(), set()
+    searcher = index._current().searcher()
+    in_ids = tantivy.Query.term_set_query(kw.SCHEMA, "arxiv_id", list(ids))
+    known = {searcher.doc(addr).get_first("arxiv_id") for _, addr in searcher.search(in_ids, limit=len(ids)).hits}
+    query, _ = kw._build_query(pq, relaxed=False)
+    if query is None:
+        return set(), known
+    both = tantivy.Query.boolean_query([(tantivy.Occur.Must, in_ids), (tantivy.Occur.Must, query)])
+    found = {searcher.doc(addr).get_first("arxiv_id") for _, addr in searcher.search(both, limit=len(ids)).hits}
+    return found, known
+
+
+def paper_matches(paper: Paper, pq: ParsedQuery) -> bool:
+    """The keyword index's rules, in Python, for one paper (papers not indexed yet)."""
+    from dailypapers.search import keyword as kw
+
+    fields = {"title": paper.title or "", "abstract": paper.abstract or "",
+              "authors": ", ".join(a.name for a in paper.authors)}
+    words = {name: [t for _, t in kw._tokens(kw._FIELD_ANALYZER[name], text)] for name, text in fields.items()}
+    for text in [*pq.terms, *pq.phrases]:
+        if not any(kw._contains_run(words[name], [t for _, t in kw._tokens(kw._FIELD_ANALYZER[name], text)])
+                   for name in fields if kw._tokens(kw._FIELD_ANALYZER[name], text)):
+            return False
+    author_tokens = set(words["authors"])
+    for name in pq.authors:
+        if not all(t in author_tokens for _, t in kw._tokens("dp_name", name)):
+            return False
+    if pq.categories:
+        mine = set(kw._category_terms(paper))
+        if not any(c in mine for c in pq.categories):
+            return False
+    published = paper.published.date() if paper.published else None
+    if pq.date_from and (published is None or published < pq.date_from):
+        return False
+    if pq.date_to and (published is None or published > pq.date_to):
+        return False
+    return True
+
+
+def keyword_matches(store: Store, index, pq: ParsedQuery, ids: Sequence[str]) -> set[str]:
+    ids = list(dict.fromkeys(ids))
+    found: set[str] = set()
+    known: set[str] = set()
+    if index is not None:
+        try:
+            found, known = _indexed_matches(index, pq, ids)
+        except Exception as exc:  # an unreadable index must not stop a digest: check everything in Python
+            log.error("keyword index unavailable for alert matching: %s", describe_error(exc))
+            found, known = set(), set()
+    rest = [i for i in ids if i not in known]
+    if rest:
+        papers = store.papers_by_ids(rest)
+        found |= {pid for pid, paper in papers.items() if paper_matches(paper, pq)}
+    return found
+
+
+# -- semantic matching -----------------------------------------------------------------
+
+
+def semantic_matches(store: Store, encoder, pq: ParsedQuery, ids: Sequence[str]) -> dict[str, float]:
+    """Candidates whose stored vector is within SEMANTIC_MIN cosine of the query's embedding,
+    among those passing the filters; {} when the encoder or the vectors are missing."""
+    from dailypapers.store.vectors import load_vectors
+
+    text = " ".join([*pq.terms, *pq.phrases])
+    if encoder is None or not text or not ids:
+        return {}
+    try:
+        found_ids, matrix = load_vectors(store, encoder.model_id, list(ids))
+        if not found_ids:
+            return {}
+        qvec = np.asarray(encoder.encode([text]), dtype=np.float32)[0]
+    except Exception as exc:
+        log.error("semantic alert matching unavailable: %s", describe_error(exc))
+        return {}
+    sims = matrix @ qvec
+    close = {pid: float(s) for pid, s in zip(found_ids, sims) if s >= SEMANTIC_MIN}
+    if close and pq.has_filters:
+        filters = ParsedQuery(authors=list(pq.authors), categories=list(pq.categories),
+                              date_from=pq.date_from, date_to=pq.date_to)
+        papers = store.papers_by_ids(list(close))
+        close = {pid: s for pid, s in close.items() if pid in papers and paper_matches(papers[pid], filters)}
+    return close
+
+
+def match(store: Store, saved, ids: Sequence[str], *, index=None, encoder=None) -> list[Match]:
+    """The candidates `ids` that match the saved search, best first (semantic similarity, then
+    the order of `ids`)."""
+    try:
+        pq = parsed(saved.query, saved.author, saved.category)
+    except InvalidQuery:
+        return []
+    keyword = set() if saved.mode == "semantic" and encoder is not None else keyword_matches(store, index, pq, ids)
+    semantic = semantic_matches(store, encoder, pq, ids) if saved.mode in ("semantic", "hybrid") else {}
+    if saved.mode == "semantic" and encoder is None:
+        keyword = keyword_matches(store, index, pq, ids)
+    out = []
+    for pid in ids:
+        if pid in keyword or pid in semantic:
+            how = "+".join(k for k, hit in (("keyword", pid in keyword), ("semantic", pid in semantic)) if hit)
+            out.append(Match(pid, how, semantic.get(pid), [*pq.terms, *pq.phrases]))
+    out.sort(key=lambda m: -(m.similarity or 0.0) if m.how == "semantic" else 0.0)
+    return out
+
+
+def feed_ids(index, saved, limit: int = FEED_SIZE) -> list[str]:
+    """The newest papers matching a saved search (its feed): keyword rules, newest first."""
+    if index is None:
+        return []
+    try:
+        pq = parsed(saved.query, saved.author, saved.category)
+    except InvalidQuery:
+        return []
+    return [h.arxiv_id for h in index.search(pq, 0, limit, sort="date").hits]
+
+
+def describe(saved) -> str:
+    """How a saved search reads: its query and filters."""
+    parts = [saved.query] if saved.query else []
+    if saved.author:
+        parts.append(f"author: {saved.author}")
+    if saved.category:
+        parts.append(f"category: {saved.category}")
+    return " · ".join(parts) + ("" if saved.mode == "keyword" else f" ({saved.mode})")

@@ -1,0 +1,46 @@
+"""Absolute URLs for messages and feeds: settings.public_url when set, else the address a web
+request came to, else http://host:port (the worker has no request to go by)."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from dailypapers.config import Settings
+from dailypapers.delivery import tokens
+from dailypapers.store.subscriptions import Subscription
+
+
+def base_url(settings: Settings, request_base: str | None = None) -> str:
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    if request_base:
+        return request_base.rstrip("/")
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    return f"http://{host}:{settings.port}"
+
+
+def absolute(base: str, path: str) -> str:
+    return base.rstrip("/") + "/" + path.lstrip("/")
+
+
+def confirm_url(settings: Settings, base: str, sub: Subscription, email: str | None = None) -> str:
+    token = tokens.make(settings, "confirm", sub.id, sub.key, email)
+    return absolute(base, f"/subscribe/confirm?token={quote(token)}")
+
+
+def unsubscribe_url(settings: Settings, base: str, sub: Subscription) -> str:
+    """The one-click (RFC 8058) URL: a GET shows a confirmation form, a POST unsubscribes."""
+    return absolute(base, f"/unsubscribe/{quote(tokens.make(settings, 'unsubscribe', sub.id, sub.key))}")
+
+
+def manage_url(settings: Settings, base: str, sub: Subscription) -> str:
+    return absolute(base, f"/subscription/{quote(tokens.make(settings, 'manage', sub.id, sub.key))}")
+
+
+def unsubscribe_mailto(settings: Settings, sub: Subscription) -> str | None:
+    """mailto: for List-Unsubscribe when settings.mail_unsubscribe_mailto is set (requests sent
+    there are for the operator's mail system; the https link is what unsubscribes at once)."""
+    if not settings.mail_unsubscribe_mailto:
+        return None
+    token = tokens.make(settings, "unsubscribe", sub.id, sub.key)
+    return f"mailto:{settings.mail_unsubscribe_mailto}?subject={quote('unsubscribe ' + token)}"

@@ -1,0 +1,67 @@
+"""Saved searches in the browser: save the search on /search, list them with their feeds, turn
+their alert (a section of the member's digest) on and off, delete them."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from dailypapers.delivery import alerts
+from dailypapers.errors import InvalidInput, InvalidQuery, NotFound
+from dailypapers.web import deps, sessions
+from dailypapers.web.render.templating import render
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(sessions.csrf_protect)])
+Text = Annotated[str, Form(max_length=600)]
+MAX_SAVED = 100
+
+
+def _page(request: Request, status: int = 200, error: str | None = None, values: dict | None = None) -> Response:
+    user = sessions.require_user(request)
+    store = deps.store(request)
+    saved = [{"s": s, "describe": alerts.describe(s)} for s in store.saved_searches.for_user(user.id)]
+    sub = store.subscriptions.for_user(user.id)
+    return render(request, "searches.html", status=status, error=error, saved=saved, values=values or {},
+                  modes=alerts.MODES, subscription=sub, done=request.query_params.get("done"),
+                  nav_section="searches")
+
+
+@router.get("/searches")
+def searches(request: Request) -> Response:
+    return _page(request)
+
+
+@router.post("/searches")
+def save(request: Request, name: Text = "", q: Text = "", mode: Text = "keyword", author: Text = "",
+         category: Text = "", alert: Text = "") -> Response:
+    user = sessions.require_user(request)
+    store = deps.store(request)
+    values = {"name": name, "q": q, "mode": mode, "author": author, "category": category}
+    try:
+        if store.saved_searches.count(user.id) >= MAX_SAVED:
+            raise InvalidInput(f"you can keep at most {MAX_SAVED} saved searches")
+        fields = alerts.check(name, q, mode, author, category)
+    except (InvalidInput, InvalidQuery) as exc:
+        return _page(request, 400, str(exc), values)
+    store.saved_searches.create(user_id=user.id, alert=bool(alert), feed_token=secrets.token_urlsafe(24),
+                                now=deps.now(request), **fields)
+    return RedirectResponse("/searches?done=saved", status_code=303)
+
+
+@router.post("/searches/{search_id}/alert")
+def set_alert(request: Request, search_id: int, alert: Text = "") -> Response:
+    user = sessions.require_user(request)
+    if not deps.store(request).saved_searches.set_alert(search_id, user.id, bool(alert)):
+        raise NotFound(f"no saved search {search_id}")
+    return RedirectResponse("/searches?done=alert", status_code=303)
+
+
+@router.post("/searches/{search_id}/delete")
+def delete(request: Request, search_id: int) -> Response:
+    user = sessions.require_user(request)
+    if not deps.store(request).saved_searches.delete(search_id, user.id):
+        raise NotFound(f"no saved search {search_id}")
+    return RedirectResponse("/searches?done=deleted", status_code=303)

@@ -1,0 +1,2 @@
+"""The background worker: the job loop (loop), the kinds of job it runs (jobs) and the embedding job
+(embedding) that gives papers their vectors."""

@@ -120,8 +120,7 @@ def harvest(
     url: Annotated[Optional[str], typer.Option(help="OAI-PMH endpoint; default from settings.")] = None,
 ) -> None:
     """Harvest new papers from arXiv's OAI-PMH endpoint, resuming from the last checkpoint."""
-    from dailypapers.sources.oai import OAIHarvester
-    from dailypapers.store.repo import StoreCheckpoint
+    from dailypapers.ingest.harvest import Endpoint, harvest_sets
 
     settings = _settings()
     store = _store(settings)
@@ -130,26 +129,16 @@ def harvest(
         end = dt.date.fromisoformat(until) if until else None
     except ValueError as exc:
         _fail(f"bad date: {exc}", 2)
+    endpoint = Endpoint(url or settings.oai_url, settings.harvest_delay)
     failed = False
-    for oai_set in set_ or list(settings.harvest_categories):
-        checkpoint = StoreCheckpoint(store, f"oai:{oai_set}")
-        if start is None and end is None:
-            last = (checkpoint.load() or {}).get("last_until")
-            start_for_set = dt.date.fromisoformat(last) if last else None
+    for result in harvest_sets(store, endpoint, set_ or list(settings.harvest_categories), from_=start, until=end,
+                               progress=import_progress):
+        if result.error is not None:
+            console.print(f"[red]error:[/red] harvest of {result.oai_set} stopped: {result.error}; rerun to resume",
+                          highlight=False)
         else:
-            start_for_set = start
-        harvester = OAIHarvester(url or settings.oai_url, set_=oai_set, from_=start_for_set, until=end,
-                                 delay=settings.harvest_delay, checkpoint=checkpoint)
-        try:
-            with import_progress(f"harvest {oai_set}", 0) as bar:
-                report = importer.import_items(store, harvester.harvest(), batch_size=200,
-                                               on_records=bar.records_written)
-        except DailyPapersError as exc:
-            console.print(f"[red]error:[/red] harvest of {oai_set} stopped: {exc}; rerun to resume", highlight=False)
-            failed = True
-            continue
-        _print_import_report(report)
-        failed = failed or not report.ok
+            _print_import_report(result.report)
+        failed = failed or not result.ok
     _sync_index(store, settings)
     store.close()
     if failed:

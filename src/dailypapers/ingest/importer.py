@@ -6,8 +6,10 @@ import gzip
 import io
 import os
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from dailypapers.errors import DailyPapersError, ParseError
 from dailypapers.ingest import seen_lines
@@ -43,6 +45,19 @@ ANALYZE_AFTER = 10_000  # papers written by one import before the planner's stat
 
 class UnknownFormat(DailyPapersError):
     pass
+
+
+class ImportWatcher(Protocol):
+    """Told what an import has read and written (a progress bar, say)."""
+
+    def bytes_read(self, n: int) -> None: ...
+
+    def records_written(self, n: int) -> None: ...
+
+
+# (description, total bytes or 0) -> a context that watches one file's or one feed's import;
+# `progress.import_progress` is one
+Progress = Callable[[str, int], AbstractContextManager[ImportWatcher]]
 
 
 @dataclass

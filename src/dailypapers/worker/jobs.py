@@ -19,7 +19,6 @@ sends due messages between jobs (digest/sender.py), the rows being claimed one b
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -144,18 +143,12 @@ def run_embed(ctx: Context, job: Job) -> str:
 
 
 def run_harvest(ctx: Context, job: Job) -> str:
-    from dailypapers.ingest import importer
-    from dailypapers.sources.harvest import OAIHarvester
-    from dailypapers.store.repo import StoreCheckpoint
+    from dailypapers.ingest.harvest import Endpoint, harvest_set
 
     oai_set = job.payload.get("set") or "cs"
-    checkpoint = StoreCheckpoint(ctx.store, f"oai:{oai_set}")
-    last = (checkpoint.load() or {}).get("last_until")
-    harvester = OAIHarvester(ctx.settings.oai_url, set_=oai_set, from_=dt.date.fromisoformat(last) if last else None,
-                             delay=ctx.settings.harvest_delay, checkpoint=checkpoint)
-    # stop between records on SIGTERM: the harvester checkpoints each page, the next run resumes
-    records = itertools.takewhile(lambda _: not ctx.should_stop(), harvester.harvest())
-    report = importer.import_items(ctx.store, records, batch_size=200)
+    endpoint = Endpoint(ctx.settings.oai_url, ctx.settings.harvest_delay)
+    # stops between records on SIGTERM: the harvester checkpoints each page, the next run resumes
+    report = harvest_set(ctx.store, endpoint, oai_set, should_stop=ctx.should_stop)
     ctx.store.jobs.wake("index", ctx.now())
     if not report.ok and report.records == 0:
         raise JobError(f"harvest of {oai_set} failed: {report.errors[:1]}")

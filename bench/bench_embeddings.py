@@ -25,15 +25,16 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before anything imports huggingface_hub
 
-import numpy as np
 from report import write_section  # noqa: E402
 
-from dailypapers.search.encoder.embeddings import document_vectors, load_encoder
-from dailypapers.store.vectors import embed_text
+from dailypapers.search.encoder.embeddings import document_vectors, load_encoder  # noqa: E402  (after sys.path, env)
+from dailypapers.store.vectors import embed_text  # noqa: E402
 
 
 def real_papers(n: int, seed: int = 0) -> list[tuple[str, str]]:

@@ -97,7 +97,7 @@ def exact_topk(chunks, queries: np.ndarray, k: int = 10) -> np.ndarray:
 
 
 def recall(found: list[list[int]], truth: np.ndarray, k: int = 10) -> float:
-    return float(np.mean([len(set(f[:k]) & set(t[:k].tolist())) / k for f, t in zip(found, truth)]))
+    return float(np.mean([len(set(f[:k]) & set(t[:k].tolist())) / k for f, t in zip(found, truth, strict=True)]))
 
 
 def pct(values, p) -> float:
@@ -147,7 +147,8 @@ def bench_libs(n: int, threads: int = 2) -> list[dict]:
         for ef in (32, 64, 96, 128):
             params = faiss.SearchParametersHNSW(efSearch=ef)
             r, p50, p99 = timed(lambda v, idx=idx, params=params: idx.search(v[None], 10, params=params)[1][0])
-            rows.append({"lib": name, "params": f"M=16 efC=100 ef={ef}", "build_s": build, "recall": r, "p50": p50, "p99": p99})
+            rows.append({"lib": name, "params": f"M=16 efC=100 ef={ef}", "build_s": build,
+                         "recall": r, "p50": p50, "p99": p99})
             print(rows[-1], flush=True)
         del idx
     try:
@@ -162,7 +163,8 @@ def bench_libs(n: int, threads: int = 2) -> list[dict]:
         for ef in (32, 64, 96, 128):
             idx.set_ef(ef)
             r, p50, p99 = timed(lambda v, idx=idx: idx.knn_query(v, 10)[0][0])
-            rows.append({"lib": "hnswlib", "params": f"M=16 efC=100 ef={ef}", "build_s": build, "recall": r, "p50": p50, "p99": p99})
+            rows.append({"lib": "hnswlib", "params": f"M=16 efC=100 ef={ef}", "build_s": build,
+                         "recall": r, "p50": p50, "p99": p99})
             print(rows[-1], flush=True)
         del idx
     except ImportError:
@@ -255,10 +257,12 @@ for share in ((0.001, 0.01, 0.05, 0.2, 0.5) if {n} <= 1_000_000 else (0.001, 0.0
     allowed = index.allowed([ids[i] for i in rng.choice({n}, max(1, int({n} * share)), replace=False)])
     ts, rec = [], []
     for v in q[:100 if {n} <= 1_000_000 else 40]:
-        t0 = time.perf_counter(); got = index.search(v, 100, allowed=allowed); ts.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter(); got = index.search(v, 100, allowed=allowed)
+        ts.append((time.perf_counter() - t0) * 1000)
         exact = index.search(v, 100, allowed=allowed, exact=True)
         rec.append(len(set(h for h, _ in got) & set(h for h, _ in exact)) / max(1, len(exact)))
-    out[f"filtered_{{share}}"] = dict(p50=pct(ts, 50), p99=pct(ts, 99), allowed=len(allowed), recall=float(np.mean(rec)))
+    out[f"filtered_{{share}}"] = dict(p50=pct(ts, 50), p99=pct(ts, 99), allowed=len(allowed),
+                                      recall=float(np.mean(rec)))
     del allowed
     print(share, out[f"filtered_{{share}}"], flush=True)
 out["rss_serving"] = rss_mib()
@@ -329,7 +333,8 @@ def scale_markdown(r: dict) -> str:
              "| efSearch | recall@10 | p50 ms | p99 ms |", "|---:|---:|---:|---:|"]
     for ef, v in s["ef"].items():
         lines.append(f"| {ef} | {v['recall']:.3f} | {v['p50']:.2f} | {v['p99']:.2f} |")
-    lines += ["", "| filtered search (k=100), allowed share | allowed ids | path | recall@100 vs exact | p50 ms | p99 ms |",
+    lines += ["",
+              "| filtered search (k=100), allowed share | allowed ids | path | recall@100 vs exact | p50 ms | p99 ms |",
               "|---|---:|---|---:|---:|---:|"]
     for key, v in s.items():
         if key.startswith("filtered_"):

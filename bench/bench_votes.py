@@ -154,7 +154,8 @@ def report(results: list[tuple[str, LoadResult]]) -> str:
              "also sends its first vote twice at the same moment. Checked: final local counts equal the "
              "votes cast, no request failed. The clients (asyncio + httpx) run in the same Python process as "
              "the server's thread, on the same cores, so throughput and latency are a lower bound.", "",
-             "| backend | clients | papers | requests | seconds | requests/s | p50 ms | p95 ms | p99 ms | errors | counts exact |",
+             "| backend | clients | papers | requests | seconds | requests/s | p50 ms | p95 ms | p99 ms | errors "
+             "| counts exact |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for backend, r in results:
         lines.append(f"| {backend} | {r.clients} | {r.papers} | {r.requests:,} | {r.seconds:.2f} | "

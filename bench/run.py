@@ -190,7 +190,8 @@ def main() -> None:
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     listings, store = bench_import("listings", SHARED / "arxiv_cs_listings.jsonl.gz", "75k listings")
-    snapshot, _ = bench_import("snapshot", scaled_snapshot(args.snapshot_lines), f"{args.snapshot_lines:,} snapshot lines")
+    snapshot, _ = bench_import("snapshot", scaled_snapshot(args.snapshot_lines),
+                               f"{args.snapshot_lines:,} snapshot lines")
     build, search = bench_search(store)
     pages = bench_pages(demo_dir())
     command = "make bench" + (f" (snapshot lines {args.snapshot_lines})" if args.snapshot_lines != 100_000 else "")

@@ -59,8 +59,8 @@ def main() -> None:
         m /= np.linalg.norm(m, axis=1, keepdims=True)
         print(json.dumps({"title_weight": w, "ndcg@10": ndcg(lambda q, m=m: m @ q)}), flush=True)
     for tau, b in ((0.6, 1.0), (0.6, 2.0)):
-        print(json.dumps({"title_bonus": {"tau": tau, "b": b},
-                          "ndcg@10": ndcg(lambda q, b=b, tau=tau: texts @ q + b * np.maximum(0, titles @ q - tau))}), flush=True)
+        bonus = ndcg(lambda q, b=b, tau=tau: texts @ q + b * np.maximum(0, titles @ q - tau))
+        print(json.dumps({"title_bonus": {"tau": tau, "b": b}, "ndcg@10": bonus}), flush=True)
 
 
 if __name__ == "__main__":

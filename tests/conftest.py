@@ -52,6 +52,8 @@ from dailypapers.store import Store
 ROOT = Path(__file__).resolve().parents[1]
 from support.paths import DATA  # noqa: E402
 
+pytest_plugins = ["support.browser"]  # the `browser` fixture of the browser tests
+
 HF_DAYS = 30
 LISTING_PAPERS = 300
 

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support.browser import browser  # noqa: F401  (a fixture)
 from support.community import PASSWORD, copy_data_dir, make_app, member
 
 from dailypapers.community import collections, comments
@@ -94,7 +93,7 @@ def sign_in(page, email: str = f"{ADMIN}@example.org") -> None:
     page.wait_for_url("**/")
 
 
-def _context(browser, site, signed_in: bool, **options):  # noqa: F811
+def _context(browser, site, signed_in: bool, **options):
     context = browser.new_context(base_url=site[0], viewport={"width": 1280, "height": 900}, **options)
     if signed_in:
         page = context.new_page()
@@ -104,7 +103,7 @@ def _context(browser, site, signed_in: bool, **options):  # noqa: F811
 
 
 @pytest.fixture(scope="module")
-def contexts(browser, site):  # noqa: F811
+def contexts(browser, site):
     """One anonymous and one signed-in (admin) context; CSP bypassed only so axe can be injected."""
     made = {flag: _context(browser, site, flag, bypass_csp=True) for flag in (False, True)}
     yield made
@@ -121,7 +120,7 @@ def open_page(contexts, site, name: str):
 
 
 @pytest.fixture(scope="module")
-def dark_contexts(browser, site):  # noqa: F811
+def dark_contexts(browser, site):
     """The same with the system asking for the dark theme."""
     made = {flag: _context(browser, site, flag, bypass_csp=True, color_scheme="dark") for flag in (False, True)}
     yield made
@@ -142,7 +141,7 @@ def test_axe_finds_no_serious_violation_in_the_dark_theme(dark_contexts, site, n
 
 
 @pytest.fixture(scope="module")
-def phone_contexts(browser, site):  # noqa: F811
+def phone_contexts(browser, site):
     """A phone-sized viewport (390 x 844, touch)."""
     made = {}
     for flag in (False, True):
@@ -237,7 +236,7 @@ def test_tab_reaches_every_control_with_a_visible_focus(contexts, site, name):
 
 
 @pytest.fixture(scope="module")
-def no_script(browser, site):  # noqa: F811
+def no_script(browser, site):
     """Contexts with JavaScript disabled (and the real CSP in force), anonymous and signed in."""
     made = {flag: _context(browser, site, flag, java_script_enabled=False) for flag in (False, True)}
     yield made

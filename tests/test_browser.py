@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support.browser import browser  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.browser
 

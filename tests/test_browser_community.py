@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from conftest import HOSTILE_ID
 from playwright.sync_api import expect
-from support.browser import browser  # noqa: F401  (a fixture)
 from support.community import PASSWORD, copy_data_dir, make_app, member
 
 from dailypapers.community import accounts
@@ -134,11 +133,13 @@ INERT_CHECK = """() => {
   for (const el of document.querySelectorAll('*')) {
     for (const attr of el.attributes) {
       if (attr.name.startsWith('on')) bad.push(el.tagName + ' ' + attr.name);
-      if (['href', 'src', 'action', 'formaction'].includes(attr.name) && /^\\s*javascript:/i.test(attr.value)) bad.push(el.tagName + ' ' + attr.name);
+      const url = ['href', 'src', 'action', 'formaction'].includes(attr.name);
+      if (url && /^\\s*javascript:/i.test(attr.value)) bad.push(el.tagName + ' ' + attr.name);
     }
   }
   const scripts = [...document.scripts].map(s => s.src || 'inline');
-  return {bad, scripts, images: document.querySelectorAll('img').length, svgs: document.querySelectorAll('svg[onload], svg script').length};
+  return {bad, scripts, images: document.querySelectorAll('img').length,
+          svgs: document.querySelectorAll('svg[onload], svg script').length};
 }"""
 
 
@@ -149,7 +150,8 @@ def test_hostile_content_stays_inert(tab, browser, site):
     member(store, "moderator1", "moderator")
     from dailypapers.community import collections, comments
 
-    comments.add(store, mallory, HOSTILE_ID, XSS + '\n\n[click](javascript:alert("link")) <a href="javascript:alert(1)">a</a>')
+    links = '\n\n[click](javascript:alert("link")) <a href="javascript:alert(1)">a</a>'
+    comments.add(store, mallory, HOSTILE_ID, XSS + links)
     cid = collections.create(store, mallory, '<svg onload=alert("title")></svg><script>alert(1)</script>',
                              XSS, is_public=True)
     collections.add_paper(store, mallory, cid, HOSTILE_ID)

@@ -88,8 +88,8 @@ def test_sigkill_during_import_then_rerun_leaves_a_consistent_database(tmp_path,
     path = tmp_path / "many.jsonl.gz"
     path.write_bytes(gzip.compress(b"".join(listing_lines(20000))))
     env = dict(os.environ, **data_dir_env(data))
-    proc = subprocess.Popen([sys.executable, "-m", "dailypapers", "import", "listings", str(path), "--batch-size", "500"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = [sys.executable, "-m", "dailypapers", "import", "listings", str(path), "--batch-size", "500"]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:

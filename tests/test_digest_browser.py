@@ -11,7 +11,6 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from support.browser import browser  # noqa: F401  (a fixture)
 from support.community import copy_data_dir
 from support.delivery import settings_for
 from test_digest_mail import T, a_reader
@@ -39,11 +38,13 @@ CONTRAST_JS = """
   const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
   const check = (selector) => Array.from(document.querySelectorAll(selector)).map((el) => {
     const r = el.getBoundingClientRect();
-    return {selector, text: el.textContent.trim().slice(0, 60), ratio: ratio(parse(getComputedStyle(el).color), background(el)),
+    return {selector, text: el.textContent.trim().slice(0, 60),
+            ratio: ratio(parse(getComputedStyle(el).color), background(el)),
             width: r.width, height: r.height, left: r.left, right: r.right};
   });
   return {
-    items: [].concat(check('.dp-paper-title'), check('.dp-text'), check('.dp-muted'), check('.dp-why'), check('.dp-pill')),
+    items: [].concat(check('.dp-paper-title'), check('.dp-text'), check('.dp-muted'), check('.dp-why'),
+                     check('.dp-pill')),
     card: parse(getComputedStyle(document.querySelector('.dp-card')).backgroundColor),
     cardBox: document.querySelector('.dp-card').getBoundingClientRect().toJSON(),
     scrollWidth: document.scrollingElement.scrollWidth,

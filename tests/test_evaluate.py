@@ -130,7 +130,10 @@ def test_all_modes_with_the_real_encoder(tmp_path):
 
     cache = Path(os.environ.get("DAILYPAPERS_TEST_MODEL_CACHE", ROOT / "var" / "test-models"))
     files = write_set(tmp_path / "set", DOCS, QUERIES, QRELS)
-    loader = lambda: embeddings.load_encoder(cache)
+
+    def loader():
+        return embeddings.load_encoder(cache)
+
     a = evaluate.run(*files, ["keyword", "semantic", "hybrid"], tmp_path / "work", encoder_loader=loader)
     b = evaluate.run(*files, ["keyword", "semantic", "hybrid"], tmp_path / "work", encoder_loader=loader)
     assert a == b

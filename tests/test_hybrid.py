@@ -163,7 +163,8 @@ def test_modes_and_explanations(world):
     assert [r.score for r in hyb.results] == sorted((r.score for r in hyb.results), reverse=True)
     sem = svc.search("language models reasoning", mode="semantic", limit=20)
     sims = [r.explanation.similarity for r in sem.results]
-    assert sims == sorted(sims, reverse=True) and [r.explanation.semantic_rank for r in sem.results] == list(range(1, 21))
+    assert sims == sorted(sims, reverse=True)
+    assert [r.explanation.semantic_rank for r in sem.results] == list(range(1, 21))
     key = svc.search("language models reasoning", mode="keyword", limit=20)
     assert key.used_mode == "keyword" and all(r.explanation.matched_terms for r in key.results)
     assert hyb.as_dict()["results"][0]["explanation"]["rrf_k"] == 60

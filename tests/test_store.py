@@ -58,7 +58,8 @@ def test_write_then_read_round_trips_every_field(store):
 
 
 def test_same_data_twice_changes_nothing(store):
-    records = [Record(paper(f"2405.{n:05d}", version=1, abstract="x"), entry(f"2405.{n:05d}")) for n in range(10000, 10050)]
+    records = [Record(paper(f"2405.{n:05d}", version=1, abstract="x"), entry(f"2405.{n:05d}"))
+               for n in range(10000, 10050)]
     store.write(records)
     seq = store.max_seq()
     again = store.write(records)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import sqlite3
 import subprocess
 import sys
 
@@ -19,7 +20,8 @@ from dailypapers.store.transfer import TransferError, backup, copy_database, cou
 
 def fill(store: Store, n: int = 40) -> None:
     store.write([Record(Paper(f"2405.{10000 + i}", f"Paper {i}", "abstract", [Author(f"A{i}"), Author("B")],
-                              version=1, categories=["cs.CL"], links=[Link("github", f"https://github.com/a/{i}", "hf")]),
+                              version=1, categories=["cs.CL"],
+                              links=[Link("github", f"https://github.com/a/{i}", "hf")]),
                         DailyEntry(f"2405.{10000 + i}", dt.date(2024, 5, 27), upvotes=i), digest=_digest(i))
                  for i in range(n)])
 
@@ -72,7 +74,7 @@ def test_restore_refuses_a_missing_or_corrupt_file(tmp_path, database_url):
     store.close()
     junk = tmp_path / "junk.sqlite"
     junk.write_bytes(b"not a database" * 100)
-    with pytest.raises(Exception):
+    with pytest.raises((TransferError, sqlite3.DatabaseError)):  # pg_restore fails; SQLite cannot open it
         restore(url, junk)
     store = Store.open(url)
     assert count_rows(store.engine)["papers"] == 3  # nothing lost

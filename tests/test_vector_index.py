@@ -62,7 +62,7 @@ def exact(x: np.ndarray, ids: list[str], q: np.ndarray, k: int, allowed=None) ->
 
 
 def recall(found: list[list[str]], truth: list[list[str]], k: int = 10) -> float:
-    return float(np.mean([len(set(f[:k]) & set(t[:k])) / k for f, t in zip(found, truth)]))
+    return float(np.mean([len(set(f[:k]) & set(t[:k])) / k for f, t in zip(found, truth, strict=True)]))
 
 
 @pytest.fixture(scope="module")

@@ -148,8 +148,8 @@ def test_two_workers_share_the_jobs_and_run_each_once(data_dir, tmp_path):
     store = Store.open(data_dir_url(data_dir))
     try:
         env = env_for(server, data_dir)
-        workers = [start_worker(env, "--id", name, log=log) for name, log in zip(("A", "B"), logs)]
-        for w, log in zip(workers, logs):
+        workers = [start_worker(env, "--id", name, log=log) for name, log in zip(("A", "B"), logs, strict=True)]
+        for w, log in zip(workers, logs, strict=True):
             wait_for_line(log, "ready", process=w)
         subs = readers(store, 24, now() - dt.timedelta(days=3))
         store.jobs.wake("digests", now())  # plan them at the next poll

@@ -48,7 +48,11 @@ CATEGORY_NAMES = {
     "cs.MA": "multiagent systems", "cs.LG": "machine learning", "cs.DB": "databases",
     "cs.DL": "digital libraries", "cs.SI": "social and information networks",
 }
-STOP = {"a", "an", "the", "of", "for", "and", "or", "in", "on", "to", "with", "by", "from", "via", "is", "are", "be", "as", "at", "its", "it", "this", "that", "we", "our", "into", "using", "use", "based", "towards", "toward", "how", "what", "when", "can", "do", "does", "not", "vs"}
+STOP = {
+    "a", "an", "the", "of", "for", "and", "or", "in", "on", "to", "with", "by", "from", "via", "is", "are", "be",
+    "as", "at", "its", "it", "this", "that", "we", "our", "into", "using", "use", "based", "towards", "toward", "how",
+    "what", "when", "can", "do", "does", "not", "vs",
+}
 
 
 def h(text: str) -> int:

@@ -163,7 +163,7 @@ def semantic_matches(store: Store, encoder, pq: ParsedQuery, ids: Sequence[str])
         log.error("semantic alert matching unavailable: %s", describe_error(exc))
         return {}
     sims = matrix @ qvec
-    close = {pid: float(s) for pid, s in zip(found_ids, sims) if s >= SEMANTIC_MIN}
+    close = {pid: float(s) for pid, s in zip(found_ids, sims, strict=True) if s >= SEMANTIC_MIN}
     if close and pq.has_filters:
         filters = ParsedQuery(authors=list(pq.authors), categories=list(pq.categories),
                               date_from=pq.date_from, date_to=pq.date_to)

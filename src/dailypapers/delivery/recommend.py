@@ -165,7 +165,7 @@ def _load(store: Store, model_id: str, ids: Sequence[str]) -> dict[str, np.ndarr
         return {}
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     matrix = matrix / np.where(norms == 0, 1, norms)
-    return dict(zip(found, matrix))
+    return dict(zip(found, matrix, strict=True))
 
 
 def _library_reason(lib: Library, papers: dict[str, Paper], pid: str) -> str:

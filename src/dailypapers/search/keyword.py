@@ -243,7 +243,7 @@ class _Highlighter:
             words = [t.text for t in toks]
             matched |= {text for text, runs in self.runs if _contains_run(words, runs[name])}
             wanted = self.wanted[name]
-            spans = [(t.char_offset_from, t.char_offset_to) for t, w in zip(toks, words) if w in wanted]
+            spans = [(t.char_offset_from, t.char_offset_to) for t, w in zip(toks, words, strict=True) if w in wanted]
             if spans:
                 highlights[name] = _mark(fields[name], spans, SNIPPET_CHARS[name])
         return [text for text, _ in self.runs if text in matched], highlights

@@ -199,7 +199,7 @@ class _Generation:
         except UnicodeEncodeError:
             raw = [i.encode("utf-8") for i in ids]
             fits = np.array([len(r) <= width for r in raw], dtype=bool)
-            wanted = np.array([r if f else b"" for r, f in zip(raw, fits)], dtype=self.ids.dtype)
+            wanted = np.array([r if f else b"" for r, f in zip(raw, fits, strict=True)], dtype=self.ids.dtype)
         sorted_ids = self.sorted_ids
         pos = np.searchsorted(sorted_ids, wanted)
         pos_c = np.minimum(pos, len(sorted_ids) - 1)
@@ -527,7 +527,7 @@ class VectorIndex:
         ids = list(ids)
         labels = self._labels_of(ids)
         n = 0
-        for i, label in zip(ids, labels):
+        for i, label in zip(ids, labels, strict=True):
             if label >= 0:
                 self._gen.dead.add(int(label))
                 self._new_map.pop(i, None)
@@ -687,7 +687,8 @@ class VectorIndex:
                     labels, sims = _post_filtered(gen, q, k, ef, wanted, total, live)
                 else:
                     labels, sims = _filtered(gen.index, q, k, ef, wanted, total, live)
-            return [(self._id_of(int(lab), gen), min(1.0, max(-1.0, float(s)))) for lab, s in zip(labels, sims)]
+            return [(self._id_of(int(lab), gen), min(1.0, max(-1.0, float(s))))
+                    for lab, s in zip(labels, sims, strict=True)]
 
 
 def _tombstone_selector(gen: _Generation):
@@ -785,4 +786,5 @@ def recall_at_k(found: Sequence[Sequence[str]], truth: Sequence[Sequence[str]], 
     """Mean share of the true top-k found in the approximate top-k."""
     if not truth:
         return math.nan
-    return float(np.mean([len(set(f[:k]) & set(t[:k])) / max(1, min(k, len(t))) for f, t in zip(found, truth)]))
+    shares = [len(set(f[:k]) & set(t[:k])) / max(1, min(k, len(t))) for f, t in zip(found, truth, strict=True)]
+    return float(np.mean(shares))

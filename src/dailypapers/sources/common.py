@@ -267,7 +267,7 @@ def _enumerated_affiliations(text: str) -> tuple[str, dict[str, str]]:
     if not m:
         return text, {}
     parts = _ENUMERATED.split(m.group(1))
-    table = {num: aff.strip(" ,;.") for num, aff in zip(parts[1::2], parts[2::2])}
+    table = {num: aff.strip(" ,;.") for num, aff in zip(parts[1::2], parts[2::2], strict=True)}
     return text[: m.start()].rstrip(" ,"), table
 
 

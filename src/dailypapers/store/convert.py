@@ -66,7 +66,8 @@ def entry_row(e: DailyEntry) -> dict:
 
 
 def entry_from_row(row) -> DailyEntry:
-    submitter = Submitter(row.submitted_by, row.submitted_by_name, row.submitted_by_avatar) if row.submitted_by else None
+    submitter = (Submitter(row.submitted_by, row.submitted_by_name, row.submitted_by_avatar)
+                 if row.submitted_by else None)
     return DailyEntry(
         arxiv_id=row.paper_id, date=as_date(row.date), upvotes=row.upvotes, num_comments=row.num_comments,
         github_stars=row.github_stars, submitted_by=submitter, submitted_at=utc(row.submitted_at),

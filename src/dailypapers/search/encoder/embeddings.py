@@ -20,8 +20,9 @@ Queries are embedded as they are.
 
 Every variant computes the same function of the text: vectors are tagged with one `model_id`
 (`all-MiniLM-L6-v2+title`, the model and the document recipe) whatever variant made them, so
-vectors made on a GPU serve queries encoded by the int8 CPU encoder. Measured on 600 real abstracts: int8 vs fp32 cosine 0.995 on average,
-document-vs-document scores within 0.03 (p99); querying fp32 vectors with int8 queries keeps
+vectors made on a GPU serve queries encoded by the int8 CPU encoder. Measured on 600 real
+abstracts: int8 vs fp32 cosine 0.995 on average, document-vs-document scores within 0.03 (p99);
+querying fp32 vectors with int8 queries keeps
 more of the fp32 top 10 (93%) than an all-int8 set does (90.5%), so mixing variants is never
 worse than using int8 alone. `name` says which variant is running.
 """

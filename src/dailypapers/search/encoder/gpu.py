@@ -162,7 +162,8 @@ class ParallelBatcher:
 
 
 def run_pipeline(texts: Sequence[str], forward: Callable[[Batch], object], batcher: ParallelBatcher,
-                 collect: Callable[[list[tuple[np.ndarray, object]]], list[tuple[np.ndarray, np.ndarray]]] | None = None,
+                 collect: Callable[[list[tuple[np.ndarray, object]]], list[tuple[np.ndarray, np.ndarray]]]
+                 | None = None,
                  dim: int = DIM, progress: Callable[[int], None] | None = None) -> np.ndarray:
     """Feed every batch of `batcher` to `forward` and assemble the L2-normalised (n, dim) result.
 
@@ -229,7 +230,8 @@ class TorchMiniLM:
             return torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32)).to(self.device, self.dtype)
 
         self.word = t("embeddings.word_embeddings.weight")
-        self.pos_type = t(raw["embeddings.position_embeddings.weight"] + raw["embeddings.token_type_embeddings.weight"][0])
+        self.pos_type = t(raw["embeddings.position_embeddings.weight"]
+                          + raw["embeddings.token_type_embeddings.weight"][0])
         self.emb_ln = (t("embeddings.LayerNorm.weight"), t("embeddings.LayerNorm.bias"))
         self.blocks = []
         for i in range(self.layers):
@@ -302,7 +304,7 @@ class TorchEncoder(Encoder):
         # One device-to-host copy for the whole call: the only synchronisation point.
         stacked = torch.cat([v for _, v in held]).cpu().numpy()
         out, start = [], 0
-        for index, v in held:
+        for index, _ in held:
             out.append((index, stacked[start:start + len(index)]))
             start += len(index)
         return out

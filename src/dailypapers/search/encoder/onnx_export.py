@@ -102,7 +102,9 @@ def build_fp32(directory: Path | None = None):
         raise ValueError("only BERT encoders with exact GELU and absolute positions are supported")
 
     g = _Graph()
-    f32 = lambda a: np.asarray(a, dtype=np.float32)
+
+    def f32(a) -> np.ndarray:
+        return np.asarray(a, dtype=np.float32)
 
     # Embeddings: word + position + token type 0 (single sentences only ever use type 0).
     word = g.const("word_embeddings", f32(w["embeddings.word_embeddings.weight"]))
@@ -157,7 +159,8 @@ def build_fp32(directory: Path | None = None):
     m3 = g.op("Unsqueeze", [mask, g.const("axes_2", np.array([2], dtype=np.int64))])
     axis1 = g.const("axes_1", np.array([1], dtype=np.int64))
     summed = g.op("ReduceSum", [g.op("Mul", [x, m3]), axis1], keepdims=0)
-    counts = g.op("Clip", [g.op("ReduceSum", [m3, axis1], keepdims=0), g.const("min_count", np.array(1e-9, np.float32))])
+    min_count = g.const("min_count", np.array(1e-9, np.float32))
+    counts = g.op("Clip", [g.op("ReduceSum", [m3, axis1], keepdims=0), min_count])
     g.nodes.append(helper.make_node("Div", [summed, counts], ["embeddings"], name="mean_pool"))
 
     graph = helper.make_graph(
@@ -167,8 +170,8 @@ def build_fp32(directory: Path | None = None):
         outputs=[helper.make_tensor_value_info("embeddings", TensorProto.FLOAT, ["batch", hidden])],
         initializer=g.initializers,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid("com.microsoft", 1)],
-                              producer_name="dailypapers.onnx_export")
+    opsets = [helper.make_opsetid("", OPSET), helper.make_opsetid("com.microsoft", 1)]
+    model = helper.make_model(graph, opset_imports=opsets, producer_name="dailypapers.onnx_export")
     model.ir_version = 8
     return model
 
@@ -195,7 +198,8 @@ def _quantize(quantize_dynamic, QuantType, TensorProto, fp32_path, out_path, red
     quantize_dynamic(
         str(fp32_path), str(out_path),
         op_types_to_quantize=["MatMul"], per_channel=True, reduce_range=reduce_range,
-        weight_type=QuantType.QInt8, # Shape inference cannot see through the com.microsoft ops; every tensor here is float32.
+        weight_type=QuantType.QInt8,
+        # Shape inference cannot see through the com.microsoft ops; every tensor here is float32.
         extra_options={"MatMulConstBOnly": True, "DefaultTensorType": TensorProto.FLOAT},
     )
 

@@ -51,7 +51,8 @@ def bars(title: str, items: list[tuple[str, int]], label_every: int = 1) -> Mark
         h = inner_h * value / y_max
         x = PAD_L + i * step
         body.append(f'<rect class="bar" x="{x + step * 0.1:.1f}" y="{PAD_T + inner_h - h:.1f}" '
-                    f'width="{max(step * 0.8, 0.5):.1f}" height="{h:.1f}"><title>{escape(label)}: {value:,}</title></rect>')
+                    f'width="{max(step * 0.8, 0.5):.1f}" height="{h:.1f}">'
+                    f'<title>{escape(label)}: {value:,}</title></rect>')
         if i % label_every == 0:
             body.append(f'<text class="axis" x="{x + step / 2:.1f}" y="{height - PAD_B + 16}" '
                         f'text-anchor="middle">{escape(label)}</text>')

@@ -71,7 +71,7 @@ def _entries(request: Request, store: Store, items: list[Listed], why: dict[str,
     publication date: search feeds, whose order is newest published first)."""
     base = _base(request)
     ids = [i.paper.arxiv_id for i in items]
-    latest = store.latest_entries([i for i, item in zip(ids, items) if item.entry is None])
+    latest = store.latest_entries([i for i, item in zip(ids, items, strict=True) if item.entry is None])
     local = store.votes.counts(ids)
     out = []
     for item in items:

@@ -88,7 +88,7 @@ def test_public_surface(int8, fp32):
 def test_fp32_graph_matches_sentence_transformers(fp32, reference):
     vecs = fp32.encode(reference["texts"].tolist())
     cos = (vecs * reference["vectors"]).sum(1)
-    assert cos.min() >= 0.999, dict(zip(reference["ids"][cos < 0.999], cos[cos < 0.999], strict=True))
+    assert cos.min() >= 0.999, dict(zip(reference["ids"][cos < 0.999], cos[cos < 0.999]))
 
 
 def test_int8_stays_close_to_the_reference(int8, reference):
@@ -147,9 +147,10 @@ def test_the_energy_example(int8):
 def test_the_energy_example_among_every_demo_paper(int8):
     """The issue's own example against the 9,877 shipped demo vectors: the title-aware document
     vectors put the energy paper in the top 10 (a title+abstract vector alone ranked it 1,917th)."""
-    from dailypapers.worker.embedding import demo_vectors_path, read_vectors_file
+    from dailypapers.ingest.demo import vectors_path
+    from dailypapers.ingest.vectors import read_vectors_file
 
-    data = read_vectors_file(demo_vectors_path(ROOT / "data" / "demo"))
+    data = read_vectors_file(vectors_path(ROOT / "data" / "demo"))
     assert data["model"] == embeddings.MODEL_ID and len(data["ids"]) > 9000
     sims = data["vectors"].astype(np.float32) @ int8.encode([QUERY])[0]
     rank = int((sims > sims[data["ids"].index(ENERGY_ID)]).sum()) + 1

@@ -21,6 +21,7 @@ from dailypapers.models import Paper, Record
 from dailypapers.search.encoder.embeddings import load_encoder, paper_text
 from dailypapers.store import Store
 from dailypapers.store import vectors as V
+from dailypapers.ingest import vectors as shipped
 from dailypapers.worker import embedding as J
 
 
@@ -83,7 +84,7 @@ def test_save_load_round_trip_is_exact_float32(store):
     ids = [pid for pid, *_ in V.missing(store, MODEL, 100)]
     assert len(ids) == 30
     vecs = np.random.default_rng(0).standard_normal((30, 384)).astype(np.float32)
-    assert V.save_vectors(store, MODEL, [(pid, "h" * 40, v) for pid, v in zip(ids, vecs, strict=True)]) == 30
+    assert V.save_vectors(store, MODEL, [(pid, "h" * 40, v) for pid, v in zip(ids, vecs)]) == 30
     got_ids, got = V.load_vectors(store, MODEL)
     assert got_ids == sorted(ids) and got.dtype == np.float32
     assert np.array_equal(got, vecs[np.argsort(ids)])
@@ -216,7 +217,7 @@ def test_export_import_round_trip_with_hash_checks(tmp_path, make_database_url):
     src.write(records)
     J.embed_missing(src, FakeEncoder())
     path = tmp_path / "vectors.npz"
-    exported = J.export_vectors(src, MODEL, path)
+    exported = shipped.export_vectors(src, MODEL, path)
     assert exported.count == 40 and exported.dim == 384 and path.exists()
     with np.load(path) as data:
         assert data["vectors"].dtype == np.float16 and str(data["model"]) == MODEL
@@ -226,15 +227,15 @@ def test_export_import_round_trip_with_hash_checks(tmp_path, make_database_url):
     dst.write(records[:30])                         # ten papers unknown here
     p = records[4].paper                            # and one corrected since
     dst.write([corrected(p, "Corrected.")])
-    report = J.import_vectors(dst, path, model_id=MODEL, dim=384)
+    report = shipped.import_vectors(dst, path, model_id=MODEL, dim=384)
     assert (report.in_file, report.imported, report.unknown, report.stale) == (40, 29, 10, 1)
     assert p.arxiv_id in report.skipped_ids
     ids, vecs = V.load_vectors(dst, MODEL)
-    want = {i: v for i, v in zip(src_ids, src_vecs, strict=True)}
-    cos = np.array([float(v @ want[i]) for i, v in zip(ids, vecs, strict=True)])
+    want = {i: v for i, v in zip(src_ids, src_vecs)}
+    cos = np.array([float(v @ want[i]) for i, v in zip(ids, vecs)])
     assert len(ids) == 29 and cos.min() > 0.9999    # float16 in the file, renormalised on import
     # importing again changes nothing; the stale paper is left for `embed`
-    again = J.import_vectors(dst, path, model_id=MODEL)
+    again = shipped.import_vectors(dst, path, model_id=MODEL)
     assert (again.imported, again.already_current) == (0, 29)
     assert [pid for pid, *_ in V.missing_or_stale(dst, MODEL, 100)] == [p.arxiv_id]
     src.close()
@@ -245,14 +246,14 @@ def test_import_refuses_another_model_or_dimension(tmp_path, database_url):
     s = Store.open(database_url)
     s.write(real_records(5))
     J.embed_missing(s, FakeEncoder("other-model"))
-    path = J.export_vectors(s, "other-model", tmp_path / "v.npz").path
-    with pytest.raises(J.VectorFileError, match="other-model"):
-        J.import_vectors(s, path, model_id=MODEL)
-    with pytest.raises(J.VectorFileError, match="768"):
-        J.import_vectors(s, path, dim=768)
+    path = shipped.export_vectors(s, "other-model", tmp_path / "v.npz").path
+    with pytest.raises(shipped.VectorFileError, match="other-model"):
+        shipped.import_vectors(s, path, model_id=MODEL)
+    with pytest.raises(shipped.VectorFileError, match="768"):
+        shipped.import_vectors(s, path, dim=768)
     (tmp_path / "bad.npz").write_bytes(b"garbage")
-    with pytest.raises(J.VectorFileError):
-        J.import_vectors(s, tmp_path / "bad.npz")
+    with pytest.raises(shipped.VectorFileError):
+        shipped.import_vectors(s, tmp_path / "bad.npz")
     s.close()
 
 

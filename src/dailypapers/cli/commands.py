@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -16,6 +15,7 @@ from dailypapers import config
 from dailypapers.cli.delivery import digest_app, worker
 from dailypapers.cli.users import user_app
 from dailypapers.errors import DailyPapersError
+from dailypapers.ingest import demo as demo_loader
 from dailypapers.ingest import importer
 from dailypapers.progress import console, count_progress, import_progress
 from dailypapers.store import Store
@@ -27,9 +27,6 @@ app.add_typer(index_app, name="index")
 app.add_typer(user_app, name="user")
 app.add_typer(digest_app, name="digest")
 app.command()(worker)
-
-DEMO_DIR = Path(__file__).resolve().parents[3] / "data" / "demo"
-
 
 def _settings() -> config.Settings:
     try:
@@ -398,54 +395,27 @@ def restore_cmd(
     store.close()
 
 
-def _fingerprint(paths: list[Path]) -> str:
-    digest = hashlib.sha256()
-    for path in paths:
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
 @app.command()
-def demo(path: Annotated[Path, typer.Option(help="Demo data directory.")] = DEMO_DIR) -> None:
+def demo(path: Annotated[Path, typer.Option(help="Demo data directory.")] = demo_loader.DEMO_DIR) -> None:
     """Load the demo data set once (later runs skip it), create the demo member, update the index."""
-    from dailypapers.community.accounts import ensure_demo_member
-
     settings = _settings()
     store = _store(settings)
-    wanted = (("hf", "hf_daily_papers.jsonl.gz"), ("listings", "listings_subset.jsonl.gz"))
-    sources = [(fmt, path / name) for fmt, name in wanted if (path / name).exists()]
-    if not sources:
-        _fail(f"no demo data in {path}")
-    fingerprint = _fingerprint([file for _, file in sources])
-    if (store.load_checkpoint("demo") or {}).get("fingerprint") == fingerprint:
+    try:
+        report = demo_loader.load(store, path, progress=import_progress)
+    except DailyPapersError as exc:
+        _fail(str(exc))
+    if report.already_loaded:
         console.print("demo data already loaded")
-    else:
-        for fmt, file in sources:
-            with import_progress(f"demo {file.name}", file.stat().st_size) as bar:
-                report = importer.import_paths(store, fmt, [file], on_read=bar.bytes_read,
-                                               on_records=bar.records_written)
-            _print_import_report(report)
-        store.save_checkpoint("demo", {"fingerprint": fingerprint})
-    _load_demo_vectors(store, settings, path)
-    email, password = ensure_demo_member(store)
+    for _file, imported in report.imports:
+        _print_import_report(imported)
+    if report.vectors is not None:
+        console.print(f"demo vectors: {report.vectors.imported:,} loaded, "
+                      f"{report.vectors.stale + report.vectors.unknown:,} skipped")
+    _ensure_vectors(store, settings)
+    email, password = report.member
     console.print(f"demo member: sign in at /signin as {email} / {password}", highlight=False)
     _sync_index(store, settings)
     store.close()
-
-
-def _load_demo_vectors(store: Store, settings: config.Settings, path: Path) -> None:
-    """Load the demo's precomputed vectors once and build the vector index, so semantic search
-    works from the first page; a missing file or model leaves keyword search only."""
-    from dailypapers.search.encoder.embeddings import MODEL_ID
-    from dailypapers.store.vectors import vector_count
-    from dailypapers.worker.embedding import demo_vectors_path, import_vectors
-
-    file = demo_vectors_path(path)
-    if file.exists() and vector_count(store, MODEL_ID) == 0:
-        report = import_vectors(store, file, model_id=MODEL_ID)
-        console.print(f"demo vectors: {report.imported:,} loaded, {report.stale + report.unknown:,} skipped")
-    _ensure_vectors(store, settings)
 
 
 def _ensure_vectors(store: Store, settings: config.Settings) -> None:

@@ -4,7 +4,6 @@ period a digest belongs to, signed links, preference checks, planning exactly on
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 import pytest
 from support.delivery import member_with_subscription
@@ -76,11 +75,16 @@ def test_signed_links_name_one_subscription_and_one_purpose():
 
 
 def test_confirmation_links_expire():
-    settings = config.load(environ={}, confirm_link_hours=0)
-    token = tokens.make(settings, "confirm", 1, "k", "ada@example.org")
-    time.sleep(1.1)
+    settings = config.load(environ={}, confirm_link_hours=2)
+    made = 1_800_000_000.0
+    token = tokens.make(settings, "confirm", 1, "k", "ada@example.org", clock=lambda: made)
+    in_time = tokens.read(settings, "confirm", token, clock=lambda: made + 2 * 3600)
+    assert in_time == tokens.LinkToken(1, "k", "ada@example.org")
     with pytest.raises(InvalidToken, match="expired"):
-        tokens.read(settings, "confirm", token)
+        tokens.read(settings, "confirm", token, clock=lambda: made + 2 * 3600 + 1)
+    for purpose in ("unsubscribe", "manage"):  # these sit in every message sent: they never expire
+        lasting = tokens.make(settings, purpose, 1, "k", clock=lambda: made)
+        assert tokens.read(settings, purpose, lasting, clock=lambda: made + 10 * 365 * 86400).key == "k"
 
 
 def test_planning_is_exactly_once_and_respects_hours_and_confirmation(database_url):

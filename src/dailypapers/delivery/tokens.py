@@ -9,9 +9,12 @@ links stop working only when the subscription is deleted).
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 from dailypapers.config import Settings
 from dailypapers.errors import InvalidToken
@@ -26,24 +29,40 @@ class LinkToken:
     email: str | None = None  # confirmation of a (new) address: the address being confirmed
 
 
-def _serializer(settings: Settings, purpose: str) -> URLSafeTimedSerializer:
+Clock = Callable[[], float]  # seconds since the epoch, like time.time
+
+
+class _ClockSigner(TimestampSigner):
+    """itsdangerous's timestamp signer, reading the time from `clock` (tests pass their own)."""
+
+    def __init__(self, *args: Any, clock: Clock = time.time, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.clock = clock
+
+    def get_timestamp(self) -> int:
+        return int(self.clock())
+
+
+def _serializer(settings: Settings, purpose: str, clock: Clock) -> URLSafeTimedSerializer:
     if purpose not in PURPOSES:
         raise ValueError(f"unknown token purpose {purpose!r}")
-    return URLSafeTimedSerializer(settings.secret_key, salt=f"dailypapers.subscription.{purpose}")
+    return URLSafeTimedSerializer(settings.secret_key, salt=f"dailypapers.subscription.{purpose}",
+                                  signer=_ClockSigner, signer_kwargs={"clock": clock})
 
 
-def make(settings: Settings, purpose: str, subscription_id: int, key: str, email: str | None = None) -> str:
-    data = {"s": subscription_id, "k": key}
+def make(settings: Settings, purpose: str, subscription_id: int, key: str, email: str | None = None,
+         *, clock: Clock = time.time) -> str:
+    data: dict[str, int | str] = {"s": subscription_id, "k": key}
     if email is not None:
         data["e"] = email
-    return _serializer(settings, purpose).dumps(data)
+    return _serializer(settings, purpose, clock).dumps(data)
 
 
-def read(settings: Settings, purpose: str, token: str) -> LinkToken:
+def read(settings: Settings, purpose: str, token: str, *, clock: Clock = time.time) -> LinkToken:
     """The token's contents; InvalidToken when it is forged, of another purpose, or expired."""
     max_age = settings.confirm_link_hours * 3600 if purpose == "confirm" else None
     try:
-        data = _serializer(settings, purpose).loads(token or "", max_age=max_age)
+        data = _serializer(settings, purpose, clock).loads(token or "", max_age=max_age)
     except SignatureExpired:
         raise InvalidToken("this link has expired; subscribe again to get a new one") from None
     except BadSignature:

@@ -62,7 +62,7 @@ def test_the_commands_are_registered_in_the_main_cli():
     names = {getattr(g, "name", None) for g in app.registered_groups} | {c.name or c.callback.__name__
                                                                          for c in app.registered_commands}
     if "digest" not in names:
-        pytest.skip("cli.py does not register `digest` / `worker` yet (see cli_delivery.py's docstring)")
+        pytest.skip("cli/commands.py does not register `digest` / `worker` yet (see cli/delivery.py)")
     result = CliRunner().invoke(app, ["digest", "--help"])
     assert result.exit_code == 0 and "send" in result.output
     assert "worker" in names

@@ -1,6 +1,6 @@
-"""`dailypapers user …` (cli_users.user_app), run as a real process against a real data directory.
+"""`dailypapers user …` (cli/users.py, user_app), run as a real process against a real data directory.
 
-Until cli.py registers it (`app.add_typer(user_app, name="user")`) the group is started directly."""
+Until cli/commands.py registers it (`app.add_typer(user_app, name="user")`) the group is started directly."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The outbox (store/outbox.py) and its sender (digest/sender.py) as a state machine (hypothesis
+"""The outbox (store/outbox.py) and its sender (delivery/sender.py) as a state machine (hypothesis
 RuleBasedStateMachine) against a real SMTP server (aiosmtpd on loopback) and a real database.
 
 Rules interleave in any order: queue digests (also a second time under the same key), send a batch

@@ -1,4 +1,4 @@
-"""Re-importing a file skips the lines an earlier import applied (seen_lines.py), on both backends,
+"""Re-importing a file skips the lines an earlier import applied (ingest/seen_lines.py), on both backends,
 in this process and with parser processes, and still applies every line that changed."""
 
 from __future__ import annotations

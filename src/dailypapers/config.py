@@ -1,6 +1,6 @@
 """All settings in one typed object, read from DAILYPAPERS_* environment variables.
 
-Each setting is declared once, with its default and help text; the README table and
+Each setting is declared once, with its default and help text; the table in docs/configuration.md and
 `dailypapers settings` are generated from these declarations.
 """
 

@@ -41,7 +41,7 @@ def mask_email(address: str) -> str:
 
 
 def describe(exc: BaseException) -> str:
-    """One line: `KeyError: 'x' (at web/pages.py:120 in paper)`, the message redacted."""
+    """One line: `KeyError: 'x' (at web/routes/pages.py:120 in paper)`, the message redacted."""
     where = ""
     frames = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ else []
     if frames:

@@ -1,7 +1,7 @@
 """The one module that talks to the SMTP server (standard library only).
 
 `send_message` sends one message at once (password resets). Digests and confirmations go
-through the outbox (digest/sender.py), which sends stored, already rendered messages over one
+through the outbox (delivery/sender.py), which sends stored, already rendered messages over one
 `Connection` per batch with `Connection.send`. Connection settings (host, port, STARTTLS or
 implicit TLS, user, password, From) come from DAILYPAPERS_SMTP_* and DAILYPAPERS_MAIL_FROM.
 

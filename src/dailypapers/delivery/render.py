@@ -1,4 +1,4 @@
-"""Rendering messages from templates in digest/templates: `<name>.txt` (plain text, no escaping)
+"""Rendering messages from templates in delivery/templates: `<name>.txt` (plain text, no escaping)
 and `<name>.html` (autoescaped; inline CSS only, since mail clients drop stylesheets)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The jobs table that `dailypapers worker` processes share (SQL only; the loop lives in worker.py).
+"""The jobs table that `dailypapers worker` processes share (SQL only; the loop lives in worker/loop.py).
 
 A job is a row with a unique `key`. Recurring jobs (`interval_s` set) stay `queued` and move
 their `run_at` forward after each run; one-off jobs end `done` or `failed`.

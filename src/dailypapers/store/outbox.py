@@ -1,5 +1,5 @@
 """The outbox: every message, fully rendered, is a row here before anything is sent (SQL only;
-the sending rules live in digest/sender.py).
+the sending rules live in delivery/sender.py).
 
 Lifecycle of a row: `queued` → `sent` | `failed` | `cancelled`. While a worker works on a row it
 holds a claim (`claimed_by`, `claimed_until`); the claim is taken by one conditional UPDATE (on

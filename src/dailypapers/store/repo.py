@@ -211,7 +211,7 @@ class Store:
         return summary
 
     def seen(self, digests: set[bytes]) -> set[bytes]:
-        """Those of `digests` (input lines, seen_lines.py) that an import applied to a paper still stored."""
+        """Those of `digests` (input lines, ingest/seen_lines.py) that an import applied to a paper still stored."""
         found: set[bytes] = set()
         query = select(seen_records.c.digest).join(papers, papers.c.id == seen_records.c.paper_id)
         with self.engine.connect() as conn:

@@ -371,7 +371,7 @@ job_runs = Table(
 
 # Rate-limit counters shared by every web process (store/ratelimits.py): one row per
 # (limiter:hashed key, fixed window); rows past `expires_at` (epoch seconds) are deleted.
-seen_records = Table(  # migration 0006: the input lines imports applied (seen_lines.py)
+seen_records = Table(  # migration 0006: the input lines imports applied (ingest/seen_lines.py)
     "seen_records", metadata,
     Column("digest", LargeBinary(16), primary_key=True),  # blake2b of parser code, format and line
     Column("paper_id", String(64), nullable=False),

@@ -1,4 +1,4 @@
-"""Digest subscriptions (SQL only; the rules, double opt-in and tokens live in digest/).
+"""Digest subscriptions (SQL only; the rules, double opt-in and tokens live in delivery/).
 
 A subscription belongs to a member (`user_id`; it goes to their account address) or to an
 address alone (`user_id` NULL; `status` stays `pending` until the address confirms). `key` is a

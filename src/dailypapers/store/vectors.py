@@ -77,7 +77,7 @@ def _joined():
 
 class Pending(NamedTuple):
     """A paper that needs a vector: its embedded text (whose hash is stored) and its title
-    (embedded on its own as well, see `search.embeddings.document_vectors`)."""
+    (embedded on its own as well, see `search.encoder.embeddings.document_vectors`)."""
 
     paper_id: str
     text: str

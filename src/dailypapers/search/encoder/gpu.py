@@ -30,6 +30,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Self
 
@@ -61,7 +62,6 @@ class Batch:
     index: np.ndarray
     ids: np.ndarray
     lengths: np.ndarray
-    tokenized_at: float = 0.0  # time.time() when its chunk was tokenised (to observe the overlap)
 
     def mask(self) -> np.ndarray:
         return (np.arange(self.ids.shape[1])[None, :] < self.lengths[:, None]).astype(np.int64)
@@ -90,7 +90,6 @@ def tokenize_chunk(offset: int, texts: Sequence[str], batch_size: int, pad_multi
     lengths = np.fromiter((len(e.ids) for e in encs), dtype=np.int32, count=len(encs))
     order = np.argsort(-lengths, kind="stable")
     batches = []
-    now = time.time()
     for start in range(0, len(order), batch_size):
         idx = order[start:start + batch_size]
         width = int(lengths[idx].max())
@@ -99,8 +98,7 @@ def tokenize_chunk(offset: int, texts: Sequence[str], batch_size: int, pad_multi
         ids = np.zeros((len(idx), width), dtype=np.int32)
         for row, i in enumerate(idx):
             ids[row, :lengths[i]] = encs[i].ids
-        batches.append(Batch(index=(idx + offset).astype(np.int64), ids=ids, lengths=lengths[idx].copy(),
-                             tokenized_at=now))
+        batches.append(Batch(index=(idx + offset).astype(np.int64), ids=ids, lengths=lengths[idx].copy()))
     return batches
 
 
@@ -112,12 +110,14 @@ class ParallelBatcher:
     """Tokenise in `workers` processes and yield padded, length-sorted batches as they are ready.
 
     At most `prefetch` chunks are in flight, so memory stays bounded for any number of texts.
+    `on_tokenised(start)`, if given, is called (in a thread of this process) when the chunk that
+    begins at position `start` has been tokenised: how the overlap with the forward pass is observed.
     Use as a context manager (or call close()) to stop the workers.
     """
 
     def __init__(self, model_dir: Path | None = None, *, workers: int | None = None, batch_size: int = GPU_BATCH,
                  chunk_size: int = CHUNK, prefetch: int | None = None, max_tokens: int = MAX_TOKENS,
-                 pad_multiple: int = PAD_MULTIPLE) -> None:
+                 pad_multiple: int = PAD_MULTIPLE, on_tokenised: Callable[[int], None] | None = None) -> None:
         import multiprocessing
 
         if model_dir is None:
@@ -128,6 +128,7 @@ class ParallelBatcher:
         self.batch_size, self.chunk_size = batch_size, chunk_size
         self.prefetch = prefetch or 2 * self.workers
         self.pad_multiple = pad_multiple
+        self.on_tokenised = on_tokenised
         # spawn, not fork: the parent may hold CUDA state, which must not be forked.
         self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
                                         initializer=_init_worker, initargs=(str(model_dir), max_tokens))
@@ -141,7 +142,10 @@ class ParallelBatcher:
             if start is None:
                 return False
             chunk = [t if isinstance(t, str) else str(t) for t in texts[start:start + self.chunk_size]]
-            pending.append(self.pool.submit(_tokenize_task, start, chunk, self.batch_size, self.pad_multiple))
+            future = self.pool.submit(_tokenize_task, start, chunk, self.batch_size, self.pad_multiple)
+            if self.on_tokenised is not None:
+                future.add_done_callback(partial(_report_tokenised, self.on_tokenised, start))
+            pending.append(future)
             return True
 
         while len(pending) < self.prefetch and submit():
@@ -159,6 +163,11 @@ class ParallelBatcher:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _report_tokenised(on_tokenised: Callable[[int], None], start: int, future: Future) -> None:
+    if not future.cancelled() and future.exception() is None:
+        on_tokenised(start)
 
 
 def run_pipeline(texts: Sequence[str], forward: Callable[[Batch], object], batcher: ParallelBatcher,

@@ -1,5 +1,4 @@
 import datetime as dt
-import time
 
 import pytest
 from sources_helpers import FIXTURES, assert_total, mutations, needs_data, split
@@ -127,13 +126,14 @@ def test_truncated_real_response_is_one_error():
     assert len(results) == 1 and isinstance(results[0], ParseError)
 
 
-def test_entity_bomb_and_external_entities_are_refused_quickly():
-    started = time.monotonic()
-    for data in (BILLION_LAUGHS, EXTERNAL_ENTITY):
-        results = list(atom.parse(data))
-        assert len(results) == 1 and isinstance(results[0], ParseError)
-        assert "root:" not in str(results[0])
-    assert time.monotonic() - started < 2
+@pytest.mark.parametrize("data, refusal", [
+    (BILLION_LAUGHS, "amplification"),  # libxml2 stops expanding: no gigabytes of "lol"
+    (EXTERNAL_ENTITY, "with a DTD are not accepted"),  # nothing read from the disk or the network
+])
+def test_entity_bomb_and_external_entities_are_refused_unexpanded(data, refusal):
+    results = list(atom.parse(data))
+    assert len(results) == 1 and isinstance(results[0], ParseError)
+    assert refusal in str(results[0]) and "root:" not in str(results[0])
 
 
 def test_damaged_copies_never_raise():

@@ -14,9 +14,9 @@ from typing import Any
 from dailypapers import ids
 from dailypapers.errors import ParseError
 from dailypapers.models import LINK_KINDS, Record
-from dailypapers.sources import PARSERS
+from dailypapers.sources.formats import FORMATS as REGISTRY
 
-FORMATS = tuple(PARSERS)
+FORMATS = tuple(REGISTRY)
 INT64 = 2**63
 
 
@@ -26,7 +26,7 @@ class ContractViolation(AssertionError):
 
 def check(fmt: str, data: bytes) -> list[Record | ParseError]:
     """Run one parser over `data` and check every item it yields; returns the items."""
-    items = list(PARSERS[fmt](data, "<fuzz>"))
+    items = list(REGISTRY[fmt].parse(data, "<fuzz>"))
     for item in items:
         if isinstance(item, ParseError):
             if not isinstance(item.message, str) or not item.message:

@@ -17,7 +17,9 @@ from dailypapers.cli.users import user_app
 from dailypapers.errors import DailyPapersError
 from dailypapers.ingest import demo as demo_loader
 from dailypapers.ingest import importer
+from dailypapers.ingest.files import total_bytes
 from dailypapers.progress import console, count_progress, import_progress
+from dailypapers.sources.formats import FORMATS
 from dailypapers.store import Store
 
 app = typer.Typer(help="dailypapers: a self-hosted research-paper hub.", no_args_is_help=True,
@@ -73,17 +75,17 @@ def init() -> None:
 
 @app.command("import")
 def import_(
-    format: Annotated[str, typer.Argument(help="One of: " + ", ".join(importer.FORMATS))],
+    format: Annotated[str, typer.Argument(help="One of: " + ", ".join(FORMATS))],
     paths: Annotated[list[Path], typer.Argument(help="Files or directories (.gz is read transparently).")],
     batch_size: Annotated[int, typer.Option(help="Records per transaction.")] = 1000,
     index: Annotated[bool, typer.Option(help="Update the search index afterwards.")] = True,
 ) -> None:
     """Import papers from files. Idempotent: importing the same data twice changes nothing."""
     settings = _settings()
-    if format not in importer.FORMATS:
-        _fail(f"unknown format {format!r}; choose one of: {', '.join(importer.FORMATS)}", 2)
+    if format not in FORMATS:
+        _fail(f"unknown format {format!r}; choose one of: {', '.join(FORMATS)}", 2)
     store = _store(settings)
-    with import_progress(f"import {format}", importer.total_bytes(paths)) as bar:
+    with import_progress(f"import {format}", total_bytes(paths)) as bar:
         report = importer.import_paths(store, format, paths, batch_size=batch_size,
                                        on_read=bar.bytes_read, on_records=bar.records_written)
     _print_import_report(report)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
-import io
 import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
@@ -11,40 +9,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from dailypapers.errors import DailyPapersError, ParseError
+from dailypapers.errors import ParseError
 from dailypapers.ingest import seen_lines
+from dailypapers.ingest.files import expand_paths, open_input
 from dailypapers.ingest.parallel import parse_path_parallel
 from dailypapers.ingest.seen_lines import Seen
 from dailypapers.models import Record
+from dailypapers.sources import formats
 from dailypapers.store import Store
 from dailypapers.store.repo import WriteSummary
 
-# format name -> (module name in dailypapers.sources, streams JSON Lines?)
-FORMATS: dict[str, tuple[str, bool]] = {
-    "hf": ("hf", True),
-    "snapshot": ("snapshot", True),
-    "listings": ("listings", True),
-    "atom": ("atom", False),
-    "oai": ("oai", False),
-    "abs": ("abs", False),
-}
-FORMAT_HELP = {
-    "hf": "Hugging Face daily papers: the day-per-line JSON Lines archive or a raw /api/daily_papers response",
-    "snapshot": "arXiv bulk metadata snapshot (arxiv-metadata-oai-snapshot.json, JSON Lines)",
-    "listings": "daily arXiv listing JSON Lines (id, title, summary, authors, categories, announced)",
-    "atom": "arXiv API Atom responses",
-    "oai": "OAI-PMH ListRecords/GetRecord responses (metadataPrefix=arXiv)",
-    "abs": "arXiv .abs metadata files (a directory is walked)",
-}
 MAX_REPORTED_ERRORS = 1000
-LINE_FORMATS = ("snapshot", "listings")  # one paper a line: chunks of lines parse independently
 PARALLEL_MIN_BYTES = 4 << 20
 PARALLEL_MIN_CORES = 4
 ANALYZE_AFTER = 10_000  # papers written by one import before the planner's statistics are refreshed
-
-
-class UnknownFormat(DailyPapersError):
-    pass
 
 
 class ImportWatcher(Protocol):
@@ -67,68 +45,21 @@ class ImportReport:
     written: WriteSummary = field(default_factory=WriteSummary)
     errors: list[ParseError] = field(default_factory=list)
     error_count: int = 0
-    skipped_seen: int = 0  # lines an earlier import applied, not parsed again (seen_lines.py)
+    skipped_seen: int = 0  # lines an earlier import applied, not parsed again (ingest/seen_lines.py)
 
     @property
     def ok(self) -> bool:
         return self.error_count == 0
 
 
-class _CountingReader(io.RawIOBase):
-    """Wraps a file to report bytes read, so a progress bar can show an ETA on compressed input."""
-
-    def __init__(self, raw: io.BufferedReader, on_read: Callable[[int], None] | None) -> None:
-        self.raw, self.on_read = raw, on_read
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        n = self.raw.readinto(buffer)
-        if self.on_read and n:
-            self.on_read(n)
-        return n
-
-    def close(self) -> None:
-        self.raw.close()
-        super().close()
-
-
-def expand_paths(paths: Iterable[Path]) -> list[Path]:
-    out: list[Path] = []
-    for path in paths:
-        path = Path(path)
-        if path.is_dir():
-            out.extend(sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")))
-        else:
-            out.append(path)
-    return out
-
-
-def open_input(path: Path, on_read: Callable[[int], None] | None = None) -> io.BufferedReader:
-    counted = io.BufferedReader(_CountingReader(open(path, "rb"), on_read), buffer_size=1 << 20)
-    if path.suffix == ".gz":
-        return io.BufferedReader(gzip.GzipFile(fileobj=counted), buffer_size=1 << 20)  # type: ignore[arg-type]
-    return counted
-
-
-def _parser(fmt: str):
-    if fmt not in FORMATS:
-        raise UnknownFormat(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
-    import importlib
-
-    module_name, streaming = FORMATS[fmt]
-    return importlib.import_module(f"dailypapers.sources.{module_name}").parse, streaming
-
-
 def parse_path(fmt: str, path: Path, on_read: Callable[[int], None] | None = None) -> Iterator[Record | ParseError]:
-    parse, streaming = _parser(fmt)
+    source_format = formats.get(fmt)
     if not path.exists():
         yield ParseError("no such file", str(path))
         return
     with open_input(path, on_read) as stream:
         try:
-            yield from parse(stream if streaming else stream.read(), source=str(path))
+            yield from source_format.parse(stream if source_format.streams else stream.read(), str(path))
         except (OSError, EOFError) as exc:  # truncated or corrupt gzip, unreadable file
             yield ParseError(f"cannot read the rest of the file: {exc}", str(path))
 
@@ -139,7 +70,7 @@ def parse_unseen_lines(store: Store, fmt: str, path: Path,
     if not path.exists():
         yield ParseError("no such file", str(path))
         return
-    source, module, line_salt = str(path), f"dailypapers.sources.{FORMATS[fmt][0]}", seen_lines.salt(fmt)
+    source, module, line_salt = str(path), formats.get(fmt).module_name, seen_lines.salt(fmt)
     with open_input(path, on_read) as raw:
         for chunk in seen_lines.line_chunks(raw, source):
             if isinstance(chunk, ParseError):
@@ -195,32 +126,32 @@ def import_paths(store: Store, fmt: str, paths: Iterable[Path], *, batch_size: i
     """Import every file; JSON Lines paper files are parsed in `workers` other processes
     (None: one when a file is large enough to pay for starting it, 0: in this process)."""
     files = expand_paths(paths)
-    _parser(fmt)
+    formats.get(fmt)  # an unknown format fails before any file is read
     report = ImportReport(files=len(files))
     for path in files:
-        n = workers if workers is not None else (1 if _worth_a_process(fmt, path) else 0)
-        if fmt not in LINE_FORMATS:
-            items = parse_path(fmt, path, on_read)
-        elif n > 0:
-            items = parse_path_parallel(fmt, path, n, on_read, known=store.seen)
-        else:
-            items = parse_unseen_lines(store, fmt, path, on_read)
-        import_items(store, items, batch_size=batch_size, report=report, on_records=on_records)
+        import_items(store, _items(store, fmt, path, workers, on_read), batch_size=batch_size, report=report,
+                     on_records=on_records)
     if report.written.inserted + report.written.updated >= ANALYZE_AFTER:
         store.analyze()
     return report
 
 
-def _worth_a_process(fmt: str, path: Path) -> bool:
+def _items(store: Store, fmt: str, path: Path, workers: int | None,
+           on_read: Callable[[int], None] | None) -> Iterator[Record | ParseError | Seen]:
+    if not formats.get(fmt).one_paper_a_line:
+        return parse_path(fmt, path, on_read)
+    n = workers if workers is not None else (1 if _worth_a_process(path) else 0)
+    if n > 0:
+        return parse_path_parallel(fmt, path, n, on_read, known=store.seen)
+    return parse_unseen_lines(store, fmt, path, on_read)
+
+
+def _worth_a_process(path: Path) -> bool:
     """Only with cores to spare: on 2 shared cores, pickling records between processes cost more
     than the overlap gained (100k snapshot lines: 54 s with a parser process, 40 s without)."""
     if (os.cpu_count() or 1) < PARALLEL_MIN_CORES:
         return False
     try:
-        return fmt in LINE_FORMATS and path.stat().st_size >= PARALLEL_MIN_BYTES
+        return path.stat().st_size >= PARALLEL_MIN_BYTES
     except OSError:
         return False
-
-
-def total_bytes(paths: Iterable[Path]) -> int:
-    return sum(os.path.getsize(p) for p in expand_paths(paths) if Path(p).exists())

@@ -25,8 +25,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 from dailypapers.errors import DailyPapersError, ParseError
+from dailypapers.ingest.files import open_input
 from dailypapers.ingest.seen_lines import Seen, line_chunks, parse_lines, salt, unseen
 from dailypapers.models import Record
+from dailypapers.sources import formats
 
 CHUNK_LINES = 250  # ~0.5 MB of snapshot lines, and about as much pickled back
 PIPE_BYTES = 1 << 20
@@ -42,12 +44,10 @@ def parse_path_parallel(fmt: str, path: Path, workers: int, on_read: Callable[[i
                         ) -> Iterator[Record | ParseError | Seen]:
     """Records and errors in file order; with `known` (store.seen), lines an earlier import
     applied are skipped here, before any parser sees them, and counted in Seen items."""
-    from dailypapers.ingest.importer import FORMATS, open_input
-
     if not path.exists():
         yield ParseError("no such file", str(path))
         return
-    source, module, line_salt = str(path), f"dailypapers.sources.{FORMATS[fmt][0]}", salt(fmt)
+    source, module, line_salt = str(path), formats.get(fmt).module_name, salt(fmt)
     parsers = [_Parser() for _ in range(max(1, workers))]
     try:
         with open_input(path, on_read) as raw:

@@ -7,6 +7,7 @@ Each setting is declared once, with its default and help text; the table in docs
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -109,7 +110,7 @@ def env_name(name: str) -> str:
     return f"DAILYPAPERS_{name.upper()}"
 
 
-def load(environ: dict[str, str] | None = None, **overrides) -> Settings:
+def load(environ: Mapping[str, str] | None = None, **overrides) -> Settings:
     environ = os.environ if environ is None else environ
     values = {}
     for f in fields(Settings):

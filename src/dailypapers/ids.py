@@ -97,8 +97,8 @@ def order_rank(arxiv_id: str) -> int:
     picked by CRC-32, and a non-arXiv key ranks by its CRC-32: still the same on every node."""
     m = _NEW.fullmatch(arxiv_id)
     if m and m.group("v") is None:
-        yymm, number = arxiv_id.split(".")
-        return _NEW_BASE + int(yymm) * 100_000 + int(number)
+        yymm, seq = arxiv_id.split(".")
+        return _NEW_BASE + int(yymm) * 100_000 + int(seq)
     m = _OLD.fullmatch(arxiv_id)
     if m and m.group("v") is None:
         archive, digits = arxiv_id.split("/")

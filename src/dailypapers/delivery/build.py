@@ -15,12 +15,17 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from dailypapers.config import Settings
 from dailypapers.delivery import content, links, message, render
 from dailypapers.delivery.schedule import DAYS, WEEKDAYS, last_instant, next_instant, period_of
 from dailypapers.store import Store
 from dailypapers.store.subscriptions import Subscription
+
+if TYPE_CHECKING:
+    from dailypapers.search.encoder.embeddings import Encoder
+    from dailypapers.search.keyword import KeywordIndex
 
 
 def digest_key(subscription_id: int, period: dt.date) -> str:
@@ -98,7 +103,7 @@ def render_digest(settings: Settings, digest: content.Digest) -> tuple[str, str]
 
 
 def assemble(store: Store, settings: Settings, sub: Subscription, instant: dt.datetime, *, now: dt.datetime,
-             index=None, encoder=None) -> content.Digest:
+             index: KeywordIndex | None = None, encoder: Encoder | None = None) -> content.Digest:
     """The digest of `sub` for `instant` (nothing written), reaching back to the last digest
     when that is longer ago than one period."""
     last = store.outbox.last_digest(sub.id)
@@ -111,7 +116,7 @@ def assemble(store: Store, settings: Settings, sub: Subscription, instant: dt.da
 
 
 def build(store: Store, settings: Settings, subscription_id: int, period: dt.date, instant: dt.datetime, *,
-          now: dt.datetime, index=None, encoder=None) -> BuildResult:
+          now: dt.datetime, index: KeywordIndex | None = None, encoder: Encoder | None = None) -> BuildResult:
     """Render the digest of (subscription, period) into the outbox, unless it is already there."""
     key = digest_key(subscription_id, period)
     sub = store.subscriptions.get(subscription_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from dailypapers.community import lists
 from dailypapers.delivery import alerts, recommend
@@ -15,6 +16,10 @@ from dailypapers.delivery.window import Window, new_papers, window
 from dailypapers.models import DailyEntry, Paper
 from dailypapers.store import Store
 from dailypapers.store.subscriptions import Subscription
+
+if TYPE_CHECKING:
+    from dailypapers.search.encoder.embeddings import Encoder
+    from dailypapers.search.keyword import KeywordIndex
 
 TRENDING = {"daily": 10, "weekly": 15}
 PER_ALERT = 10
@@ -108,7 +113,8 @@ def _trending_why(rank: int, label: str, e) -> str:
 
 
 def assemble(store: Store, sub: Subscription, instant: dt.datetime, *, base: str, now: dt.datetime,
-             since: dt.datetime | None = None, index=None, encoder=None) -> Digest:
+             since: dt.datetime | None = None, index: KeywordIndex | None = None,
+             encoder: Encoder | None = None) -> Digest:
     """The digest of `sub` for the period of `instant` (nothing is written)."""
     w = window(store, instant, sub.frequency, since)
     delivered = store.outbox.delivered(sub.id)
@@ -117,7 +123,7 @@ def assemble(store: Store, sub: Subscription, instant: dt.datetime, *, base: str
     shown: set[str] = set()
     picks: list[tuple[str, str, list[str]]] = []  # (section, paper id, why)
 
-    if sub.include_trending and w.end_day is not None:
+    if sub.include_trending and w.start_day is not None and w.end_day is not None:
         reference = min(instant, now)
         page = lists.daily(store, w.start_day, w.end_day, sort="trending", limit=200, now=reference)
         label = "this week's lists" if w.days > 1 else f"the list of {w.end_day:%b} {w.end_day.day}"

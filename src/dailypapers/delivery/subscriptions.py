@@ -23,7 +23,7 @@ import secrets
 from dailypapers.community.accounts import normalize_email
 from dailypapers.config import Settings
 from dailypapers.delivery import links, message, render, schedule, tokens
-from dailypapers.errors import Conflict, InvalidInput, InvalidToken, NotFound
+from dailypapers.errors import Conflict, InvalidInput, InvalidToken
 from dailypapers.store import Store
 from dailypapers.store.accounts import User
 from dailypapers.store.sqlutil import utcnow
@@ -96,7 +96,7 @@ def subscribe_member(store: Store, user: User, raw: dict, now: dt.datetime | Non
         raise Conflict("that address already has a subscription")
     state = {} if existing.active else {"status": "active", "confirmed_at": now, "unsubscribed_at": None}
     subs.update(existing.id, now, user_id=user.id, email=user.email, pending_email=None, **prefs, **state)
-    return subs.get(existing.id)
+    return subs.require(existing.id)
 
 
 def member_subscription(store: Store, user: User) -> Subscription | None:
@@ -132,7 +132,7 @@ def subscribe_address(store: Store, settings: Settings, raw_email: str, raw: dic
         subs.update(existing.id, now, status="pending",
                     **(prefs if not member_prefs else {k: prefs[k] for k in ("frequency", "hour", "weekday",
                                                                                "timezone")}))
-        existing = subs.get(existing.id)
+        existing = subs.require(existing.id)
     return _queue_confirmation(store, settings, existing, base, now)
 
 
@@ -186,11 +186,11 @@ def confirm(store: Store, settings: Settings, token: str, now: dt.datetime | Non
     if data.email is not None and data.email != sub.email:
         if not store.subscriptions.confirm_address(sub.id, sub.key, data.email, now):
             raise InvalidToken("this address change was replaced by a newer one; use the latest link")
-        return store.subscriptions.get(sub.id)
+        return store.subscriptions.require(sub.id)
     if sub.status == "unsubscribed":
         raise InvalidToken("this subscription was cancelled after the link was sent; subscribe again")
     store.subscriptions.confirm(sub.id, sub.key, now)
-    return store.subscriptions.get(sub.id)
+    return store.subscriptions.require(sub.id)
 
 
 def by_manage_token(store: Store, settings: Settings, token: str) -> Subscription:
@@ -205,7 +205,7 @@ def unsubscribe(store: Store, settings: Settings, token: str, now: dt.datetime |
     """One-click unsubscribe (idempotent)."""
     sub = by_unsubscribe_token(store, settings, token)
     store.subscriptions.unsubscribe(sub.id, sub.key, now or utcnow())
-    return store.subscriptions.get(sub.id)
+    return store.subscriptions.require(sub.id)
 
 
 def cancel(store: Store, sub: Subscription, now: dt.datetime | None = None) -> None:
@@ -215,7 +215,7 @@ def cancel(store: Store, sub: Subscription, now: dt.datetime | None = None) -> N
 def update_preferences(store: Store, sub: Subscription, raw: dict, now: dt.datetime | None = None) -> Subscription:
     prefs = check_preferences(raw, member=sub.user_id is not None)
     store.subscriptions.update(sub.id, now or utcnow(), **prefs)
-    return store.subscriptions.get(sub.id)
+    return store.subscriptions.require(sub.id)
 
 
 def change_address(store: Store, settings: Settings, sub: Subscription, raw_email: str, *, base: str,
@@ -231,11 +231,8 @@ def change_address(store: Store, settings: Settings, sub: Subscription, raw_emai
     if other is not None and other.id != sub.id:
         raise Conflict("that address already has its own subscription")
     store.subscriptions.update(sub.id, now, pending_email=email)
-    return _queue_confirmation(store, settings, store.subscriptions.get(sub.id), base, now, email=email)
+    return _queue_confirmation(store, settings, store.subscriptions.require(sub.id), base, now, email=email)
 
 
 def require(store: Store, subscription_id: int) -> Subscription:
-    sub = store.subscriptions.get(subscription_id)
-    if sub is None:
-        raise NotFound(f"no subscription {subscription_id}")
-    return sub
+    return store.subscriptions.require(subscription_id)

@@ -27,7 +27,7 @@ class Window:
 
     @property
     def label(self) -> str:
-        if self.end_day is None:
+        if self.start_day is None or self.end_day is None:  # both or neither
             return "no daily list yet"
         if self.start_day == self.end_day:
             return f"the list of {self.end_day:%A, %B} {self.end_day.day}, {self.end_day.year}"
@@ -44,5 +44,5 @@ def window(store: Store, until: dt.datetime, frequency: str, since: dt.datetime 
 
 def new_papers(store: Store, w: Window) -> list[str]:
     """The window's candidates: listed papers (newest list first), then newly published ones."""
-    listed = listed_ids(store, w.start_day, w.end_day) if w.end_day else []
+    listed = listed_ids(store, w.start_day, w.end_day) if w.start_day and w.end_day else []
     return list(dict.fromkeys([*listed, *published_ids(store, w.since, w.until)]))

@@ -13,7 +13,7 @@ import unicodedata
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal, overload
 
 from lxml import etree
 
@@ -41,11 +41,11 @@ def open_path(path: str | Path) -> BinaryIO:
 def as_stream(data: BinaryIO | bytes) -> BinaryIO:
     """A peekable binary stream over `data`, decompressed when it is gzip."""
     if isinstance(data, (bytes, bytearray, memoryview)):
-        stream: Any = io.BufferedReader(io.BytesIO(bytes(data)))  # type: ignore[arg-type]
+        stream: Any = io.BufferedReader(io.BytesIO(bytes(data)))
     elif hasattr(data, "peek"):
         stream = data
     else:
-        stream = io.BufferedReader(data)  # type: ignore[arg-type]
+        stream = io.BufferedReader(data)
     if stream.peek(2)[:2] == GZIP_MAGIC:
         return gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[return-value]
     return stream
@@ -91,6 +91,10 @@ def _decode_line(raw: bytes, source: str, lineno: int) -> tuple[int, Any] | Pars
 # ---------------------------------------------------------------- typed fields
 
 
+@overload
+def get_dict(obj: Any, key: str, *, required: Literal[True]) -> dict: ...
+@overload
+def get_dict(obj: Any, key: str, *, required: bool = False) -> dict | None: ...
 def get_dict(obj: Any, key: str, *, required: bool = False) -> dict | None:
     return _typed(obj, key, dict, "an object", required)
 
@@ -99,6 +103,10 @@ def get_list(obj: Any, key: str, *, required: bool = False) -> list:
     return _typed(obj, key, list, "a list", required) or []
 
 
+@overload
+def get_str(obj: Any, key: str, *, required: Literal[True]) -> str: ...
+@overload
+def get_str(obj: Any, key: str, *, required: bool = False) -> str | None: ...
 def get_str(obj: Any, key: str, *, required: bool = False) -> str | None:
     return _typed(obj, key, str, "a string", required)
 

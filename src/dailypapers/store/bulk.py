@@ -23,6 +23,7 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Se
         limits = [(i, t.length) for i, t in enumerate(table.c[c].type for c in columns)
                   if isinstance(t, String) and t.length]
         driver = conn.connection.driver_connection
+        assert driver is not None  # a connection in use always holds its DBAPI connection
         with driver.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
             for row in rows:
                 if limits and any(isinstance(row[i], str) and len(row[i]) > n for i, n in limits):

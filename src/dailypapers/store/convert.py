@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import overload
 
 from ..models import Author, DailyEntry, Link, Paper, Submitter, Version
 from ..names import author_key
 
 
-def utc(value: dt.datetime | None) -> dt.datetime | None:
+@overload
+def utc(value: None) -> None: ...
+@overload
+def utc(value: dt.datetime | str) -> dt.datetime: ...
+def utc(value: dt.datetime | str | None) -> dt.datetime | None:
     if value is None:
         return None
     if isinstance(value, str):

@@ -38,9 +38,9 @@ def _tidy(paper: Paper) -> Paper:
         paper.primary_category = paper.categories[0]
     if paper.versions:
         paper.version = max(paper.version or 0, max(v.version for v in paper.versions))
-        first = next((v for v in paper.versions if v.version == 1 and v.submitted), None)
-        if first and (paper.published is None or first.submitted < paper.published):
-            paper.published = first.submitted
+        first = next((v.submitted for v in paper.versions if v.version == 1 and v.submitted), None)
+        if first and (paper.published is None or first < paper.published):
+            paper.published = first
     return paper
 
 
@@ -49,8 +49,8 @@ def _merge_versions(old: list[Version], new: list[Version]) -> list[Version]:
     for v in new:
         current = by_number.get(v.version)
         if current is None or (v.submitted and not current.submitted) or (v.size and not current.size):
-            by_number[v.version] = Version(v.version, v.submitted or (current and current.submitted),
-                                           v.size or (current and current.size))
+            by_number[v.version] = Version(v.version, v.submitted or (current.submitted if current else None),
+                                           v.size or (current.size if current else None))
     return [by_number[k] for k in sorted(by_number)]
 
 

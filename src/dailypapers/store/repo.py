@@ -263,8 +263,8 @@ class Store:
             return []
         current = {}
         for chunk in _chunks(sorted({pid for pid, _ in latest})):
-            for row in conn.execute(select(daily_entries).where(daily_entries.c.paper_id.in_(chunk))):
-                current[(row.paper_id, convert.as_date(row.date))] = convert.entry_row(convert.entry_from_row(row))
+            for old in conn.execute(select(daily_entries).where(daily_entries.c.paper_id.in_(chunk))):
+                current[(old.paper_id, convert.as_date(old.date))] = convert.entry_row(convert.entry_from_row(old))
         insert_dicts(conn, daily_entries, [row for key, row in latest.items() if key not in current])
         written: list[str] = []
         for key, row in latest.items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, insert, select, update
 
@@ -42,7 +42,7 @@ class SavedSearches:
 
     def create(self, *, user_id: int, name: str, query: str, mode: str, author: str, category: str, alert: bool,
                feed_token: str, now: dt.datetime) -> SavedSearch:
-        row = {"user_id": user_id, "name": name, "query": query, "mode": mode, "author": author,
+        row: dict[str, Any] = {"user_id": user_id, "name": name, "query": query, "mode": mode, "author": author,
                "category": category, "alert": alert, "feed_token": feed_token, "created_at": now}
         with self.engine.begin() as conn:
             new_id = conn.execute(insert(saved_searches).values(**row).returning(saved_searches.c.id)).scalar_one()

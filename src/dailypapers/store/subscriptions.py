@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..errors import Conflict
+from ..errors import Conflict, NotFound
 from .convert import utc
 from .schema import subscriptions, users
 
@@ -88,12 +88,19 @@ class Subscriptions:
                 new_id = conn.execute(insert(subscriptions).values(**row).returning(subscriptions.c.id)).scalar_one()
         except IntegrityError as exc:
             raise Conflict("that address or member already has a subscription") from exc
-        return self.get(new_id)
+        return self.require(new_id)
 
     def get(self, subscription_id: int) -> Subscription | None:
         with self.engine.connect() as conn:
             row = conn.execute(_query().where(subscriptions.c.id == subscription_id)).first()
         return _subscription(row) if row else None
+
+    def require(self, subscription_id: int) -> Subscription:
+        """The subscription, read back after a change; NotFound if it was deleted meanwhile."""
+        sub = self.get(subscription_id)
+        if sub is None:
+            raise NotFound(f"no subscription {subscription_id}")
+        return sub
 
     def by_email(self, email: str) -> Subscription | None:
         with self.engine.connect() as conn:

@@ -15,13 +15,16 @@ import datetime as dt
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from sqlalchemy import and_, delete, func, insert, or_, select
 
 from .changes import record_changes
 from .schema import paper_vectors, papers
+
+if TYPE_CHECKING:
+    from .repo import Store
 
 PAGE = 2000          # papers read per query when scanning
 VECTOR_PAGE = 10_000  # vectors read per query when loading
@@ -95,7 +98,7 @@ def _is_pending(row, model_id: str, dim: int | None) -> tuple[bool, Pending]:
     return row.content_hash != content_hash(item.text), item
 
 
-def _scan(store, model_id: str, limit: int, dim: int | None, after: str | None,
+def _scan(store: Store, model_id: str, limit: int, dim: int | None, after: str | None,
           with_vector_only: bool) -> list[Pending]:
     found: list[Pending] = []
     cursor = after
@@ -124,7 +127,7 @@ def _scan(store, model_id: str, limit: int, dim: int | None, after: str | None,
     return found
 
 
-def missing_or_stale(store, model_id: str, limit: int = 1000, *, dim: int | None = None,
+def missing_or_stale(store: Store, model_id: str, limit: int = 1000, *, dim: int | None = None,
                      after: str | None = None) -> list[Pending]:
     """Up to `limit` (paper_id, text, title) triples, in id order after `after`, that need a vector: no
     vector, a vector of another model or dim, or one whose content hash differs from the text's.
@@ -135,20 +138,20 @@ def missing_or_stale(store, model_id: str, limit: int = 1000, *, dim: int | None
     return _scan(store, model_id, limit, dim, after, with_vector_only=False)
 
 
-def stale(store, model_id: str, limit: int = 1000, *, dim: int | None = None,
+def stale(store: Store, model_id: str, limit: int = 1000, *, dim: int | None = None,
           after: str | None = None) -> list[Pending]:
     """Like `missing_or_stale`, but only papers that have a vector of this model (whose text changed)."""
     return _scan(store, model_id, limit, dim, after, with_vector_only=True)
 
 
-def count_missing(store, model_id: str, *, dim: int | None = None) -> int:
+def count_missing(store: Store, model_id: str, *, dim: int | None = None) -> int:
     """How many papers have no vector of this model (and dim); stale ones are not counted."""
     query = select(func.count()).select_from(_joined()).where(_needs_vector(model_id, dim))
     with store.engine.connect() as conn:
         return int(conn.execute(query).scalar_one())
 
 
-def missing(store, model_id: str, limit: int = 1000, *, dim: int | None = None,
+def missing(store: Store, model_id: str, limit: int = 1000, *, dim: int | None = None,
             after: str | None = None) -> list[Pending]:
     """(paper_id, text, title) of papers with no vector of this model (and dim): one indexed query.
 
@@ -162,7 +165,7 @@ def missing(store, model_id: str, limit: int = 1000, *, dim: int | None = None,
         return [_pending(r) for r in conn.execute(query)]
 
 
-def pending_among(store, model_id: str, ids: Iterable[str], *, dim: int | None = None,
+def pending_among(store: Store, model_id: str, ids: Iterable[str], *, dim: int | None = None,
                   stale_only: bool = False) -> list[Pending]:
     """Of the papers `ids`, those that need a vector (missing, other model, or stale), in id order;
     with `stale_only`, only those that have a vector of this model whose text changed."""
@@ -181,7 +184,7 @@ def pending_among(store, model_id: str, ids: Iterable[str], *, dim: int | None =
     return sorted(found)
 
 
-def current_hashes(store, ids: Iterable[str]) -> dict[str, str]:
+def current_hashes(store: Store, ids: Iterable[str]) -> dict[str, str]:
     """The content hash of each existing paper in `ids`, from its current title and abstract."""
     out = {}
     with store.engine.connect() as conn:
@@ -192,13 +195,13 @@ def current_hashes(store, ids: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def save_vectors(store, model_id: str, rows: Sequence[tuple[str, str, np.ndarray]],
+def save_vectors(store: Store, model_id: str, rows: Sequence[tuple[str, str, np.ndarray]],
                  *, embedded_at: dt.datetime | None = None) -> int:
     """Insert or replace the vectors of `rows` = [(paper_id, content_hash, vector)], in one transaction."""
     if not rows:
         return 0
     now = embedded_at or dt.datetime.now(dt.UTC)
-    values = []
+    values: list[dict[str, Any]] = []
     for paper_id, chash, vec in rows:
         vec = np.asarray(vec, dtype=np.float32).reshape(-1)
         values.append({"paper_id": paper_id, "model": model_id, "dim": int(vec.size),
@@ -207,11 +210,9 @@ def save_vectors(store, model_id: str, rows: Sequence[tuple[str, str, np.ndarray
     with store.engine.begin() as conn:
         dialect = conn.dialect.name
         if dialect in ("sqlite", "postgresql"):
-            if dialect == "sqlite":
-                from sqlalchemy.dialects.sqlite import insert as upsert
-            else:
-                from sqlalchemy.dialects.postgresql import insert as upsert
-            stmt = upsert(paper_vectors)
+            from sqlalchemy.dialects import postgresql, sqlite
+
+            stmt = (sqlite if dialect == "sqlite" else postgresql).insert(paper_vectors)
             stmt = stmt.on_conflict_do_update(
                 index_elements=[paper_vectors.c.paper_id],
                 set_={c: stmt.excluded[c] for c in ("model", "dim", "vector", "content_hash", "embedded_at")})
@@ -232,7 +233,7 @@ class VectorBatch:
     vectors: np.ndarray  # float32, (len(ids), dim)
 
 
-def iter_vectors(store, model_id: str, *, ids: Sequence[str] | None = None,
+def iter_vectors(store: Store, model_id: str, *, ids: Sequence[str] | None = None,
                  batch: int = VECTOR_PAGE) -> Iterator[VectorBatch]:
     """The stored vectors of `model_id` in batches (id order, or the order of `ids`)."""
     cols = [paper_vectors.c.paper_id, paper_vectors.c.dim, paper_vectors.c.vector, paper_vectors.c.content_hash]
@@ -256,9 +257,9 @@ def iter_vectors(store, model_id: str, *, ids: Sequence[str] | None = None,
                     for row in conn.execute(select(*cols).where(and_(paper_vectors.c.model == model_id,
                                                                      paper_vectors.c.paper_id.in_(chunk)))):
                         got[row.paper_id] = row
-                rows = [got[i] for i in part if i in got]
-                if rows:
-                    yield convert(rows)
+                found = [got[i] for i in part if i in got]
+                if found:
+                    yield convert(found)
             return
         cursor = None
         while True:
@@ -274,7 +275,7 @@ def iter_vectors(store, model_id: str, *, ids: Sequence[str] | None = None,
             cursor = rows[-1].paper_id
 
 
-def load_vectors(store, model_id: str, ids: Sequence[str] | None = None,
+def load_vectors(store: Store, model_id: str, ids: Sequence[str] | None = None,
                  batch: int = VECTOR_PAGE) -> tuple[list[str], np.ndarray]:
     """(ids, float32 array) of the stored vectors of `model_id`: all of them, or those of `ids`
     that have one (in the order of `ids`). Read in batches; for very large sets prefer
@@ -289,7 +290,7 @@ def load_vectors(store, model_id: str, ids: Sequence[str] | None = None,
     return out_ids, np.concatenate(parts)
 
 
-def vector_count(store, model_id: str | None = None) -> int:
+def vector_count(store: Store, model_id: str | None = None) -> int:
     """How many vectors are stored for `model_id` (for every model when None)."""
     query = select(func.count()).select_from(paper_vectors)
     if model_id is not None:
@@ -298,14 +299,14 @@ def vector_count(store, model_id: str | None = None) -> int:
         return int(conn.execute(query).scalar_one())
 
 
-def models(store) -> dict[str, int]:
+def models(store: Store) -> dict[str, int]:
     """Vector counts per model id."""
     with store.engine.connect() as conn:
         rows = conn.execute(select(paper_vectors.c.model, func.count()).group_by(paper_vectors.c.model))
         return {model: int(n) for model, n in rows}
 
 
-def delete_vectors(store, model_id: str | None = None, ids: Sequence[str] | None = None) -> int:
+def delete_vectors(store: Store, model_id: str | None = None, ids: Sequence[str] | None = None) -> int:
     """Delete vectors (of one model, of some papers, or all); return how many."""
     stmt = delete(paper_vectors)
     conds = []

@@ -7,6 +7,7 @@ in daily_entries.upvotes, and pages show baseline + local.
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -81,7 +82,7 @@ class Votes:
                 out.update({r.paper_id: r.n for r in conn.execute(query)})
         return out
 
-    def voted(self, user_id: int, ids: Sequence[str]) -> set[str]:
+    def voted(self, user_id: int, ids: Sequence[str]) -> builtins.set[str]:  # `set` here is Votes.set
         """Which of these papers the member has upvoted."""
         wanted = list(dict.fromkeys(ids))
         out: set[str] = set()

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dailypapers.errors import InvalidInput, InvalidQuery
-from dailypapers.models import Paper
 from dailypapers.redact import describe as describe_error
-from dailypapers.search.query import MAX_QUERY_LENGTH, ParsedQuery, parse_query
+from dailypapers.search.keyword import paper_matches
+from dailypapers.search.query import MAX_QUERY_LENGTH, ParsedQuery, normalise_category, parse_query
 from dailypapers.store import Store
 
 log = logging.getLogger("dailypapers.digest")
@@ -41,23 +41,16 @@ class Match:
     terms: list[str] = field(default_factory=list)
 
 
-def _category(value: str) -> str:
-    value = value.strip().lower()
-    for suffix in (".*", "*", "."):
-        value = value.removesuffix(suffix)
-    return value
-
-
 def parsed(query: str, author: str = "", category: str = "") -> ParsedQuery:
     """The saved search as the search box would parse it (InvalidQuery when it cannot run)."""
     pq = parse_query(query) if (query or "").strip() else ParsedQuery()
     if author.strip():
         pq.authors.append(" ".join(author.split()))
     if category.strip():
-        cat = _category(category)
-        if not cat or " " in cat:
-            raise InvalidQuery(f"not a category: {category[:40]!r} (try cs.CL or cs)")
-        pq.categories.append(cat)
+        try:
+            pq.categories.append(normalise_category(category))
+        except InvalidQuery:
+            raise InvalidQuery(f"not a category: {category[:40]!r} (try cs.CL or cs)") from None
     if not pq.has_text and not pq.has_filters:
         raise InvalidQuery("a saved search needs words or a filter (author or category)")
     return pq
@@ -80,59 +73,13 @@ def check(name: str, query: str, mode: str, author: str, category: str) -> dict:
 # -- keyword matching ------------------------------------------------------------------
 
 
-def _indexed_matches(index, pq: ParsedQuery, ids: Sequence[str]) -> tuple[set[str], set[str]]:
-    """(matching ids, ids the index holds) among `ids`, from the keyword index."""
-    import tantivy
-
-    from dailypapers.search import keyword as kw
-
-    if not ids:
-        return set(), set()
-    searcher = index._current().searcher()
-    in_ids = tantivy.Query.term_set_query(kw.SCHEMA, "arxiv_id", list(ids))
-    known = {searcher.doc(addr).get_first("arxiv_id") for _, addr in searcher.search(in_ids, limit=len(ids)).hits}
-    query, _ = kw._build_query(pq, relaxed=False)
-    if query is None:
-        return set(), known
-    both = tantivy.Query.boolean_query([(tantivy.Occur.Must, in_ids), (tantivy.Occur.Must, query)])
-    found = {searcher.doc(addr).get_first("arxiv_id") for _, addr in searcher.search(both, limit=len(ids)).hits}
-    return found, known
-
-
-def paper_matches(paper: Paper, pq: ParsedQuery) -> bool:
-    """The keyword index's rules, in Python, for one paper (papers not indexed yet)."""
-    from dailypapers.search import keyword as kw
-
-    fields = {"title": paper.title or "", "abstract": paper.abstract or "",
-              "authors": ", ".join(a.name for a in paper.authors)}
-    words = {name: [t for _, t in kw._tokens(kw._FIELD_ANALYZER[name], text)] for name, text in fields.items()}
-    for text in [*pq.terms, *pq.phrases]:
-        if not any(kw._contains_run(words[name], [t for _, t in kw._tokens(kw._FIELD_ANALYZER[name], text)])
-                   for name in fields if kw._tokens(kw._FIELD_ANALYZER[name], text)):
-            return False
-    author_tokens = set(words["authors"])
-    for name in pq.authors:
-        if not all(t in author_tokens for _, t in kw._tokens("dp_name", name)):
-            return False
-    if pq.categories:
-        mine = set(kw._category_terms(paper))
-        if not any(c in mine for c in pq.categories):
-            return False
-    published = paper.published.date() if paper.published else None
-    if pq.date_from and (published is None or published < pq.date_from):
-        return False
-    if pq.date_to and (published is None or published > pq.date_to):
-        return False
-    return True
-
-
 def keyword_matches(store: Store, index, pq: ParsedQuery, ids: Sequence[str]) -> set[str]:
     ids = list(dict.fromkeys(ids))
     found: set[str] = set()
     known: set[str] = set()
     if index is not None:
         try:
-            found, known = _indexed_matches(index, pq, ids)
+            found, known = index.matching_among(pq, ids)
         except Exception as exc:  # an unreadable index must not stop a digest: check everything in Python
             log.error("keyword index unavailable for alert matching: %s", describe_error(exc))
             found, known = set(), set()

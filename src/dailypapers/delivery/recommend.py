@@ -35,6 +35,7 @@ import numpy as np
 
 from dailypapers.models import Paper
 from dailypapers.names import author_key
+from dailypapers.search.phrases import FIELD_WORDS, STOPWORDS
 from dailypapers.store import Store
 from dailypapers.store.candidates import Library, library
 
@@ -49,14 +50,7 @@ NEGATIVE_WEIGHT = 3.0
 BACKGROUND_WEIGHT = 0.2
 LIMIT = 10
 _WORD = re.compile(r"[a-z][a-z0-9\-]{2,}")
-_STOP = frozenset("""about above after again against also among an and another any approach approaches are
-based been before being below between both but can cannot could data does each either enough even every for
-from further given has have here how however into its itself large learning less like made make makes many
-may method methods might model models more most much must neither new nor not novel now off often once one
-only onto other our out over paper per present propose proposed provide rather results same several show
-shows since some such than that the their them then there these they this those though through thus too
-toward under until upon use used uses using very via was well were what when where whereas whether which
-while who whose why will with within without would yet you your task tasks work works study""".split())
+_STOP = STOPWORDS | FIELD_WORDS
 
 
 @dataclass

@@ -6,9 +6,10 @@ On-disk layout under `path`:
     .write.lock     flock held by every writing call (add, delete, rebuild, set_last_seq)
     gen-…/          one complete tantivy index per generation; state.json names the live one
 
-`rebuild` writes a new generation beside the live one and switches `state.json` to it in one
-`os.replace`, so readers see either the old index or the new one, never a half-built one. The
-previous generation is kept until the next rebuild, so a reader that still has it open keeps
+The generation protocol (state file, lock, generation directories) is search/generations.py,
+shared with the vector index. `rebuild` writes a new generation beside the live one and switches
+`state.json` to it in one `os.replace`, so readers see either the old index or the new one, never
+a half-built one. The previous generation is kept until the next rebuild, so a reader that still has it open keeps
 working; older ones are deleted. Every search re-reads `state.json` and reloads the reader, so
 commits made by other processes (an import while the web server reads) show up at once.
 
@@ -21,13 +22,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import html
-import json
-import os
 import shutil
 import threading
-import time
-import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,12 +34,8 @@ from tantivy import Document, Filter, Occur, Query, TextAnalyzerBuilder, Tokeniz
 from dailypapers.errors import InvalidQuery
 from dailypapers.ids import order_rank
 from dailypapers.models import Paper
+from dailypapers.search import generations
 from dailypapers.search.query import ParsedQuery
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: writers are serialised per process only
-    fcntl = None  # type: ignore[assignment]
 
 SCHEMA_VERSION = 2  # 2: the `newest` sort key
 FIELD_BOOSTS = {"title": 3.0, "authors": 2.0, "abstract": 1.0}
@@ -51,10 +44,6 @@ MAX_LIMIT = 1000
 SORTS = ("relevance", "date")
 SNIPPET_CHARS = {"title": 1000, "authors": 300, "abstract": 280}
 _TIE_BREAKER = 0.1
-_STATE = "state.json"
-_LOCK = ".write.lock"
-_GEN_PREFIX = "gen-"
-_THREAD_LOCKS: dict[str, threading.Lock] = {}
 
 
 def _analyzer(stem: bool) -> tantivy.TextAnalyzer:
@@ -90,6 +79,8 @@ class Hit:
     matched_terms: list[str] = field(default_factory=list)
     highlights: dict[str, str] = field(default_factory=dict)
     published: dt.datetime | None = None
+    fields: dict[str, str] = field(default_factory=dict, repr=False, compare=False)  # stored text, kept
+    # by KeywordIndex.candidates so that KeywordIndex.highlight can mark up a page of them later
 
 
 @dataclass
@@ -156,6 +147,40 @@ def newest_key(paper: Paper) -> int:
 def _tokens(analyzer: str, text: str) -> list[tuple[int, str]]:
     """(position, token) pairs of `text` as the index would see it."""
     return [(t.position, t.text) for t in _ANALYZERS[analyzer].pre_tokenize(text).tokens]
+
+
+def analyse(field_name: str, text: str) -> list[str]:
+    """The tokens of `text` as the index holds them in `field_name` ("title", "abstract" or
+    "authors"): lower-cased, ASCII-folded, and stemmed except for authors."""
+    return [t for _, t in _tokens(_FIELD_ANALYZER[field_name], text)]
+
+
+def token_spans(field_name: str, text: str) -> list[tuple[str, int, int]]:
+    """(token, start, end) of each token of `text` as `field_name` holds it, with the character
+    span of the written word it came from (to find how a stemmed term is written)."""
+    toks = _ANALYZERS[_FIELD_ANALYZER[field_name]].pre_tokenize(text).tokens
+    return [(t.text, t.char_offset_from, t.char_offset_to) for t in toks]
+
+
+def paper_matches(paper: Paper, pq: ParsedQuery) -> bool:
+    """Whether `paper` matches `pq` by the index's rules, checked in Python (for papers the index
+    has not seen yet): every word and phrase in the title, authors or abstract, every filter."""
+    fields = {"title": paper.title or "", "abstract": paper.abstract or "",
+              "authors": ", ".join(a.name for a in paper.authors)}
+    words = {name: analyse(name, text) for name, text in fields.items()}
+    for text in [*pq.terms, *pq.phrases]:
+        runs = {name: analyse(name, text) for name in fields}
+        if not any(_contains_run(words[name], runs[name]) for name in fields if runs[name]):
+            return False
+    author_tokens = set(words["authors"])
+    if not all(t in author_tokens for name in pq.authors for t in analyse("authors", name)):
+        return False
+    if pq.categories and not set(pq.categories) & set(_category_terms(paper)):
+        return False
+    published = paper.published.date() if paper.published else None
+    if pq.date_from and (published is None or published < pq.date_from):
+        return False
+    return not (pq.date_to and (published is None or published > pq.date_to))
 
 
 def _field_query(field_name: str, text: str) -> Query | None:
@@ -309,10 +334,7 @@ class KeywordIndex:
     # -- state --------------------------------------------------------------------------------
 
     def _read_state(self) -> dict | None:
-        try:
-            return json.loads((self.path / _STATE).read_text())
-        except (FileNotFoundError, ValueError):
-            return None
+        return generations.read_state(self.path)
 
     def _state(self) -> dict:
         state = self._read_state()
@@ -327,13 +349,7 @@ class KeywordIndex:
         return tantivy.Index.exists(str(gen_dir)) if gen_dir.is_dir() else False
 
     def _write_state(self, generation: str, last_seq: int) -> None:
-        state = {"schema": SCHEMA_VERSION, "generation": generation, "last_seq": last_seq}
-        tmp = self.path / f".{_STATE}.{uuid.uuid4().hex}.tmp"
-        with open(tmp, "w") as fh:
-            json.dump(state, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path / _STATE)
+        generations.write_state(self.path, {"schema": SCHEMA_VERSION, "generation": generation, "last_seq": last_seq})
 
     @property
     def last_seq(self) -> int:
@@ -346,32 +362,18 @@ class KeywordIndex:
         with self._write_lock():
             self._write_state(self._state()["generation"], n)
 
-    @contextlib.contextmanager
-    def _write_lock(self) -> Iterator[None]:
-        key = str(self.path.resolve())
-        with _THREAD_LOCKS.setdefault(key, threading.Lock()):
-            if fcntl is None:  # pragma: no cover
-                yield
-                return
-            with open(self.path / _LOCK, "a") as fh:
-                fcntl.flock(fh, fcntl.LOCK_EX)
-                try:
-                    yield
-                finally:
-                    fcntl.flock(fh, fcntl.LOCK_UN)
+    def _write_lock(self) -> contextlib.AbstractContextManager[None]:
+        return generations.write_lock(self.path)
 
     # -- generations --------------------------------------------------------------------------
 
     def _new_generation(self) -> str:
-        gen = f"{_GEN_PREFIX}{time.time_ns()}-{uuid.uuid4().hex[:8]}"
-        (self.path / gen).mkdir()
+        gen = generations.new_generation(self.path)
         _open_index(self.path / gen, create=True)
         return gen
 
     def _collect(self, keep: set[str]) -> None:
-        for child in self.path.iterdir():
-            if child.name.startswith(_GEN_PREFIX) and child.name not in keep:
-                shutil.rmtree(child, ignore_errors=True)  # a reader may still map it: retried later
+        generations.collect(self.path, keep)  # a reader may still map one: retried later
 
     def _current(self) -> tantivy.Index:
         """The live generation's index, reloaded so that it sees the latest commit."""
@@ -434,6 +436,12 @@ class KeywordIndex:
     def doc_count(self) -> int:
         return self._current().searcher().num_docs
 
+    def searcher(self) -> tantivy.Searcher:
+        """A searcher over the live generation at its latest commit, for reading the index's own
+        statistics and terms (`doc_freq`, `terms_with_prefix`, `doc`); searches go through the
+        methods here, which build the queries."""
+        return self._current().searcher()
+
     def search(self, q: ParsedQuery, offset: int = 0, limit: int = 30, sort: str = "relevance") -> SearchPage:
         """One page of papers matching `q`, best first (or newest first with sort="date")."""
         _check_page(offset, limit, sort)
@@ -449,6 +457,73 @@ class KeywordIndex:
             result = _run(searcher, query, offset, limit, by_date)
         hits = _hits(searcher, result, q, by_date)[:limit]
         return SearchPage(result.count, hits, relaxed, "date" if by_date else sort, offset, limit)
+
+    def candidates(self, q: ParsedQuery, depth: int) -> SearchPage:
+        """The best `depth` matches of `q` by relevance, as `search` finds them (every word, else
+        any word), but not highlighted: marking up every hit is half the cost of a hybrid search
+        that takes 100 candidates and shows 30. Each hit keeps its stored fields for `highlight`."""
+        _check_page(0, depth, "relevance")
+        searcher = self._current().searcher()
+        query, n_terms = _build_query(q, relaxed=False)
+        if query is None:
+            return SearchPage(0, [], limit=depth)
+        result = _run(searcher, query, 0, depth, False)
+        relaxed = result.count == 0 and n_terms > 1
+        if relaxed:
+            query, _ = _build_query(q, relaxed=True)
+            result = _run(searcher, query, 0, depth, False)
+        hits = [_bare_hit(searcher.doc(address), float(score)) for score, address in result.hits[:depth]]
+        return SearchPage(result.count, hits, relaxed, "relevance", 0, depth)
+
+    def highlight(self, q: ParsedQuery, hits: Iterable[Hit]) -> None:
+        """Fill in `matched_terms` and `highlights` of hits from `candidates`, in place."""
+        highlighter = _Highlighter(q)
+        for hit in hits:
+            if hit.fields:
+                hit.matched_terms, hit.highlights = highlighter(hit.fields)
+
+    def search_any(self, words: Sequence[str], limit: int) -> list[str]:
+        """Ids of the best BM25 matches of any of `words` (more-like-this): `search` relaxes to
+        "any word" only when no paper has them all."""
+        query, _ = _build_query(ParsedQuery(terms=list(words)), relaxed=True)
+        if query is None:
+            return []
+        searcher = self._current().searcher()
+        result = searcher.search(query, limit=max(limit, 1))
+        return [searcher.doc(address).get_first("arxiv_id") for _, address in result.hits][:limit]
+
+    def filter_ids(self, fq: ParsedQuery, total: int) -> list[str]:
+        """Every id passing the filters of `fq` (`total` of them, as `search(fq, 0, 0).total`
+        counts them), sorted, straight from the doc store."""
+        clause = _filter_clause(fq)
+        if clause is None or total == 0:
+            return []
+        searcher = self._current().searcher()
+        result = searcher.search(clause, limit=max(total, 1))
+        return sorted(searcher.doc(address).get_first("arxiv_id") for _, address in result.hits)
+
+    def filter_members(self, fq: ParsedQuery, ids: Sequence[str]) -> set[str]:
+        """Which of `ids` pass the filters of `fq` (one query)."""
+        clause = _filter_clause(fq)
+        if clause is None or not ids:
+            return set(ids) if clause is None else set()
+        query = Query.boolean_query([(Occur.Must, _id_set(ids)), (Occur.Must, clause)])
+        return self._ids_of(query, len(ids))
+
+    def matching_among(self, q: ParsedQuery, ids: Sequence[str]) -> tuple[set[str], set[str]]:
+        """(those of `ids` matching `q`, those of `ids` the index holds): one query each."""
+        if not ids:
+            return set(), set()
+        known = self._ids_of(_id_set(ids), len(ids))
+        query, _ = _build_query(q, relaxed=False)
+        if query is None:
+            return set(), known
+        both = Query.boolean_query([(Occur.Must, _id_set(ids)), (Occur.Must, query)])
+        return self._ids_of(both, len(ids)), known
+
+    def _ids_of(self, query: Query, limit: int) -> set[str]:
+        searcher = self._current().searcher()
+        return {searcher.doc(address).get_first("arxiv_id") for _, address in searcher.search(query, limit=limit).hits}
 
 
 def _open_index(path: Path, create: bool = False) -> tantivy.Index:
@@ -480,6 +555,15 @@ def _write(index: tantivy.Index, papers: Iterable[Paper], heap: int, threads: in
     finally:
         writer.wait_merging_threads()
     return n
+
+
+def _id_set(ids: Sequence[str]) -> Query:
+    return Query.term_set_query(SCHEMA, "arxiv_id", list(ids))
+
+
+def _bare_hit(doc: Document, score: float) -> Hit:
+    fields = {name: doc.get_first(name) or "" for name in _FIELD_ANALYZER}
+    return Hit(doc.get_first("arxiv_id"), score, published=doc.get_first("published"), fields=fields)
 
 
 def _check_page(offset: int, limit: int, sort: str) -> None:

@@ -119,7 +119,7 @@ def _add_item(q: ParsedQuery, key: str | None, value: str, *, is_phrase: bool) -
     if kind == "author":
         q.authors.append(value)
     elif kind == "cat":
-        q.categories.append(_category(value))
+        q.categories.append(normalise_category(value))
     elif kind == "from":
         _narrow_dates(q, _as_date(value, "from", end=False), None)
     elif kind == "to":
@@ -130,7 +130,9 @@ def _add_item(q: ParsedQuery, key: str | None, value: str, *, is_phrase: bool) -
         q.terms.append(value)
 
 
-def _category(value: str) -> str:
+def normalise_category(value: str) -> str:
+    """A category filter as the index holds categories: lower case, without a trailing `.*`, `*`
+    or `.` (`cs.CL`, `cs.*` and `cs` become `cs.cl`, `cs`, `cs`). Raises InvalidQuery for no category."""
     value = value.strip().lower()
     for suffix in (".*", "*", "."):
         if value.endswith(suffix):

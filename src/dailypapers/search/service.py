@@ -25,11 +25,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -46,7 +45,8 @@ from dailypapers.search.hybrid import (
     fuse,
 )
 from dailypapers.search.keyword import MAX_LIMIT, KeywordIndex
-from dailypapers.search.query import ParsedQuery, parse_query
+from dailypapers.search.phrases import distinctive_words, key_phrases
+from dailypapers.search.query import ParsedQuery, normalise_category, parse_query
 from dailypapers.search.vector_index import IndexMissing, VectorIndex, VectorIndexError
 
 log = logging.getLogger(__name__)
@@ -319,14 +319,15 @@ class SearchService:
             results = [Result(pid, sim, Explanation(mode="semantic", semantic_rank=offset + n + 1, similarity=sim))
                        for n, (pid, sim) in enumerate(page)]
             return Results(used_mode="semantic", total=len(semantic), results=results, **base)
-        kw_hits, relaxed, kw_total = keyword_candidates(self.keyword, pq, depth)
+        kw_page = self.keyword.candidates(pq, depth)
+        kw_hits, relaxed, kw_total = kw_page.hits, kw_page.relaxed, kw_page.total
         candidates = [KeywordCandidate(h.arxiv_id, h.score) for h in kw_hits]
         weights = adaptive_weights(relaxed=relaxed, keyword_hits=len(candidates),
                                    keyword_total=kw_total, rrf_k=rrf_k)
         fused = fuse(candidates, semantic, weights)
         page = fused[offset:offset + limit]
         by_id = {h.arxiv_id: h for h in kw_hits}
-        _highlight(self.keyword, pq, [by_id[f.arxiv_id] for f in page if f.arxiv_id in by_id])
+        self.keyword.highlight(pq, [by_id[f.arxiv_id] for f in page if f.arxiv_id in by_id])
         results = []
         for f in page:
             hit = by_id.get(f.arxiv_id)
@@ -372,7 +373,7 @@ class SearchService:
         share = max(passing_total / max(len(index), 1), 1e-6)
         wide = int(min(POST_FILTER_MAX, max(depth, depth * 1.5 / share)))
         candidates = index.search(qvec, wide)
-        passing = filter_members(self.keyword, fq, [pid for pid, _ in candidates])
+        passing = self.keyword.filter_members(fq, [pid for pid, _ in candidates])
         return [(pid, sim) for pid, sim in candidates if pid in passing][:depth]
 
     def allowed_ids(self, fq: ParsedQuery) -> list[str] | None:
@@ -386,7 +387,7 @@ class SearchService:
         if hit is not None:
             return hit
         total = self.keyword.search(fq, 0, 0).total
-        ids = None if total > ALLOWED_FETCH_MAX else filter_all(self.keyword, fq, total)
+        ids = None if total > ALLOWED_FETCH_MAX else self.keyword.filter_ids(fq, total)
         self._allowed_cache.put(key, (ids, total))
         return ids, total
 
@@ -414,7 +415,7 @@ class SearchService:
         words = distinctive_words(paper, SIMILAR_FALLBACK_WORDS)
         if not words:
             return [], f"Similar papers are unavailable ({reason})."
-        found = keyword_any(self.keyword, words, k + 1)
+        found = self.keyword.search_any(words, k + 1)
         hits = [SimilarPaper(pid, None, "keyword") for pid in found if pid != arxiv_id][:k]
         return hits, f"Similar by shared words ({reason})."
 
@@ -447,50 +448,6 @@ class SearchService:
 # helpers
 
 
-def keyword_candidates(index: KeywordIndex, pq: ParsedQuery, depth: int):
-    """The best `depth` keyword matches as (hits, relaxed, total), *without* highlights.
-
-    KeywordIndex.search marks up every hit it returns, which is half the cost of a hybrid
-    search that takes 100 candidates but shows 30; this runs the same query (the keyword
-    module's own builder, with its all-words-then-any-word rule) and leaves highlighting to
-    `_highlight`, for the page only. (A candidate for KeywordIndex's public API.)
-    """
-    from dailypapers.search import keyword as kw
-
-    try:
-        searcher = index._current().searcher()
-        query, n_terms = kw._build_query(pq, relaxed=False)
-    except AttributeError:  # the keyword module changed: the public (slower) way
-        page = index.search(pq, 0, depth)
-        return page.hits, page.relaxed, page.total
-    if query is None:
-        return [], False, 0
-    result = kw._run(searcher, query, 0, depth, False)
-    relaxed = result.count == 0 and n_terms > 1
-    if relaxed:
-        query, _ = kw._build_query(pq, relaxed=True)
-        result = kw._run(searcher, query, 0, depth, False)
-    hits = []
-    for score, addr in result.hits[:depth]:
-        doc = searcher.doc(addr)
-        hit = kw.Hit(doc.get_first("arxiv_id"), float(score), published=doc.get_first("published"))
-        hit._doc = doc  # kept for _highlight
-        hits.append(hit)
-    return hits, relaxed, result.count
-
-
-def _highlight(index: KeywordIndex, pq: ParsedQuery, hits) -> None:
-    """Fill matched_terms and highlights of `hits` (from keyword_candidates) in place."""
-    from dailypapers.search import keyword as kw
-
-    todo = [h for h in hits if getattr(h, "_doc", None) is not None]
-    if not todo:
-        return
-    highlighter = kw._Highlighter(pq)
-    for h in todo:
-        h.matched_terms, h.highlights = highlighter({name: h._doc.get_first(name) or "" for name in kw._FIELD_ANALYZER})
-
-
 def semantic_text(pq: ParsedQuery) -> str:
     """The words the encoder sees: the query's terms and phrases, filters left out."""
     return " ".join([*pq.terms, *pq.phrases])
@@ -505,25 +462,10 @@ def _filter_key(pq: ParsedQuery) -> tuple:
     return (tuple(sorted(pq.authors)), tuple(sorted(pq.categories)), pq.date_from, pq.date_to)
 
 
-def keyword_any(index: KeywordIndex, words: Sequence[str], limit: int) -> list[str]:
-    """Ids of the best BM25 matches of any of `words` (more-like-this). KeywordIndex.search only
-    relaxes to "any word" when no paper has them all, so this builds the relaxed query itself."""
-    from dailypapers.search import keyword as kw
-
-    query, _ = kw._build_query(ParsedQuery(terms=list(words)), relaxed=True)
-    if query is None:
-        return []
-    searcher = index._current().searcher()
-    result = searcher.search(query, limit=max(limit, 1))
-    return [searcher.doc(addr).get_first("arxiv_id") for _, addr in result.hits][:limit]
-
-
 def _add_filters(pq: ParsedQuery, categories, authors, date_from, date_to) -> None:
-    from dailypapers.search.query import _category  # the parser's own normalisation
-
     for c in categories or ():
         if c and str(c).strip():
-            pq.categories.append(_category(str(c)))
+            pq.categories.append(normalise_category(str(c)))
     for a in authors or ():
         a = " ".join(str(a).split())
         if a:
@@ -531,136 +473,6 @@ def _add_filters(pq: ParsedQuery, categories, authors, date_from, date_to) -> No
     if (date_from or date_to) and not (pq.date_from or pq.date_to):
         extra = parse_query("x", date_from=date_from, date_to=date_to)
         pq.date_from, pq.date_to = extra.date_from, extra.date_to
-
-
-def filter_all(index: KeywordIndex, fq: ParsedQuery, total: int) -> list[str]:
-    """Every id passing the filters of `fq` (`total` of them), straight from tantivy's doc store.
-
-    Uses the keyword module's own filter clause, so the filter means exactly what it means in
-    keyword search. (A candidate for KeywordIndex's public API.)
-    """
-    from dailypapers.search import keyword as kw
-
-    clause = kw._filter_clause(fq)
-    if clause is None or total == 0:
-        return []
-    searcher = index._current().searcher()
-    result = searcher.search(clause, limit=max(total, 1))
-    return sorted(searcher.doc(addr).get_first("arxiv_id") for _, addr in result.hits)
-
-
-def filter_members(index: KeywordIndex, fq: ParsedQuery, ids: Sequence[str]) -> set[str]:
-    """Which of `ids` pass the filters of `fq` (one tantivy query)."""
-    import tantivy
-
-    from dailypapers.search import keyword as kw
-
-    clause = kw._filter_clause(fq)
-    if clause is None or not ids:
-        return set(ids) if clause is None else set()
-    query = tantivy.Query.boolean_query([
-        (tantivy.Occur.Must, tantivy.Query.term_set_query(kw.SCHEMA, "arxiv_id", list(ids))),
-        (tantivy.Occur.Must, clause)])
-    searcher = index._current().searcher()
-    result = searcher.search(query, limit=len(ids))
-    return {searcher.doc(addr).get_first("arxiv_id") for _, addr in result.hits}
-
-
-STOPWORDS = frozenset(["a", "about", "above", "across", "after", "again", "against", "all", "almost", "along", "already", "also", "although", "always", "am", "among", "an", "and", "another", "any", "anyone", "are", "around", "as", "at", "based", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "cannot", "could", "did", "do", "does", "doing", "done", "due", "during", "each", "either", "enough", "especially", "even", "every", "few", "for", "from", "further", "given", "had", "has", "have", "having", "he", "her", "here", "hers", "how", "however", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "least", "less", "like", "made", "make", "makes", "many", "may", "me", "might", "more", "most", "much", "must", "my", "neither", "no", "nor", "not", "now", "of", "off", "often", "on", "once", "one", "only", "onto", "or", "other", "others", "otherwise", "our", "ours", "out", "over", "own", "per", "rather", "same", "several", "she", "should", "show", "shows", "shown", "since", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "then", "there", "therefore", "these", "they", "this", "those", "though", "through", "thus", "to", "too", "toward", "towards", "under", "until", "up", "upon", "us", "use", "used", "uses", "using", "very", "via", "was", "we", "well", "were", "what", "whatever", "when", "where", "whereas", "whether", "which", "while", "who", "whom", "whose", "why", "will", "with", "within", "without", "would", "yet", "you", "your", "paper", "propose", "proposes", "proposed", "approach", "approaches", "method", "methods", "present", "presents", "study", "work", "works", "results", "result", "new", "novel", "existing", "recent", "recently", "first", "second", "also", "significantly", "significant", "demonstrate", "demonstrates", "achieve", "achieves", "achieved", "furthermore", "moreover", "specifically", "extensive", "experiments", "show", "across", "including", "include", "includes", "various", "via", "toward", "introduce", "introduces", "introduced", "address", "addresses", "called", "named", "termed", "dubbed", "reduce", "reduces", "reduced", "improve", "improves", "improved", "enable", "enables", "enabled", "outperform", "outperforms", "outperforming", "leverage", "leverages", "leveraging", "require", "requires", "required", "provide", "provides", "provided", "remain", "remains", "allow", "allows", "allowed", "yield", "yields", "obtain", "obtains", "obtained", "perform", "performs", "apply", "applies", "applied", "consider", "considers", "evaluate", "evaluates", "evaluated", "aim", "aims", "focus", "focuses", "explore", "explores", "explored", "investigate", "investigates", "investigated", "develop", "develops", "developed", "matters", "achieving", "enabling", "leading", "yielding", "providing", "making", "making", "take", "takes", "taken", "give", "gives", "given"])
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-']*[A-Za-z0-9]|[A-Za-z]")
-
-
-def distinctive_words(paper: Paper, n: int) -> list[str]:
-    """The paper's title words, then frequent abstract words, without stopwords."""
-    seen: dict[str, None] = {}
-    for w in _WORD.findall(paper.title or ""):
-        if w.lower() not in STOPWORDS and len(w) > 2:
-            seen.setdefault(w.lower(), None)
-    counts: dict[str, int] = {}
-    for w in _WORD.findall(paper.abstract or ""):
-        lw = w.lower()
-        if lw not in STOPWORDS and len(lw) > 3:
-            counts[lw] = counts.get(lw, 0) + 1
-    for w, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
-        seen.setdefault(w, None)
-    return list(seen)[:n]
-
-
-def candidate_phrases(text: str, max_words: int = 3, limit: int = 60) -> list[str]:
-    """1-3-word phrases of `text` that neither start nor end with a stopword and stay within a
-    clause: noun-ish phrases without a part-of-speech tagger. Most frequent first, then first seen."""
-    counts: dict[str, int] = {}
-    surface: dict[str, str] = {}
-    first: dict[str, int] = {}
-    for clause in re.split(r"[.,;:!?()\[\]{}\"]\s|[;:!?()\[\]{}\"]|\s-\s|\.$", text or ""):
-        words: list[str | None] = [w if _WORD.fullmatch(w) else None for w in clause.split()]
-        for i in range(len(words)):
-            for n in range(1, max_words + 1):
-                gram = words[i:i + n]
-                if len(gram) < n or any(w is None for w in gram):
-                    break
-                lows = [w.lower() for w in gram]
-                if any(w in STOPWORDS for w in lows):
-                    continue
-                if n == 1 and (len(lows[0]) < 4 or lows[0].isdigit()):
-                    continue
-                key = " ".join(lows)
-                counts[key] = counts.get(key, 0) + 1
-                surface.setdefault(key, " ".join(gram))
-                first.setdefault(key, len(first))
-    ranked = sorted(counts, key=lambda key: (-counts[key] * (1 + key.count(" ")), first[key]))
-    return [surface[key] for key in ranked[:limit]]
-
-
-def mmr(doc: np.ndarray, cands: np.ndarray, k: int, diversity: float = 0.5) -> list[int]:
-    """Maximal marginal relevance: indices of `k` candidates close to `doc`, far from each other."""
-    if len(cands) == 0:
-        return []
-    rel = cands @ doc
-    chosen = [int(np.argmax(rel))]
-    sim = cands @ cands.T
-    while len(chosen) < min(k, len(cands)):
-        redundancy = sim[:, chosen].max(axis=1)
-        score = (1 - diversity) * rel - diversity * redundancy
-        score[chosen] = -np.inf
-        chosen.append(int(np.argmax(score)))
-    return chosen
-
-
-def key_phrases(paper: Paper, encoder, k: int = 6, doc_vector: np.ndarray | None = None) -> list[str]:
-    """Key phrases of the abstract by embedding similarity (MMR); by frequency without encoder.
-
-    `doc_vector`: the paper's stored vector, if at hand (saves encoding the abstract). The
-    candidates are encoded in their own batch: batched with the abstract they would all be
-    padded to its length (60 short phrases then cost as much as 60 abstracts).
-    """
-    cands = candidate_phrases(paper.abstract or "")
-    if not cands:
-        return []
-    if encoder is None:
-        return _dedupe(cands, k)
-    if doc_vector is None:
-        from dailypapers.search.encoder.embeddings import document_vectors, paper_text
-
-        doc_vector = document_vectors(encoder, [paper_text(paper)], [paper.title or ""])[0]
-    vecs = np.asarray(encoder.encode(cands), dtype=np.float32)
-    picked = mmr(np.asarray(doc_vector, dtype=np.float32), vecs, k * 2)
-    return _dedupe([cands[i] for i in picked], k)
-
-
-def _dedupe(phrases: Iterable[str], k: int) -> list[str]:
-    """Drop a phrase whose words are all inside an earlier pick (or the other way round)."""
-    out: list[str] = []
-    sets: list[set[str]] = []
-    for p in phrases:
-        words = set(p.lower().split())
-        if any(words <= s or s <= words for s in sets):
-            continue
-        out.append(p)
-        sets.append(words)
-        if len(out) == k:
-            break
-    return out
 
 
 # ---------------------------------------------------------------------------------------------

@@ -28,8 +28,10 @@ On-disk layout under `path`:
     gen-…/sorted_ids.npy  the live ids in that order (binary-searched, memory-mapped)
     gen-…/removed.npy   int64: tombstoned labels (removed, or replaced by a newer vector)
 
-HNSW graphs cannot drop nodes cheaply, so `remove` and re-`add` tombstone the old label and
-searches skip tombstones; `rebuild` (or a save once a quarter of the labels are dead) compacts.
+The state file, the lock and the generation directories follow search/generations.py, the
+protocol the keyword index shares. HNSW graphs cannot drop nodes cheaply, so `remove` and re-`add`
+tombstone the old label and searches skip tombstones; `rebuild` (or a save once a quarter of the
+labels are dead) compacts.
 A writable index loads everything into memory; a read-only one maps the files and re-checks
 `state.json` before each search, so a save by the worker shows up in every web process.
 """
@@ -37,13 +39,10 @@ A writable index loads everything into memory; a read-only one maps the files an
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import shutil
 import threading
-import time
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,11 +51,8 @@ from typing import Self
 import numpy as np
 
 from dailypapers.errors import DailyPapersError
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: writers are serialised per process only
-    fcntl = None  # type: ignore[assignment]
+from dailypapers.search import generations
+from dailypapers.search.generations import read_state
 
 FORMAT_VERSION = 1
 DEFAULT_DIM = 384
@@ -71,10 +67,6 @@ MAX_EF_SEARCH = 4096
 COMPACT_FRACTION = 0.25      # save() compacts when this share of labels are tombstones
 POST_FILTER_SHARE = 0.1      # allowed sets this large a share: plain HNSW, then drop the others
 
-_STATE = "state.json"
-_LOCK = ".write.lock"
-_GEN_PREFIX = "gen-"
-_THREAD_LOCKS: dict[str, threading.Lock] = {}
 
 
 class VectorIndexError(DailyPapersError):
@@ -111,13 +103,6 @@ class IndexStatus:
     @property
     def ok(self) -> bool:
         return self.state == "ok"
-
-
-def read_state(path: Path) -> dict | None:
-    try:
-        return json.loads((Path(path) / _STATE).read_text())
-    except (FileNotFoundError, NotADirectoryError, ValueError):
-        return None
 
 
 def check_index(path: Path, model_id: str, dim: int = DEFAULT_DIM, store_seq: int | None = None) -> IndexStatus:
@@ -311,11 +296,7 @@ class VectorIndex:
         self._dirty = False
 
     def _stat_key(self) -> tuple | None:
-        try:
-            st = os.stat(self.path / _STATE)
-        except FileNotFoundError:
-            return None
-        return (st.st_mtime_ns, st.st_size, st.st_ino)
+        return generations.state_stamp(self.path)
 
     def refresh(self) -> bool:
         """Read-only indexes: switch to the latest saved generation. Returns True if it changed."""
@@ -338,34 +319,21 @@ class VectorIndex:
     # -- locking ------------------------------------------------------------------------------
 
     def _acquire_lock(self, timeout: float = 30.0) -> None:
-        key = str(self.path.resolve())
-        tlock = _THREAD_LOCKS.setdefault(key, threading.Lock())
+        tlock = generations.thread_lock(self.path)
         if not tlock.acquire(timeout=timeout):
             raise IndexBusy(f"the vector index in {self.path} is open for writing in this process")
         self._tlock = tlock
-        if fcntl is None:  # pragma: no cover
-            return
-        fh = open(self.path / _LOCK, "a")  # noqa: SIM115 - held open (locked) until close()
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    fh.close()
-                    tlock.release()
-                    self._tlock = None
-                    raise IndexBusy(f"the vector index in {self.path} is open for writing elsewhere") from None
-                time.sleep(0.05)
-        self._lock_fh = fh
+        try:
+            self._lock_fh = generations.acquire_file_lock(self.path, timeout)
+        except generations.LockTimeout:
+            tlock.release()
+            self._tlock = None
+            raise IndexBusy(f"the vector index in {self.path} is open for writing elsewhere") from None
 
     def close(self) -> None:
         """Release the write lock (unsaved changes are dropped) and the mapped files."""
         if self._lock_fh is not None:
-            with contextlib.suppress(OSError):
-                fcntl.flock(self._lock_fh, fcntl.LOCK_UN)
-            self._lock_fh.close()
+            generations.release_file_lock(self._lock_fh)
             self._lock_fh = None
         tlock = getattr(self, "_tlock", None)
         if tlock is not None:
@@ -582,15 +550,14 @@ class VectorIndex:
             if not self._dirty and self._state.get("generation"):
                 if self._pending_seq is not None and self._pending_seq != self._state.get("last_seq"):
                     self._state["last_seq"] = self._pending_seq
-                    _write_json(self.path / _STATE, self._state)
+                    generations.write_state(self.path, self._state)
                     self._state_key = self._stat_key()
                 self._pending_seq = None
                 return
             if self._gen.dead and len(self._gen.dead) >= COMPACT_FRACTION * max(self.ntotal, 1):
                 self.compact()
-            gen = f"{_GEN_PREFIX}{time.time_ns()}-{uuid.uuid4().hex[:8]}"
+            gen = generations.new_generation(self.path)
             gen_dir = self.path / gen
-            gen_dir.mkdir()
             try:
                 saved = self._gen.ids
                 if self._new_ids:
@@ -618,7 +585,7 @@ class VectorIndex:
             old_gen = self._state.get("generation")
             self._state.update(generation=gen, model_id=self.model_id, dim=self.dim,
                                last_seq=self.last_seq, count=len(live), labels=len(ids_arr))
-            _write_json(self.path / _STATE, self._state)
+            generations.write_state(self.path, self._state)
             self._state_key = self._stat_key()
             self._gen.dir, self._gen.ids, self._gen.order, self._gen.removed = gen_dir, ids_arr, order, removed
             self._gen.sorted_ids = sorted_ids
@@ -628,9 +595,7 @@ class VectorIndex:
             self._collect(keep={gen, old_gen})
 
     def _collect(self, keep: set) -> None:
-        for child in self.path.iterdir():
-            if child.name.startswith(_GEN_PREFIX) and child.name not in keep:
-                shutil.rmtree(child, ignore_errors=True)  # a reader still mapping it keeps its pages
+        generations.collect(self.path, keep)
 
     # -- searching ----------------------------------------------------------------------------
 
@@ -765,15 +730,6 @@ def _filtered(index, q, k: int, ef: int, labels: np.ndarray, ntotal: int, live: 
     if len(found) < min(k, len(labels)):
         return _exact(index, q, k, labels, ntotal)
     return found, sims
-
-
-def _write_json(path: Path, state: dict) -> None:
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-    with open(tmp, "w") as fh:
-        json.dump(state, fh, sort_keys=True)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def _fsync_dir(path: Path) -> None:

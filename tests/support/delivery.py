@@ -37,28 +37,64 @@ def free_port() -> int:
 
 
 class Inbox:
-    """The aiosmtpd handler: keeps every accepted message. `rcpt_delay` makes each RCPT TO wait
-    (a slow server, to stop a worker between messages); `reject` maps addresses to 5xx answers."""
+    """The aiosmtpd handler: keeps every accepted message. `reject` maps addresses to 5xx answers.
 
-    def __init__(self, rcpt_delay: float = 0.0, reject: dict[str, str] | None = None) -> None:
+    `hold()` stops SMTP clients at RCPT TO until the test lets them go, so a test can act while a
+    worker is known to be in the middle of a message (kill it, signal it, start another)."""
+
+    def __init__(self, reject: dict[str, str] | None = None) -> None:
         self.messages: list[EmailMessage] = []
         self.envelopes = []
-        self.rcpt_delay = rcpt_delay
         self.reject = reject or {}
         self.lock = threading.Lock()
+        self._changed = threading.Condition(self.lock)
+        self._open, self._after, self._parties, self.held = True, 0, 0, 0
+
+    def hold(self, after: int = 0, parties: int = 0) -> None:
+        """Hold each RCPT TO that comes once `after` messages are in, until release(); with
+        `parties`, until that many are held at the same time (a barrier between SMTP clients)."""
+        with self._changed:
+            self._open, self._after, self._parties = False, after, parties
+
+    def release(self) -> None:
+        with self._changed:
+            self._open = True
+            self._changed.notify_all()
+
+    def wait_held(self, count: int, timeout: float = 120.0) -> None:
+        """Until `count` RCPT TOs are being held (the bound only guards against a hang)."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: self.held >= count, timeout):
+                raise AssertionError(f"{self.held} of {count} SMTP clients held; {len(self.messages)} messages in")
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if self.rcpt_delay:
-            await asyncio.sleep(self.rcpt_delay)
+        await self._gate()
         if address in self.reject:
             return self.reject[address]
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
+    async def _gate(self) -> None:
+        with self._changed:
+            if self._open or len(self.messages) < self._after:
+                return
+            self.held += 1
+            if self._parties and self.held >= self._parties:
+                self._open = True
+            self._changed.notify_all()
+        try:
+            while not self._open:  # the event loop's thread: a threading wait would stop the server
+                await asyncio.sleep(0.01)
+        finally:
+            with self._changed:
+                self.held -= 1
+                self._changed.notify_all()
+
     async def handle_DATA(self, server, session, envelope):
-        with self.lock:
+        with self._changed:
             self.envelopes.append(envelope)
             self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+            self._changed.notify_all()
         return "250 OK"
 
     def to(self, address: str) -> list[EmailMessage]:
@@ -69,12 +105,11 @@ class Inbox:
         with self.lock:
             return [m["Message-ID"] for m in self.messages]
 
-    def wait_for(self, count: int, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while len(self.messages) < count:
-            if time.monotonic() > deadline:
+    def wait_for(self, count: int, timeout: float = 120.0) -> None:
+        """Until `count` messages are in (the bound only guards against a hang)."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(self.messages) >= count, timeout):
                 raise AssertionError(f"{len(self.messages)} of {count} messages arrived")
-            time.sleep(0.05)
 
 
 class SMTPServer:
@@ -130,7 +165,7 @@ def start_worker(env: dict[str, str], *args: str, log: Path | None = None) -> su
                             stdout=subprocess.DEVNULL, stderr=err)
 
 
-def wait_for_line(path: Path, needle: str, timeout: float = 60, process: subprocess.Popen | None = None) -> None:
+def wait_for_line(path: Path, needle: str, timeout: float = 120, process: subprocess.Popen | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if path.exists() and needle in path.read_text():

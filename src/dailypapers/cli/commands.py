@@ -13,6 +13,7 @@ from rich.table import Table
 
 from dailypapers import config
 from dailypapers.cli.delivery import digest_app, worker
+from dailypapers.cli.errors import fail, load_settings
 from dailypapers.cli.users import user_app
 from dailypapers.errors import DailyPapersError
 from dailypapers.ingest import demo as demo_loader
@@ -29,18 +30,6 @@ app.add_typer(index_app, name="index")
 app.add_typer(user_app, name="user")
 app.add_typer(digest_app, name="digest")
 app.command()(worker)
-
-def _settings() -> config.Settings:
-    try:
-        return config.load()
-    except DailyPapersError as exc:
-        _fail(str(exc))
-
-
-def _fail(message: str, code: int = 1):
-    console.print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(code)
-
 
 def _store(settings: config.Settings) -> Store:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -65,7 +54,7 @@ def _sync_index(store: Store, settings: config.Settings) -> int:
 @app.command()
 def init() -> None:
     """Create the data directory, the database schema and an empty search index."""
-    settings = _settings()
+    settings = load_settings()
     store = _store(settings)
     _keyword_index(settings)
     console.print(f"database ready: {settings.resolved_database_url}")
@@ -81,9 +70,9 @@ def import_(
     index: Annotated[bool, typer.Option(help="Update the search index afterwards.")] = True,
 ) -> None:
     """Import papers from files. Idempotent: importing the same data twice changes nothing."""
-    settings = _settings()
+    settings = load_settings()
     if format not in FORMATS:
-        _fail(f"unknown format {format!r}; choose one of: {', '.join(FORMATS)}", 2)
+        fail(f"unknown format {format!r}; choose one of: {', '.join(FORMATS)}", 2)
     store = _store(settings)
     with import_progress(f"import {format}", total_bytes(paths)) as bar:
         report = importer.import_paths(store, format, paths, batch_size=batch_size,
@@ -121,13 +110,13 @@ def harvest(
     """Harvest new papers from arXiv's OAI-PMH endpoint, resuming from the last checkpoint."""
     from dailypapers.ingest.harvest import Endpoint, harvest_sets
 
-    settings = _settings()
+    settings = load_settings()
     store = _store(settings)
     try:
         start = dt.date.fromisoformat(from_) if from_ else None
         end = dt.date.fromisoformat(until) if until else None
     except ValueError as exc:
-        _fail(f"bad date: {exc}", 2)
+        fail(f"bad date: {exc}", 2)
     endpoint = Endpoint(url or settings.oai_url, settings.harvest_delay)
     failed = False
     for result in harvest_sets(store, endpoint, set_ or list(settings.harvest_categories), from_=start, until=end,
@@ -149,7 +138,7 @@ def index_rebuild() -> None:
     """Rebuild the keyword index from the database, swapping it in when complete."""
     from dailypapers.search.sync import rebuild_keyword_index
 
-    settings = _settings()
+    settings = load_settings()
     store = _store(settings)
     total = store.counts()["papers"]
     with count_progress("rebuilding index", total) as advance:
@@ -161,7 +150,7 @@ def index_rebuild() -> None:
 @index_app.command("vectors")
 def index_vectors() -> None:
     """Rebuild the vector (HNSW) index from the vectors stored in the database."""
-    settings = _settings()
+    settings = load_settings()
     store = _store(settings)
     count = _rebuild_vectors(store, settings)
     console.print(f"vector index holds {count:,} papers")
@@ -183,7 +172,7 @@ def _rebuild_vectors(store: Store, settings: config.Settings) -> int:
 @index_app.command("sync")
 def index_sync() -> None:
     """Index the papers changed since the last sync (imports do this already)."""
-    settings = _settings()
+    settings = load_settings()
     store = _store(settings)
     console.print(f"indexed {_sync_index(store, settings):,} changed papers")
     store.close()
@@ -199,12 +188,12 @@ def embed(
     from dailypapers.search.encoder.embeddings import load_encoder
     from dailypapers.worker.embedding import count_pending, embed_missing
 
-    settings = _settings()
+    settings = load_settings()
     store = _store(settings)
     try:
         encoder = load_encoder(settings.data_dir / "models", device=device)
     except DailyPapersError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     pending = count_pending(store, encoder.model_id, encoder.dim)
     with count_progress(f"embedding ({encoder.name})", pending or None) as advance:
         seen = [0]
@@ -237,7 +226,7 @@ def eval_cmd(
         try:
             table = evaluate.run(corpus, queries, qrels, modes, Path(workdir))
         except (DailyPapersError, ValueError, OSError) as exc:
-            _fail(str(exc), 2)
+            fail(str(exc), 2)
     rows = evaluate.table_rows(table)
     out = Table(title=f"{corpus.name}")
     for col in rows[0]:
@@ -256,11 +245,11 @@ def serve(
     """Serve the web pages and the JSON API."""
     import uvicorn
 
-    settings = _settings()
+    settings = load_settings()
     try:
         settings.check_production()
     except DailyPapersError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     store = _store(settings)
     _ensure_vectors(store, settings)
     store.close()
@@ -282,12 +271,12 @@ def search(
     """Search papers by keyword (BM25)."""
     from dailypapers.search.query import parse_query
 
-    settings = _settings()
+    settings = load_settings()
     store = _store(settings)
     try:
         page = _keyword_index(settings).search(parse_query(query), limit=limit, sort=sort)
     except DailyPapersError as exc:
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
     found = store.papers_by_ids([h.arxiv_id for h in page.hits])
     if as_json:
         for hit in page.hits:
@@ -307,7 +296,7 @@ def search(
 @app.command()
 def stats() -> None:
     """Show what the database and index hold."""
-    settings = _settings()
+    settings = load_settings()
     store = _store(settings)
     counts = store.counts()
     table = Table(title=settings.resolved_database_url)
@@ -322,9 +311,9 @@ def stats() -> None:
 
 
 @app.command("settings")
-def show_settings() -> None:
+def showload_settings() -> None:
     """List every DAILYPAPERS_* setting with its default and current value."""
-    current = _settings()
+    current = load_settings()
     table = Table()
     for col in ("variable", "default", "current", "meaning"):
         table.add_column(col)
@@ -340,7 +329,7 @@ def migrate_to(to: Annotated[str, typer.Option("--to", help="Target URL, e.g. po
     """Copy this installation's database into another (e.g. SQLite into PostgreSQL) and check counts."""
     from dailypapers.store.transfer import copy_database
 
-    settings = _settings()
+    settings = load_settings()
     table = Table(title=f"{settings.resolved_database_url} → {to}")
     for col in ("table", "source rows", "target rows", "same"):
         table.add_column(col)
@@ -348,12 +337,12 @@ def migrate_to(to: Annotated[str, typer.Option("--to", help="Target URL, e.g. po
         try:
             counts = copy_database(settings.resolved_database_url, to, progress=lambda _t, n: advance(n))
         except DailyPapersError as exc:
-            _fail(str(exc))
+            fail(str(exc))
     for c in counts:
         table.add_row(c.table, f"{c.source:,}", f"{c.target:,}", "yes" if c.ok else "NO")
     console.print(table)
     if not all(c.ok for c in counts):
-        _fail("row counts differ between source and target")
+        fail("row counts differ between source and target")
     console.print(f"done; set DAILYPAPERS_DATABASE_URL={to} and run `dailypapers index rebuild`", highlight=False)
 
 
@@ -363,7 +352,7 @@ def backup_cmd(path: Annotated[Optional[Path], typer.Argument(help="Backup file 
     """Back up the database while it runs (SQLite backup API, or pg_dump for PostgreSQL)."""
     from dailypapers.store.transfer import backup
 
-    settings = _settings()
+    settings = load_settings()
     url = settings.resolved_database_url
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     suffix = "sqlite" if url.startswith("sqlite") else "dump"
@@ -371,7 +360,7 @@ def backup_cmd(path: Annotated[Optional[Path], typer.Argument(help="Backup file 
     try:
         backup(url, target)
     except DailyPapersError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     console.print(f"backup written to {target} ({target.stat().st_size:,} bytes)", highlight=False)
 
 
@@ -384,13 +373,13 @@ def restore_cmd(
     from dailypapers.search.sync import rebuild_keyword_index
     from dailypapers.store.transfer import restore
 
-    settings = _settings()
+    settings = load_settings()
     if not yes and not typer.confirm(f"Replace everything in {settings.resolved_database_url}?"):
         raise typer.Exit(1)
     try:
         restore(settings.resolved_database_url, path)
     except DailyPapersError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     store = _store(settings)
     count = rebuild_keyword_index(store, _keyword_index(settings))
     console.print(f"restored from {path}; index rebuilt with {count:,} papers", highlight=False)
@@ -400,12 +389,12 @@ def restore_cmd(
 @app.command()
 def demo(path: Annotated[Path, typer.Option(help="Demo data directory.")] = demo_loader.DEMO_DIR) -> None:
     """Load the demo data set once (later runs skip it), create the demo member, update the index."""
-    settings = _settings()
+    settings = load_settings()
     store = _store(settings)
     try:
         report = demo_loader.load(store, path, progress=import_progress)
     except DailyPapersError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if report.already_loaded:
         console.print("demo data already loaded")
     for _file, imported in report.imports:

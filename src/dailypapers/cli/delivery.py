@@ -1,8 +1,8 @@
 """`dailypapers digest …` and `dailypapers worker`: delivery from the command line.
 
-Registered in cli.py with:
+Registered in cli/commands.py with:
 
-    from .cli_delivery import digest_app, worker
+    from dailypapers.cli.delivery import digest_app, worker
     app.add_typer(digest_app, name="digest")
     app.command()(worker)
 
@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 
 from dailypapers import config
+from dailypapers.cli.errors import fail, load_settings
 from dailypapers.errors import DailyPapersError
 from dailypapers.progress import console
 from dailypapers.store import Store
@@ -28,16 +29,8 @@ digest_app = typer.Typer(help="Email digests: send, status, preview, retry.", no
 out = Console(soft_wrap=True)  # listings are the output: stdout (progress and events go to stderr)
 
 
-def _fail(message: str, code: int = 1):
-    console.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
-    raise typer.Exit(code)
-
-
 def _open() -> tuple[config.Settings, Store]:
-    try:
-        settings = config.load()
-    except DailyPapersError as exc:
-        _fail(str(exc))
+    settings = load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return settings, Store.open(settings.resolved_database_url)
 
@@ -69,7 +62,7 @@ def send(
         _say(f"outbox: {counts['queued']} queued, {counts['sent']} sent, {counts['failed']} failed, "
              f"{counts['cancelled']} cancelled")
     except DailyPapersError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         store.close()
 
@@ -123,7 +116,7 @@ def preview(
         sub = (store.subscriptions.get(subscription) if subscription is not None
                else store.subscriptions.by_email((email or "").strip().lower()) if email else None)
         if sub is None:
-            _fail("no such subscription (give --email or --subscription; `digest status` lists them)")
+            fail("no such subscription (give --email or --subscription; `digest status` lists them)")
         now = utcnow()
         instant = next_instant(sub.frequency, sub.hour, sub.weekday, sub.timezone, now)
         path = settings.index_dir / "keyword"
@@ -165,7 +158,7 @@ def worker(
 
         recurring(settings)  # unknown job names fail here, before anything runs
     except DailyPapersError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     from dailypapers.redact import quiet
 
     quiet(settings)  # no secret or email address in the worker's log lines
@@ -178,7 +171,7 @@ def worker(
     try:
         ran = w.run(once=once)
     except DailyPapersError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         store.close()
     _say(f"worker {w.id} stopped after {ran} job(s)")

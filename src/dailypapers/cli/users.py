@@ -1,6 +1,6 @@
 """`dailypapers user …`: create members (admins, moderators), list them, change roles, make API tokens.
 
-Registered in cli.py with `app.add_typer(user_app, name="user")`. The password of `user create`
+Registered in cli/commands.py with `app.add_typer(user_app, name="user")`. The password of `user create`
 comes from DAILYPAPERS_ADMIN_PASSWORD when set (for scripts), else from a hidden prompt.
 """
 
@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from dailypapers import config
+from dailypapers.cli.errors import fail, load_settings
 from dailypapers.community import accounts
 from dailypapers.errors import DailyPapersError
 from dailypapers.progress import console
@@ -23,16 +23,8 @@ user_app = typer.Typer(help="Manage members: create, list, set roles, API tokens
 PASSWORD_ENV = "DAILYPAPERS_ADMIN_PASSWORD"
 
 
-def _fail(message: str, code: int = 1):
-    console.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
-    raise typer.Exit(code)
-
-
 def _store() -> Store:
-    try:
-        settings = config.load()
-    except DailyPapersError as exc:
-        _fail(str(exc))
+    settings = load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return Store.open(settings.resolved_database_url)
 
@@ -52,7 +44,7 @@ def create(
     try:
         user = accounts.create_user(store, email, password, username=username, display_name=name, role=role)
     except DailyPapersError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         store.close()
     console.print(f"created {user.role} {user.username} <{user.email}>", highlight=False, markup=False)
@@ -82,7 +74,7 @@ def role(
     try:
         user = accounts.set_role(store, email, new_role)
     except DailyPapersError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         store.close()
     console.print(f"{user.username} is now {user.role}", highlight=False, markup=False)
@@ -98,9 +90,9 @@ def token(
     try:
         user = store.accounts.by_email(accounts.normalize_email(email))
         if user is None:
-            _fail(f"no member with address {email}")
+            fail(f"no member with address {email}")
         print(accounts.create_token(store, user, name))
     except DailyPapersError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         store.close()

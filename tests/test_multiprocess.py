@@ -70,30 +70,32 @@ async def cast_votes(urls: list[str], tokens: list[str], ids: list[str]) -> tupl
         except httpx.HTTPError as exc:
             errors.append(f"{url} {pid}: {exc.__class__.__name__}: {exc}")
 
-    async def voter(n: int, token: str, start: asyncio.Event) -> None:
+    async def voter(n: int, token: str, start: asyncio.Barrier) -> None:
         async with httpx.AsyncClient(headers={"authorization": f"Bearer {token}"}, timeout=60) as http:
-            await start.wait()
+            await start.wait()  # every voter ready: they all go at once
             await asyncio.gather(*(post(http, url, ids[0], True) for url in urls))
             for k, pid in enumerate(ids[1:], 1):
                 await post(http, urls[(n + k) % 2], pid, True)
             if n % 5 == 0:
                 await post(http, urls[(n + 2) % 2], ids[1], False)
 
-    start = asyncio.Event()
-    tasks = [asyncio.create_task(voter(n, t, start)) for n, t in enumerate(tokens)]
-    await asyncio.sleep(0.1)
-    start.set()
-    await asyncio.gather(*tasks)
+    start = asyncio.Barrier(len(tokens))
+    await asyncio.gather(*(voter(n, t, start) for n, t in enumerate(tokens)))
     taken_back = len(range(0, len(tokens), 5))
     expected = {pid: len(tokens) for pid in ids}
     expected[ids[1]] -= taken_back
     return expected, errors
 
 
+def worker(name: str, env: dict[str, str], tmp_path: Path) -> Background:
+    return Background(["worker", "--id", name], env, tmp_path / f"worker-{name}.log")
+
+
 def test_two_web_and_two_worker_processes_on_one_postgresql(tmp_path):
     from conftest import hf_records
 
-    inbox = Inbox(rcpt_delay=0.05)
+    inbox = Inbox()
+    inbox.hold(parties=2)  # worker A's first message waits for one of worker B's: both take part
     smtp = SMTPServer(inbox).start()
     data_dir = tmp_path / "node"
     try:
@@ -106,30 +108,32 @@ def test_two_web_and_two_worker_processes_on_one_postgresql(tmp_path):
                 subs = due_readers(store, READERS)
                 tokens = add_members_with_tokens(store, [f"voter{i:02d}" for i in range(VOTERS)])
                 env = {**node_env(data_dir, url), **smtp.env(), "DAILYPAPERS_WORKER_JOBS": "digests,index",
-                       "DAILYPAPERS_WORKER_POLL_SECONDS": "0.2", "DAILYPAPERS_WORKER_LEASE_SECONDS": "120"}
+                       "DAILYPAPERS_WORKER_POLL_SECONDS": "0.2", "DAILYPAPERS_WORKER_LEASE_SECONDS": "600"}
                 web = [Server(env, tmp_path / f"web{n}.log") for n in (1, 2)]
-                workers = [Background(["worker", "--id", name], env, tmp_path / f"worker-{name}.log")
-                           for name in ("A", "B")]
-                with running(*web, *workers):
+                workers = [worker("A", env, tmp_path)]
+                with running(*web, workers[0]):
                     for s in web:
                         s.wait_ready()
-                    for w in workers:
-                        wait_until(lambda w=w: (w.check_alive(), "ready" in w.output())[1], 90, "worker ready")
+                    wait_until(lambda: (workers[0].check_alive(), "ready" in workers[0].output())[1], 90,
+                               "worker A ready")
                     before = store.votes.counts(ids)
                     store.jobs.wake("digests", now())  # plan the due digests at the next poll
-                    expected, errors = asyncio.run(asyncio.wait_for(
-                        cast_votes([s.url for s in web], tokens, ids), 120))
-                    for s in web:  # both processes report the same, exact counts
-                        shown = {pid: httpx.get(f"{s.url}/api/papers/{pid}", timeout=30).json()["localUpvotes"]
-                                 for pid in ids}
-                        assert shown == expected, s.url
+                    inbox.wait_held(1)  # A planned them, built one and is sending it
+                    workers.append(worker("B", env, tmp_path))  # B can only send digests it built
+                    with running(workers[1]):
+                        expected, errors = asyncio.run(asyncio.wait_for(
+                            cast_votes([s.url for s in web], tokens, ids), 300))
+                        for s in web:  # both processes report the same, exact counts
+                            shown = {pid: httpx.get(f"{s.url}/api/papers/{pid}", timeout=30).json()["localUpvotes"]
+                                     for pid in ids}
+                            assert shown == expected, s.url
 
-                    # every digest sent; then nothing is queued or claimed, so nothing more can go out
-                    inbox.wait_for(READERS, timeout=120)
-                    wait_until(lambda: store.outbox.counts().get("sent") == READERS
-                               and not store.outbox.recent(status="queued", limit=READERS + 10)
-                               and not [j for j in store.jobs.all() if j.claimed_by], 60, "the workers idle")
-                    assert [w.terminate() for w in workers] == [0, 0]
+                        # every digest sent; then nothing is queued or claimed, so nothing more can go out
+                        inbox.wait_for(READERS, timeout=120)
+                        wait_until(lambda: store.outbox.counts().get("sent") == READERS
+                                   and not store.outbox.recent(status="queued", limit=READERS + 10)
+                                   and not [j for j in store.jobs.all() if j.claimed_by], 120, "the workers idle")
+                        assert [w.terminate() for w in workers] == [0, 0]
 
                 assert errors == []
                 counted = store.votes.counts(ids)
@@ -148,6 +152,7 @@ def test_two_web_and_two_worker_processes_on_one_postgresql(tmp_path):
             finally:
                 store.close()
     finally:
+        inbox.release()
         smtp.stop()
 
 

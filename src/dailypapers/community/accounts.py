@@ -7,7 +7,7 @@ import hashlib
 import re
 import secrets
 
-from ..errors import AuthenticationFailed, Conflict, InvalidInput, InvalidToken
+from ..errors import AuthenticationFailed, Conflict, InvalidInput, InvalidToken, NotFound, PermissionDenied
 from ..store import Store
 from ..store.accounts import ROLES, User
 from ..store.sqlutil import utcnow
@@ -76,8 +76,7 @@ def suggest_username(store: Store, email: str) -> str:
 def create_user(store: Store, email: str, password: str, *, username: str | None = None,
                 display_name: str = "", role: str = "member", now: dt.datetime | None = None) -> User:
     """Create a member after checking every field; Conflict if the address or name is taken."""
-    if role not in ROLES:
-        raise InvalidInput(f"roles are {', '.join(ROLES)}")
+    check_role(role)
     email = normalize_email(email)
     username = check_username(username) if username else suggest_username(store, email)
     display_name = check_display_name(display_name)
@@ -100,7 +99,7 @@ def authenticate(store: Store, email: str, password: str) -> User:
         email = ""
     found = store.accounts.credentials(email) if email else None
     user, stored = found if found else (None, None)
-    if not passwords.verify(stored, password or "") or user is None:
+    if not passwords.verify(stored, password or "") or user is None or stored is None:  # verify first: same time
         raise AuthenticationFailed("wrong email address or password")
     if passwords.needs_rehash(stored):
         store.accounts.rehash(user.id, passwords.hash_password(password))
@@ -159,16 +158,34 @@ def user_for_token(store: Store, token: str, now: dt.datetime | None = None) -> 
     return user
 
 
-def set_role(store: Store, email: str, role: str) -> User:
+def check_role(role: str) -> str:
     if role not in ROLES:
         raise InvalidInput(f"roles are {', '.join(ROLES)}")
+    return role
+
+
+def set_role(store: Store, email: str, role: str) -> User:
+    """Give the member with this address a role (the command line: no one is signed in)."""
+    check_role(role)
     user = store.accounts.by_email(normalize_email(email))
     if user is None:
-        from ..errors import NotFound
-
         raise NotFound(f"no member with address {email}")
     store.accounts.set_role(user.id, role)
     return store.accounts.get(user.id)  # type: ignore[return-value]
+
+
+def change_role(store: Store, admin: User, user_id: int, role: str) -> User:
+    """An admin gives a member a role. Admins cannot drop their own admin role, so a site always
+    keeps the admin who is changing it (another admin can)."""
+    check_role(role)
+    if not admin.is_admin:
+        raise PermissionDenied("only admins change roles")
+    if user_id == admin.id and role != "admin":
+        raise PermissionDenied("you cannot remove your own admin role (ask another admin)")
+    if store.accounts.get(user_id) is None:
+        raise NotFound(f"no member {user_id}")
+    store.accounts.set_role(user_id, role)
+    return store.accounts.get(user_id)  # type: ignore[return-value]
 
 
 def ensure_demo_member(store: Store) -> tuple[str, str]:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from dailypapers.errors import InvalidInput, NotFound, PermissionDenied
+from dailypapers.community import accounts
 from dailypapers.store.accounts import ROLES
 from dailypapers.web import deps, sessions
 from dailypapers.web.render import views
@@ -37,13 +37,5 @@ def admin(request: Request) -> Response:
 
 @router.post("/admin/users/{user_id}/role")
 def set_role(request: Request, user_id: int, role: Annotated[str, Form(max_length=16)] = "") -> Response:
-    me = sessions.require_admin(request)
-    if role not in ROLES:
-        raise InvalidInput(f"roles are {', '.join(ROLES)}")
-    if user_id == me.id and role != "admin":
-        raise PermissionDenied("you cannot remove your own admin role (ask another admin)")
-    store = deps.store(request)
-    if store.accounts.get(user_id) is None:
-        raise NotFound(f"no member {user_id}")
-    store.accounts.set_role(user_id, role)
+    accounts.change_role(deps.store(request), sessions.require_admin(request), user_id, role)
     return RedirectResponse("/admin", status_code=303)

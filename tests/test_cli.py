@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import pytest
 from support.databases import connect, data_dir_env, data_dir_url, missing_table_errors
 from support.paths import LISTINGS
+from support.processes import wait_until
 
+IMPORT_WAIT_S = 300  # bounds against a hang only: each wait ends as soon as its condition holds
 COMMANDS = ["init", "import", "harvest", "index", "index rebuild", "serve", "search", "stats", "demo", "settings"]
 
 
@@ -83,24 +86,46 @@ def test_search_rejects_an_oversized_query(fresh_data_dir):
     assert proc.returncode == 2 and "500" in proc.stderr
 
 
+def feed(pipe_path: Path, data: bytes, until: threading.Event) -> None:
+    """Write `data` into the named pipe, then hold it open (no end of file) until `until` is set."""
+    with contextlib.suppress(BrokenPipeError), open(pipe_path, "wb") as pipe:
+        pipe.write(data)
+        pipe.flush()
+        until.wait(IMPORT_WAIT_S)
+
+
+def papers_in(data: Path) -> int:
+    try:
+        with db(data) as con:
+            return con.execute("select count(*) from papers").fetchone()[0]
+    except missing_table_errors():
+        return 0
+
+
 def test_sigkill_during_import_then_rerun_leaves_a_consistent_database(tmp_path, fresh_data_dir, backend):
+    """The import reads a named pipe that never gets its last 1,000 lines, so it cannot finish
+    before the kill, which lands wherever it has got to after its first 1,000 papers."""
     data = fresh_data_dir
+    lines = listing_lines(20000)
     path = tmp_path / "many.jsonl.gz"
-    path.write_bytes(gzip.compress(b"".join(listing_lines(20000))))
+    path.write_bytes(gzip.compress(b"".join(lines)))
+    pipe_path = tmp_path / "incoming.jsonl"
+    os.mkfifo(pipe_path)
+    killed = threading.Event()
+    feeder = threading.Thread(target=feed, args=(pipe_path, b"".join(lines[:-1000]), killed), daemon=True)
+    feeder.start()
     env = dict(os.environ, **data_dir_env(data))
-    command = [sys.executable, "-m", "dailypapers", "import", "listings", str(path), "--batch-size", "500"]
+    command = [sys.executable, "-m", "dailypapers", "import", "listings", str(pipe_path), "--batch-size", "500"]
     proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with db(data) as con:
-                if con.execute("select count(*) from papers").fetchone()[0] >= 1000:
-                    break
-        except missing_table_errors():
-            pass
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    try:
+        wait_until(lambda: proc.poll() is not None or papers_in(data) >= 1000, IMPORT_WAIT_S, "1,000 papers imported")
+        assert proc.poll() is None, "the import ended before it was killed"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    finally:
+        killed.set()
+        os.close(os.open(pipe_path, os.O_RDONLY | os.O_NONBLOCK))  # a feeder still opening the pipe gets in
+        feeder.join(60)
     partial = db(data).execute("select count(*) from papers").fetchone()[0]
     assert 0 < partial < 20000, "the kill must land mid-import"
     remembered = db(data).execute("select count(*) from seen_records").fetchone()[0]

@@ -92,22 +92,30 @@ def test_a_failed_one_off_job_is_retried_then_given_up(store):
 
 
 def _claim_concurrently(store, claim, workers: int = 6) -> list:
+    """Every worker claims at once, then (once all hold their first claim) until nothing is left;
+    so the work is shared however the threads are scheduled."""
     got: list = []
     lock = threading.Lock()
     errors: list[BaseException] = []
-    start = threading.Barrier(workers)
+    start, first_round = threading.Barrier(workers, timeout=120), threading.Barrier(workers, timeout=120)
+
+    def take(name: str) -> bool:
+        item = claim(name)
+        with lock:
+            got.extend(item if isinstance(item, list) else [item] if item else [])
+        return bool(item)
 
     def run(name: str) -> None:
         try:
             start.wait()
-            while True:
-                item = claim(name)
-                if not item:
-                    return
-                with lock:
-                    got.extend(item if isinstance(item, list) else [item])
+            take(name)
+            first_round.wait()
+            while take(name):
+                pass
         except BaseException as exc:  # reported below
             errors.append(exc)
+            start.abort()
+            first_round.abort()
 
     threads = [threading.Thread(target=run, args=(f"w{i}",)) for i in range(workers)]
     for t in threads:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 import httpx
-from sqlalchemy.exc import IntegrityError
 
 from .. import ids
 from ..config import Settings
@@ -58,12 +57,5 @@ def submit(store: Store, settings: Settings, user: User, raw: str, *, now: dt.da
     store.submissions.claim(arxiv_id, user.id, now.date(), now)
     entry = DailyEntry(arxiv_id, now.date(), upvotes=0, num_comments=0,
                        submitted_by=Submitter(user.username, user.name), submitted_at=now)
-    try:
-        store.write([Record(paper, entry)])
-    except IntegrityError as exc:  # listed by an import at the same moment
-        store.submissions.release(arxiv_id)
-        raise Conflict(f"{arxiv_id} is already on a daily list") from exc
-    except BaseException:
-        store.submissions.release(arxiv_id)
-        raise
+    store.submissions.write_entry(Record(paper, entry))
     return store.get_paper(arxiv_id)

@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import Conflict
+from ..models import Record
 from .schema import submissions
 
 if TYPE_CHECKING:
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 
 class Submissions:
     def __init__(self, store: Store) -> None:
-        self.engine = store.engine
+        self.store, self.engine = store, store.engine
 
     def claim(self, paper_id: str, user_id: int, day: dt.date, now: dt.datetime) -> None:
         """Record the submission; Conflict if the paper was already submitted (by anyone)."""
@@ -26,6 +27,19 @@ class Submissions:
                 conn.execute(insert(submissions).values(paper_id=paper_id, user_id=user_id, date=day, created_at=now))
         except IntegrityError as exc:
             raise Conflict(f"{paper_id} has already been submitted") from exc
+
+    def write_entry(self, record: Record) -> None:
+        """Write a claimed paper with its daily entry; if that fails the claim is released (Conflict
+        when an import listed the paper at the same moment)."""
+        paper_id = record.paper.arxiv_id
+        try:
+            self.store.write([record])
+        except IntegrityError as exc:
+            self.release(paper_id)
+            raise Conflict(f"{paper_id} is already on a daily list") from exc
+        except BaseException:
+            self.release(paper_id)
+            raise
 
     def release(self, paper_id: str) -> None:
         """Undo a claim whose daily entry could not be written."""

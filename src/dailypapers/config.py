@@ -6,7 +6,10 @@ Each setting is declared once, with its default and help text; the table in docs
 
 from __future__ import annotations
 
+import math
 import os
+import re
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -14,6 +17,11 @@ from pathlib import Path
 from .errors import ConfigError
 
 DEFAULT_SECRET = "dev-insecure-secret-change-me"
+MIN_SECRET_BITS = 256  # 32 random bytes
+# words that mark a value copied from an example rather than generated
+PLACEHOLDERS = ("change", "example", "secret", "placeholder", "replace", "default", "insecure", "dummy", "sample",
+                "your-", "your_", "fixme", "password")
+GENERATE_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
 
 
 def _setting(default, help: str):
@@ -27,8 +35,10 @@ class Settings:
                                  "postgresql://… selects PostgreSQL.")
     host: str = _setting("127.0.0.1", "Address `dailypapers serve` listens on.")
     port: int = _setting(8000, "Port `dailypapers serve` listens on.")
-    secret_key: str = _setting(DEFAULT_SECRET, "Secret for signing cookies and links. Must be set in production.")
-    env: str = _setting("development", "`development` or `production`; production refuses the default secret.")
+    secret_key: str = _setting(DEFAULT_SECRET, "Secret for signing cookies and links. Must be set in production "
+                               "to at least 32 random bytes (placeholders and short values are refused).")
+    env: str = _setting("development", "`development` or `production`; production refuses a missing, example or "
+                        "weak secret.")
     harvest_categories: tuple[str, ...] = _setting(("cs",), "Comma-separated OAI-PMH sets for `harvest`, e.g. cs,stat.")
     oai_url: str = _setting("https://oaipmh.arxiv.org/oai", "OAI-PMH endpoint used by `harvest`.")
     arxiv_api_url: str = _setting("https://export.arxiv.org/api/query", "arXiv API endpoint (Atom).")
@@ -88,8 +98,47 @@ class Settings:
         return self.data_dir / "index"
 
     def check_production(self) -> None:
-        if self.env == "production" and self.secret_key in ("", DEFAULT_SECRET):
-            raise ConfigError("DAILYPAPERS_SECRET_KEY must be set to a secret value when DAILYPAPERS_ENV=production")
+        """ConfigError when DAILYPAPERS_ENV=production and a setting is unsafe for it."""
+        if self.env != "production":
+            return
+        problem = secret_problem(self.secret_key)
+        if problem:
+            raise ConfigError(f"DAILYPAPERS_SECRET_KEY {problem} (DAILYPAPERS_ENV=production needs at least "
+                              f"{MIN_SECRET_BITS // 8} random bytes); generate one with {GENERATE_SECRET}")
+
+
+def secret_bits(secret: str) -> float:
+    """An estimate of the entropy of a secret, in bits: its length times what one character of its
+    alphabet carries (hex 4 bits, base64 6, otherwise judged by the kinds of characters in it),
+    and never more than 8 bits per byte it compresses to (repetition adds nothing)."""
+    if not secret:
+        return 0.0
+    if re.fullmatch(r"[0-9a-fA-F]+", secret):
+        per_char = 4.0
+    elif re.fullmatch(r"[A-Za-z0-9+/_-]+=*", secret):
+        per_char = 6.0
+    else:
+        kinds = [(r"[a-z]", 26), (r"[A-Z]", 26), (r"[0-9]", 10), (r"[^A-Za-z0-9]", 33)]
+        per_char = math.log2(sum(size for pattern, size in kinds if re.search(pattern, secret)))
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    packed = len(packer.compress(secret.encode()) + packer.flush())
+    return min(len(secret.rstrip("=")) * per_char, 8.0 * packed)
+
+
+def secret_problem(secret: str) -> str | None:
+    """Why a value will not do as the production secret key (None when it will)."""
+    if not secret:
+        return "is not set"
+    if secret == DEFAULT_SECRET:
+        return "is the built-in development default"
+    lowered = secret.lower()
+    for word in PLACEHOLDERS:
+        if word in lowered:
+            return f"looks like a placeholder (it contains {word!r})"
+    bits = secret_bits(secret)
+    if bits < MIN_SECRET_BITS:
+        return f"is too weak (about {bits:.0f} bits of entropy)"
+    return None
 
 
 def _convert(raw: str, default):

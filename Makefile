@@ -1,4 +1,4 @@
-# `make run` serves the demo at http://127.0.0.1:8000; `make test` runs every test.
+# `make run` serves the demo at http://127.0.0.1:8000; `make check` is the fast test path; `make test` runs every test.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -8,7 +8,7 @@ NODE_STAMP := node_modules/.installed
 FUZZ_STAMP := $(VENV)/.installed-fuzz
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test bench lint install clean fuzz audit lock
+.PHONY: run check test bench lint types install clean fuzz audit lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,16 +43,26 @@ $(FUZZ_STAMP): pyproject.toml $(TEST_STAMP)
 	$(BIN)/pip install -q -e '.[test,fuzz]' -c $(LOCK)
 	touch $@
 
-# The whole suite once per database backend (tests/support/databases.py); fails if either pass fails.
-TEST_BACKENDS ?= sqlite postgresql
+# The fast path: lint, types and the SQLite suite without the browser and slow tests (a few minutes).
+check: $(TEST_STAMP)
+	$(BIN)/python -m ruff check src tests bench fuzz
+	$(BIN)/python -m mypy
+	DAILYPAPERS_TEST_BACKEND=sqlite $(BIN)/python -m pytest -q -n 2 -m "not browser and not slow" $(PYTEST_ARGS)
+
+# Everything: lint and types, the whole suite on SQLite, then on PostgreSQL the tests that use a
+# database (the others ran in the first pass; tests/conftest.py), then the audit. Fails if any step fails.
 test: $(TEST_STAMP) $(NODE_STAMP)
-	@failed=""; for backend in $(TEST_BACKENDS); do \
-	  echo "== pytest on $$backend (DAILYPAPERS_TEST_BACKEND=$$backend)"; \
-	  DAILYPAPERS_TEST_BACKEND=$$backend $(BIN)/python -m pytest -q -n 2 $(PYTEST_ARGS) || failed="$$failed $$backend"; \
-	done; \
+	@failed=""; \
+	echo "== lint and types"; \
+	$(BIN)/python -m ruff check src tests bench fuzz || failed="$$failed lint"; \
+	$(BIN)/python -m mypy || failed="$$failed types"; \
+	echo "== pytest on sqlite (every test)"; \
+	DAILYPAPERS_TEST_BACKEND=sqlite $(BIN)/python -m pytest -q -n 2 $(PYTEST_ARGS) || failed="$$failed sqlite"; \
+	echo "== pytest on postgresql (the tests that use a database)"; \
+	DAILYPAPERS_TEST_BACKEND=postgresql DAILYPAPERS_TEST_DATABASE_ONLY=1 $(BIN)/python -m pytest -q -n 2 $(PYTEST_ARGS) || failed="$$failed postgresql"; \
 	echo "== make audit (the locked releases against known vulnerabilities)"; \
 	$(BIN)/python tests/support/audit.py $(LOCK) || failed="$$failed audit"; \
-	if [ -n "$$failed" ]; then echo "== make test failed on:$$failed"; exit 1; fi; echo "== make test passed on: $(TEST_BACKENDS) audit"
+	if [ -n "$$failed" ]; then echo "== make test failed on:$$failed"; exit 1; fi; echo "== make test passed: lint types sqlite postgresql audit"
 
 # Fails on a known vulnerability, and on any locked release it could not check (tests/support/audit.py)
 audit: $(TEST_STAMP)
@@ -72,7 +82,10 @@ fuzz: $(FUZZ_STAMP)
 	$(BIN)/python fuzz/run.py
 
 lint: $(TEST_STAMP)
-	$(BIN)/python -m ruff check src tests bench
+	$(BIN)/python -m ruff check src tests bench fuzz
+
+types: $(TEST_STAMP)
+	$(BIN)/python -m mypy
 
 clean:
 	rm -rf $(VENV) var node_modules

@@ -76,15 +76,6 @@ def resumption_token(data: BinaryIO | bytes, source: str = "<input>") -> str | N
     return parse_page(data, source).token
 
 
-def __getattr__(name: str):
-    """The harvester lives in harvest.py; `from dailypapers.sources.oai import OAIHarvester` works too."""
-    if name in ("OAIHarvester", "Checkpoint", "MemoryCheckpoint"):
-        from . import harvest
-
-        return getattr(harvest, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def _records(root: etree._Element) -> Iterator[etree._Element]:
     for record in root.iterfind("oai:*/oai:record", NS):
         header = record.find("oai:header", NS)

@@ -4,6 +4,7 @@ every text; nothing here is HTML)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from email.utils import format_datetime
 from xml.etree import ElementTree as ET
@@ -44,35 +45,42 @@ class Feed:
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs) -> ET.Element:
-    element = ET.SubElement(parent, tag, {k: v for k, v in attrs.items() if v is not None})
+    """The one place text enters a feed: every text and attribute value is cleaned here."""
+    element = ET.SubElement(parent, tag, {k: xml_text(v) for k, v in attrs.items() if v is not None})
     if text is not None:
-        element.text = text
+        element.text = xml_text(text)
     return element
 
 
-def _clean(text: str) -> str:
-    """XML 1.0 cannot carry most control characters: drop them."""
-    return "".join(ch for ch in text if ch in "\t\n\r" or ord(ch) >= 0x20)
+# what XML 1.0 forbids (its `Char` production): C0 controls but tab, newline and carriage return,
+# lone surrogates, and the noncharacters U+FFFE and U+FFFF
+_NOT_XML = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(text: str) -> str:
+    """`text` without the characters XML 1.0 cannot carry (a feed holding one is ill-formed and
+    every reader refuses the whole feed)."""
+    return _NOT_XML.sub("", text)
 
 
 def rss(feed: Feed) -> bytes:
     root = ET.Element("rss", {"version": "2.0"})
     channel = _sub(root, "channel")
-    _sub(channel, "title", _clean(feed.title))
+    _sub(channel, "title", feed.title)
     _sub(channel, "link", feed.link)
-    _sub(channel, "description", _clean(feed.description))
+    _sub(channel, "description", feed.description)
     _sub(channel, f"{{{ATOM}}}link", href=feed.self_url, rel="self", type=RSS_TYPE.split(";")[0])
     _sub(channel, "lastBuildDate", format_datetime(feed.last_updated))
     _sub(channel, "generator", "dailypapers")
     for e in feed.entries:
         item = _sub(channel, "item")
-        _sub(item, "title", _clean(e.title))
+        _sub(item, "title", e.title)
         _sub(item, "link", e.link)
         _sub(item, "guid", e.id, isPermaLink="true")
         _sub(item, "pubDate", format_datetime(e.published))
-        _sub(item, "description", _clean(e.summary))
+        _sub(item, "description", e.summary)
         if e.authors:
-            _sub(item, f"{{{DC}}}creator", _clean(", ".join(e.authors)))
+            _sub(item, f"{{{DC}}}creator", ", ".join(e.authors))
         for c in e.categories:
             _sub(item, "category", c)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
@@ -86,8 +94,8 @@ def atom(feed: Feed) -> bytes:
     a = str  # Atom elements are written unprefixed under xmlns= on the root
     root = ET.Element("feed", {"xmlns": ATOM})
     _sub(root, a("id"), feed.self_url)
-    _sub(root, a("title"), _clean(feed.title))
-    _sub(root, a("subtitle"), _clean(feed.description))
+    _sub(root, a("title"), feed.title)
+    _sub(root, a("subtitle"), feed.description)
     _sub(root, a("updated"), _iso(feed.last_updated))
     _sub(root, a("link"), href=feed.link, rel="alternate", type="text/html")
     _sub(root, a("link"), href=feed.self_url, rel="self", type=ATOM_TYPE.split(";")[0])
@@ -97,13 +105,13 @@ def atom(feed: Feed) -> bytes:
     for e in feed.entries:
         entry = _sub(root, a("entry"))
         _sub(entry, a("id"), e.id)
-        _sub(entry, a("title"), _clean(e.title))
+        _sub(entry, a("title"), e.title)
         _sub(entry, a("link"), href=e.link, rel="alternate", type="text/html")
         _sub(entry, a("published"), _iso(e.published))
         _sub(entry, a("updated"), _iso(e.published))
-        _sub(entry, a("summary"), _clean(e.summary), type="text")
+        _sub(entry, a("summary"), e.summary, type="text")
         for name in e.authors:
-            _sub(_sub(entry, a("author")), a("name"), _clean(name))
+            _sub(_sub(entry, a("author")), a("name"), name)
         for c in e.categories:
             _sub(entry, a("category"), term=c)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)

@@ -13,10 +13,11 @@ def to_markdown(paper: Paper, entries: list[DailyEntry], base_url: str = "") -> 
     lines += ["", "## Abstract", ""]
     for para in views.paragraphs(paper.abstract):
         lines += [para, ""]
-    if paper.links:
+    links = views.web_links(paper)
+    if links:
         lines += ["## Links", ""]
         lines += [f"- {views.KIND_LABELS.get(link.kind, link.kind)}: <{link.url}> (from {link.source})"
-                  for link in paper.links]
+                  for link in links]
         lines.append("")
     if entries:
         lines += ["## Daily papers", ""]

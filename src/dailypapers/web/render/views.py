@@ -83,8 +83,14 @@ def safe_url(url: str | None) -> str | None:
     return url if urlparse(url.strip()).scheme.lower() in ("http", "https") else None
 
 
+def web_links(paper: Paper) -> list[Link]:
+    """The paper's links that may be shown: http(s) only. The one filter pages, the JSON API and
+    the exports share (imported links can say `javascript:`)."""
+    return [link for link in paper.links if safe_url(link.url)]
+
+
 def first_link(paper: Paper, *kinds: str) -> Link | None:
-    return next((link for link in paper.links if link.kind in kinds and safe_url(link.url)), None)
+    return next((link for link in web_links(paper) if link.kind in kinds), None)
 
 
 def github_label(url: str) -> str:
@@ -155,7 +161,7 @@ def paper_page(paper: Paper, entries: list[DailyEntry], overlay: Overlay | None 
         "versions": [{"label": f"v{v.version}", "date": human_date(v.submitted), "size": v.size}
                      for v in paper.versions],
         "links": [{"kind": KIND_LABELS.get(link.kind, link.kind), "url": link.url, "source": link.source,
-                   "stars": link.stars} for link in paper.links if safe_url(link.url)],
+                   "stars": link.stars} for link in web_links(paper)],
         "entries": [{"date": e.date.isoformat(), "label": human_date(e.date), "upvotes": e.upvotes,
                      "comments": e.num_comments, "url": f"/papers/date/{e.date.isoformat()}"} for e in entries],
         "arxiv": arxiv_urls(paper),
@@ -179,7 +185,7 @@ def hf_user(entry: DailyEntry | None) -> dict | None:
     if not entry or not entry.submitted_by:
         return None
     s = entry.submitted_by
-    return {"user": s.user, "name": s.user, "fullname": s.fullname or s.user, "avatarUrl": s.avatar_url or "",
+    return {"user": s.user, "name": s.user, "fullname": s.fullname or s.user, "avatarUrl": safe_url(s.avatar_url) or "",
             "type": "user"}
 
 
@@ -220,7 +226,7 @@ def paper_object(paper: Paper, entry: DailyEntry | None, overlay: Overlay | None
         "doi": paper.doi,
         "license": paper.license,
         "links": [{"kind": link.kind, "url": link.url, "source": link.source, "stars": link.stars}
-                  for link in paper.links],
+                  for link in web_links(paper)],
         "versions": [{"version": v.version, "submittedAt": hf_time(v.submitted), "size": v.size}
                      for v in paper.versions],
     }
@@ -235,7 +241,7 @@ def daily_object(item: Listed, overlay: Overlay | None = None) -> dict:
         "publishedAt": hf_time(paper.published),
         "title": paper.title,
         "summary": paper.abstract,
-        "mediaUrl": entry.media_url if entry else None,
+        "mediaUrl": safe_url(entry.media_url) if entry else None,
         "numComments": inner["numComments"],
         "submittedBy": hf_user(entry),
         "isAuthorParticipating": False,

@@ -11,16 +11,27 @@ attacker who copied them would.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import random
 from pathlib import Path
 
+import httpx
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from support.community import PASSWORD, copy_data_dir, csrf_of, make_app, member
+from support.delivery import SMTPServer
 
 from dailypapers import config
-from dailypapers.errors import ConfigError
+from dailypapers.community import accounts
+from dailypapers.community.ratelimit import Limits
+from dailypapers.errors import ConfigError, Conflict
+from dailypapers.store import Store
+from dailypapers.store.schema import daily_entries
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLIC = "https://papers.example.org"
+NOW = dt.datetime(2026, 8, 22, 9, tzinfo=dt.timezone.utc)
 
 
 # -- item 2: the production secret ---------------------------------------------------------------
@@ -53,3 +64,75 @@ def test_the_shipped_env_example_leaves_the_secret_empty():
     assert environ["DAILYPAPERS_SECRET_KEY"] == ""
     with pytest.raises(ConfigError, match="is not set"):
         config.load(environ={k: v.strip('"') for k, v in environ.items()}).check_production()
+
+
+# -- the site: a private copy of the data, mail to a real SMTP server ------------------------------
+
+
+@pytest.fixture(scope="module")
+def smtp():
+    server = SMTPServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def site(web_data_dir, tmp_path_factory, smtp):
+    data = copy_data_dir(web_data_dir, tmp_path_factory.mktemp("accounts") / "data")
+    app, store = make_app(data, smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_starttls=False, public_url=PUBLIC,
+                          mail_from="dailypapers <noreply@papers.example.org>")
+    app.state.inbox = smtp.inbox
+    yield app
+    store.close()
+
+
+@pytest.fixture(autouse=True)
+def fresh_limits(request):
+    if "site" in request.fixturenames:
+        request.getfixturevalue("site").state.limits = Limits()
+
+
+def browser(app, base: str = PUBLIC) -> TestClient:
+    return TestClient(app, base_url=base, raise_server_exceptions=False)
+
+
+def form(client: TestClient, page: str, path: str, **fields) -> httpx.Response:
+    """GET the page, POST its form with the page's CSRF token."""
+    token = csrf_of(client.get(page).text)
+    return client.post(path, data={**fields, "csrf_token": token}, follow_redirects=False)
+
+
+# -- item 13: posing as an imported submitter ------------------------------------------------------
+
+
+def _capitalised_submitter(store: Store) -> str:
+    query = select(daily_entries.c.submitted_by).where(
+        daily_entries.c.submitted_by != func.lower(daily_entries.c.submitted_by),
+        daily_entries.c.submitted_by.regexp_match("^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")).limit(1)
+    with store.engine.connect() as conn:
+        name = conn.execute(query).scalar()
+    assert name, "the test data has imported submitters with capitals"
+    return name
+
+
+def test_a_user_name_equal_to_an_imported_submitter_in_any_case_is_refused(site):
+    store = site.state.store
+    imported = _capitalised_submitter(store)
+    assert store.accounts.by_username(imported.lower()) is None
+    with pytest.raises(Conflict, match="taken"):
+        accounts.create_user(store, "poser@example.org", PASSWORD, username=imported.lower())
+    c = browser(site)
+    refused = form(c, "/signup", "/signup", email="poser@example.org", username=imported.lower(), password=PASSWORD)
+    assert refused.status_code == 409 and "is taken" in refused.text
+    assert store.accounts.by_email("poser@example.org") is None
+    assert accounts.suggest_username(store, f"{imported.upper()}@example.org") != imported.lower()
+
+
+def test_member_user_names_are_unique_whatever_their_case(site):
+    store = site.state.store
+    member(store, "casey")
+    with pytest.raises(Conflict):
+        store.accounts.create_user(email="casey2@example.org", username="Casey", display_name="",
+                                   password_hash="x", role="member", now=NOW)
+    with pytest.raises(Conflict, match="taken"):
+        accounts.create_user(store, "casey3@example.org", PASSWORD, username="CASEY")

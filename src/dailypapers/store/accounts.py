@@ -108,11 +108,13 @@ class Accounts:
         return value
 
     def name_taken(self, username: str) -> bool:
-        """Taken by a member, or by a submitter of imported daily lists (so nobody can pose as one)."""
+        """Taken by a member, or by a submitter of imported daily lists (so nobody can pose as one),
+        in any case: `franck-dernoncourt` is taken by the imported `Franck-Dernoncourt`."""
+        folded = username.lower()
         with self.engine.connect() as conn:
-            member = conn.execute(select(users.c.id).where(users.c.username == username)).first()
+            member = conn.execute(select(users.c.id).where(func.lower(users.c.username) == folded)).first()
             imported = conn.execute(select(daily_entries.c.paper_id)
-                                    .where(daily_entries.c.submitted_by == username).limit(1)).first()
+                                    .where(func.lower(daily_entries.c.submitted_by) == folded).limit(1)).first()
         return member is not None or imported is not None
 
     def set_password(self, user_id: int, password_hash: str) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
 )
 
 metadata = MetaData()
@@ -385,3 +386,46 @@ rate_limits = Table(
     Column("expires_at", BigInteger, nullable=False),  # epoch seconds: two windows after window_start
     Index("ix_rate_limits_expires_at", "expires_at"),
 )
+
+# -- migration 0007: account security (issue 14) -------------------------------------------------
+
+# Signed-in browser sessions, one row each: the cookie holds a random id, the row its SHA-256, so
+# signing out (or out everywhere) ends a session on every node at once (web/sessions.py).
+sessions = Table(
+    "sessions", metadata,
+    Column("id", String(64), primary_key=True),  # sha256 of the id in the cookie
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("seen_at", DateTime(timezone=True), nullable=False),  # refreshed at most hourly (sliding expiry)
+    Index("ix_sessions_user_id", "user_id"),
+)
+
+# One-time sign-in links mailed to a member (past a sign-in lockout): only the SHA-256 is kept.
+signin_links = Table(
+    "signin_links", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+    Index("ix_signin_links_user_id", "user_id"),
+)
+
+# Sign-ups waiting for their address to be confirmed (the account is made when the mailed link
+# is opened, so the sign-up form answers the same whether or not the address has an account).
+pending_signups = Table(
+    "pending_signups", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("email", String(254), nullable=False),
+    Column("username", String(64), nullable=False),
+    Column("display_name", Text, nullable=False, default=""),
+    Column("password_hash", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+    Index("ix_pending_signups_expires_at", "expires_at"),
+)
+
+# User names are unique whatever their case, and compared with imported submitters' the same way.
+Index("uq_users_username_lower", func.lower(users.c.username), unique=True)
+Index("ix_daily_entries_submitted_by_lower", func.lower(daily_entries.c.submitted_by))

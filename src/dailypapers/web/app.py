@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from dailypapers.web import background, errors, limits, sessions
+from dailypapers.web import background, errors, limits, params, sessions
 from dailypapers.web.render.templating import STATIC, make_env
 from dailypapers.web.routes import (
     api,
@@ -47,7 +47,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None, ind
     redact.quiet(settings)  # secrets and email addresses masked in every log line
     app = FastAPI(title="dailypapers", version=VERSION, description=DESCRIPTION,
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json",
-                  dependencies=[Depends(limits.throttle)])  # rate limits on search, the API and forms
+                  # rate limits on search, the API and forms; then no control characters in any text
+                  dependencies=[Depends(limits.throttle), Depends(params.text_input)])
     app.state.settings = settings
     app.state.store = store or Store.open(settings.resolved_database_url)
     app.state.index = index

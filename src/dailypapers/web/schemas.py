@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from dailypapers.web.params import JsonId
+
 
 class AuthorOut(BaseModel):
     name: str
@@ -116,8 +118,8 @@ class ErrorOut(BaseModel):
 
 
 ERRORS = {
-    400: {"model": ErrorOut, "description": "A malformed id, date, week, month or query, or too many query "
-                                            "parameters."},
+    400: {"model": ErrorOut, "description": "A malformed id, date, week, month or query, a date out of range, "
+                                            "text with a control character, or too many query parameters."},
     401: {"model": ErrorOut, "description": "An `Authorization: Bearer` token that is unknown or revoked "
                                             "(read routes need none; a wrong one is refused, not ignored)."},
     404: {"model": ErrorOut, "description": "No such paper."},
@@ -157,7 +159,7 @@ class SubmitIn(BaseModel):
 
 class CommentIn(BaseModel):
     body: str = Field(description="Markdown (sanitised on display; math is left as text).", max_length=10_000)
-    parentId: int | None = Field(None, description="Reply to this comment (threads are one level deep).")
+    parentId: JsonId = Field(None, description="Reply to this comment (threads are one level deep).")
 
 
 class CommentOut(BaseModel):

@@ -172,7 +172,7 @@ def account_token(request: Request, name: Text = "") -> Response:
     return response
 
 
-@router.post("/account/tokens/{token_id}/revoke")
+@router.post("/account/tokens/{token_id:id}/revoke")
 def account_token_revoke(request: Request, token_id: int) -> Response:
     user = sessions.require_user(request)
     deps.store(request).accounts.revoke_token(user.id, token_id)

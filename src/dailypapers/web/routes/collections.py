@@ -59,7 +59,7 @@ def _papers(request: Request, cid: int):
     return paper_ids, store.papers_by_ids(paper_ids)
 
 
-@router.get("/collections/{cid}.bib")
+@router.get("/collections/{cid:id}.bib")
 def export_bibtex(request: Request, cid: int) -> Response:
     found = rules.visible(deps.store(request), sessions.viewer(request), cid)
     paper_ids, papers = _papers(request, cid)
@@ -69,7 +69,7 @@ def export_bibtex(request: Request, cid: int) -> Response:
                              headers={"Content-Disposition": f'attachment; filename="collection-{cid}.bib"'})
 
 
-@router.get("/collections/{cid}.json")
+@router.get("/collections/{cid:id}.json")
 def export_json(request: Request, cid: int) -> Response:
     store = deps.store(request)
     found = rules.visible(store, sessions.viewer(request), cid)
@@ -83,7 +83,7 @@ def export_json(request: Request, cid: int) -> Response:
     return JSONResponse(data, headers={"Content-Disposition": f'attachment; filename="collection-{cid}.json"'})
 
 
-@router.get("/collections/{cid}")
+@router.get("/collections/{cid:id}")
 def collection_page(request: Request, cid: int) -> Response:
     store = deps.store(request)
     user = sessions.viewer(request)
@@ -96,27 +96,27 @@ def collection_page(request: Request, cid: int) -> Response:
                   owner=user is not None and user.id == found.user_id, error=None, nav_section="collections")
 
 
-@router.post("/collections/{cid}/edit")
+@router.post("/collections/{cid:id}/edit")
 def edit(request: Request, cid: int, name: Text = "", description: Text = "", public: Flag = "") -> Response:
     rules.update(deps.store(request), sessions.require_user(request), cid, name, description, bool(public),
                  now=deps.now(request))
     return RedirectResponse(_url(cid), status_code=303)
 
 
-@router.post("/collections/{cid}/delete")
+@router.post("/collections/{cid:id}/delete")
 def delete(request: Request, cid: int) -> Response:
     rules.delete(deps.store(request), sessions.require_user(request), cid)
     return RedirectResponse("/collections", status_code=303)
 
 
-@router.post("/collections/{cid}/items")
+@router.post("/collections/{cid:id}/items")
 def add_item(request: Request, cid: int, paper_id: Text = "", next: Text = "") -> Response:
     rules.add_paper(deps.store(request), sessions.require_user(request), cid, ids.normalize(paper_id),
                     now=deps.now(request))
     return RedirectResponse(sessions.safe_next(next, _url(cid)), status_code=303)
 
 
-@router.post("/collections/{cid}/items/remove")
+@router.post("/collections/{cid:id}/items/remove")
 def remove_item(request: Request, cid: int, paper_id: Text = "", next: Text = "") -> Response:
     rules.remove_paper(deps.store(request), sessions.require_user(request), cid, ids.normalize(paper_id))
     return RedirectResponse(sessions.safe_next(next, _url(cid)), status_code=303)

@@ -17,6 +17,7 @@ from dailypapers.errors import Conflict, InvalidArxivId, InvalidInput, NotFound
 from dailypapers.models import DailyEntry, Paper
 from dailypapers.store.repo import Listed
 from dailypapers.web import deps, sessions
+from dailypapers.web.params import FormId
 from dailypapers.web.render import charts, overlay, views
 from dailypapers.web.render.rich_text import render_comment
 from dailypapers.web.render.templating import render
@@ -92,7 +93,7 @@ def _comment_anchor(paper_id: str, comment_id: int | None = None) -> str:
 
 
 @router.post("/papers/{arxiv_id:path}/comments")
-def comment(request: Request, arxiv_id: str, body: Text = "", parent_id: Annotated[int | None, Form()] = None
+def comment(request: Request, arxiv_id: str, body: Text = "", parent_id: FormId = None
             ) -> Response:
     paper_id = ids.normalize(arxiv_id)
     user = sessions.require_user(request)
@@ -101,14 +102,14 @@ def comment(request: Request, arxiv_id: str, body: Text = "", parent_id: Annotat
     return RedirectResponse(_comment_anchor(paper_id, new_id), status_code=303)
 
 
-@router.get("/comments/{comment_id}/edit")
+@router.get("/comments/{comment_id:id}/edit")
 def comment_edit_form(request: Request, comment_id: int) -> Response:
     user = sessions.require_user(request)
     found = comment_rules.owned(deps.store(request), user, comment_id)
     return render(request, "comment_edit.html", comment=found, error=None, body=found.body)
 
 
-@router.post("/comments/{comment_id}/edit")
+@router.post("/comments/{comment_id:id}/edit")
 def comment_edit(request: Request, comment_id: int, body: Text = "") -> Response:
     user = sessions.require_user(request)
     store = deps.store(request)
@@ -120,21 +121,21 @@ def comment_edit(request: Request, comment_id: int, body: Text = "") -> Response
     return RedirectResponse(_comment_anchor(found.paper_id, found.id), status_code=303)
 
 
-@router.post("/comments/{comment_id}/delete")
+@router.post("/comments/{comment_id:id}/delete")
 def comment_delete(request: Request, comment_id: int) -> Response:
     found = comment_rules.delete(deps.store(request), sessions.require_user(request), comment_id,
                                  now=deps.now(request))
     return RedirectResponse(_comment_anchor(found.paper_id), status_code=303)
 
 
-@router.post("/comments/{comment_id}/hide")
+@router.post("/comments/{comment_id:id}/hide")
 def comment_hide(request: Request, comment_id: int, next: Text = "") -> Response:
     found = comment_rules.set_hidden(deps.store(request), sessions.require_user(request), comment_id, True,
                                      now=deps.now(request))
     return _back(request, next, _comment_anchor(found.paper_id, found.id))
 
 
-@router.post("/comments/{comment_id}/unhide")
+@router.post("/comments/{comment_id:id}/unhide")
 def comment_unhide(request: Request, comment_id: int, next: Text = "") -> Response:
     found = comment_rules.set_hidden(deps.store(request), sessions.require_user(request), comment_id, False,
                                      now=deps.now(request))

@@ -157,7 +157,7 @@ def saved_search(request: Request, token: str, fmt: Fmt) -> Response:
     return _search_feed(request, saved, fmt, f"dailypapers alert: {saved.name}", alerts.describe(saved), private=True)
 
 
-@router.get("/feeds/collections/{cid}.{fmt}")
+@router.get("/feeds/collections/{cid:id}.{fmt}")
 def collection(request: Request, cid: int, fmt: Fmt) -> Response:
     store = deps.store(request)
     try:

@@ -35,7 +35,7 @@ def admin(request: Request) -> Response:
     return render(request, "admin.html", users=users, total=total, roles=ROLES, nav_section="admin")
 
 
-@router.post("/admin/users/{user_id}/role")
+@router.post("/admin/users/{user_id:id}/role")
 def set_role(request: Request, user_id: int, role: Annotated[str, Form(max_length=16)] = "") -> Response:
     accounts.change_role(deps.store(request), sessions.require_admin(request), user_id, role)
     return RedirectResponse("/admin", status_code=303)

@@ -51,7 +51,7 @@ def save(request: Request, name: Text = "", q: Text = "", mode: Text = "keyword"
     return RedirectResponse("/searches?done=saved", status_code=303)
 
 
-@router.post("/searches/{search_id}/alert")
+@router.post("/searches/{search_id:id}/alert")
 def set_alert(request: Request, search_id: int, alert: Text = "") -> Response:
     user = sessions.require_user(request)
     if not deps.store(request).saved_searches.set_alert(search_id, user.id, bool(alert)):
@@ -59,7 +59,7 @@ def set_alert(request: Request, search_id: int, alert: Text = "") -> Response:
     return RedirectResponse("/searches?done=alert", status_code=303)
 
 
-@router.post("/searches/{search_id}/delete")
+@router.post("/searches/{search_id:id}/delete")
 def delete(request: Request, search_id: int) -> Response:
     user = sessions.require_user(request)
     if not deps.store(request).saved_searches.delete(search_id, user.id):

@@ -41,6 +41,8 @@ from dailypapers.store.candidates import Library, library
 
 if TYPE_CHECKING:
     from dailypapers.delivery.window import Window
+    from dailypapers.search.encoder.embeddings import Encoder
+    from dailypapers.search.keyword import KeywordIndex
 
 MIN_TRAIN = 5
 RELEVANT_MIN = {"embeddings": 0.30, "tf-idf": 0.08}
@@ -148,7 +150,7 @@ def _vector_model(store: Store) -> str | None:
         return None
     from dailypapers.search.encoder.embeddings import MODEL_ID as preferred
 
-    return preferred if preferred in counts else max(counts, key=counts.get)
+    return preferred if preferred in counts else max(counts, key=counts.__getitem__)
 
 
 def _load(store: Store, model_id: str, ids: Sequence[str]) -> dict[str, np.ndarray]:
@@ -229,7 +231,7 @@ def rank(store: Store, user_id: int, candidate_ids: Sequence[str], *,
 
 
 def _similarity(store: Store, papers: dict[str, Paper], lib_ids: list[str], neg_ids: list[str],
-                cands: list[str]) -> tuple[np.ndarray, list[tuple[str | None, float]], str, str | None]:
+                cands: list[str]) -> tuple[np.ndarray, list[tuple[str, float]], str, str | None]:
     """(score per candidate, nearest library paper and its cosine per candidate, method, model)."""
     if not lib_ids:
         return np.zeros(len(cands)), [], "none", None
@@ -263,8 +265,8 @@ def _similarity(store: Store, papers: dict[str, Paper], lib_ids: list[str], neg_
 # -- what a member sees ----------------------------------------------------------------
 
 
-def alert_hits(store: Store, user_id: int, candidate_ids: Sequence[str], *, index=None,
-               encoder=None) -> dict[str, list[str]]:
+def alert_hits(store: Store, user_id: int, candidate_ids: Sequence[str], *, index: KeywordIndex | None = None,
+               encoder: Encoder | None = None) -> dict[str, list[str]]:
     """paper id -> names of the member's alerts (saved searches with alert on) it matches."""
     from dailypapers.delivery import alerts
 
@@ -276,7 +278,8 @@ def alert_hits(store: Store, user_id: int, candidate_ids: Sequence[str], *, inde
 
 
 def for_member(store: Store, user_id: int, until: dt.datetime, frequency: str, *, since: dt.datetime | None = None,
-               index=None, encoder=None, limit: int = LIMIT) -> tuple[Ranking, "Window"]:
+               index: KeywordIndex | None = None, encoder: Encoder | None = None,
+               limit: int = LIMIT) -> tuple[Ranking, Window]:
     """The ranking /for-you shows and a digest starts from: the window of `frequency` ending at
     `until` (papers published after `since`, default one period back), the member's alert
     matches, their library. Returns (ranking, window)."""

@@ -31,14 +31,19 @@ import json
 import math
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dailypapers.errors import InvalidQuery, ParseError
 from dailypapers.models import Paper, Record
+from dailypapers.search.encoder.embeddings import Encoder
+
+if TYPE_CHECKING:
+    from dailypapers.search.service import SearchService
 
 MODES = ("keyword", "semantic", "hybrid")
 METRICS = ("ndcg@10", "mrr@10", "recall@100")
@@ -131,7 +136,7 @@ def recall_at(ranking: Sequence[str], rels: dict[str, float], k: int = 100) -> f
     return len(relevant & set(ranking[:k])) / len(relevant)
 
 
-def score_rankings(rankings: dict[str, Sequence[str]], qrels: dict[str, dict[str, float]]) -> dict[str, float]:
+def score_rankings(rankings: Mapping[str, Sequence[str]], qrels: dict[str, dict[str, float]]) -> dict[str, float]:
     """Mean metrics over the queries that have a positive judgement and a ranking entry."""
     judged = [q for q in sorted(qrels) if q in rankings and any(r > 0 for r in qrels[q].values())]
     if not judged:
@@ -161,10 +166,10 @@ def _default_encoder_loader() -> Callable:
     return lambda: embeddings.load_encoder(cache)
 
 
-class _CachingEncoder:
+class _CachingEncoder(Encoder):
     """Wraps an encoder with a file cache of text -> vector, so reruns of a set encode nothing."""
 
-    def __init__(self, encoder, cache_dir: Path, progress: Callable[[int], None] | None) -> None:
+    def __init__(self, encoder: Encoder, cache_dir: Path, progress: Callable[[int], None] | None) -> None:
         self.encoder, self.dim, self.progress = encoder, getattr(encoder, "dim", 384), progress
         self.name = getattr(encoder, "name", getattr(encoder, "model_id", "model"))
         self.file = Path(cache_dir) / f"vectors-{hashlib.sha1(self.name.encode()).hexdigest()[:12]}.npz"
@@ -200,7 +205,7 @@ class _CachingEncoder:
             tmp.replace(self.file)
 
 
-def embed_corpus(papers: Sequence[Paper], encoder, cache_dir: Path, batch: int = 256,
+def embed_corpus(papers: Sequence[Paper], encoder: Encoder, cache_dir: Path, batch: int = 256,
                  progress: Callable[[int], None] | None = None) -> np.ndarray:
     """Document vectors (`embeddings.document_vectors`), each text encoded once across runs."""
     from dailypapers.search.encoder.embeddings import document_vectors, paper_text
@@ -215,7 +220,7 @@ def embed_corpus(papers: Sequence[Paper], encoder, cache_dir: Path, batch: int =
 class EvalIndexes:
     """A store, keyword index and (optionally) vector index built from a corpus in `workdir`."""
 
-    def __init__(self, papers: Sequence[Paper], workdir: Path, encoder=None,
+    def __init__(self, papers: Sequence[Paper], workdir: Path, encoder: Encoder | None = None,
                  progress: Callable[[str, int], None] | None = None) -> None:
         from dailypapers.search.keyword import KeywordIndex
         from dailypapers.search.sync import sync_keyword_index
@@ -252,7 +257,8 @@ class EvalIndexes:
         self.store.close()
 
 
-def rank_all(service, queries: dict[str, str], mode: str, depth: int = DEPTH, **search_kw) -> dict[str, list[str]]:
+def rank_all(service: SearchService, queries: dict[str, str], mode: str, depth: int = DEPTH,
+             **search_kw) -> dict[str, list[str]]:
     """Each query's ranked ids under `mode` (empty for a query the service rejects)."""
     rankings = {}
     for qid in sorted(queries):
@@ -266,7 +272,7 @@ def rank_all(service, queries: dict[str, str], mode: str, depth: int = DEPTH, **
 
 def run(corpus_path: Path, queries_path: Path, qrels_path: Path, modes: Iterable[str] = MODES,
         workdir: Path | None = None, *, encoder_loader: Callable | None = None,
-        progress: Callable[[str, int], None] | None = None, **search_kw) -> dict[str, dict[str, float]]:
+        progress: Callable[[str, int], None] | None = None, **search_kw) -> dict[str, dict[str, float | str]]:
     """Index the corpus, run every query in every mode, and return
     {mode: {"ndcg@10", "mrr@10", "recall@100", "queries"}}, plus "notice" for a mode that fell
     back to keyword search (e.g. the encoder could not load)."""
@@ -295,12 +301,13 @@ def run(corpus_path: Path, queries_path: Path, qrels_path: Path, modes: Iterable
         service = SearchService(indexes.keyword, indexes.vectors,
                                 (lambda: encoder) if encoder is not None else _raiser(notice),
                                 indexes.store)
-        table = {}
+        table: dict[str, dict[str, float | str]] = {}
         for mode in modes:
             rankings = rank_all(service, queries, mode, **search_kw)
-            table[mode] = score_rankings(rankings, qrels)
-            if mode != "keyword" and service.semantic_status():
-                table[mode]["notice"] = service.semantic_status()
+            table[mode] = dict(score_rankings(rankings, qrels))
+            fallback = service.semantic_status() if mode != "keyword" else None
+            if fallback:
+                table[mode]["notice"] = fallback
             if progress:
                 progress(f"mode {mode}", len(rankings))
         return table
@@ -312,7 +319,7 @@ def _raiser(message: str | None) -> Callable:
     return load
 
 
-def table_rows(table: dict[str, dict[str, float]]) -> list[list[str]]:
+def table_rows(table: Mapping[str, Mapping[str, float | str]]) -> list[list[str]]:
     """Rows for printing: a header, then one row per mode."""
     rows = [["mode", "nDCG@10", "MRR@10", "Recall@100", "queries"]]
     for mode, m in table.items():

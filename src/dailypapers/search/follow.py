@@ -13,6 +13,7 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 from ..redact import describe
 
@@ -24,7 +25,7 @@ class IndexFollower:
         self.lock_path, self.syncs, self.interval = lock_path, syncs, interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._lock_file = None
+        self._lock_file: TextIO | None = None
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="index-follower", daemon=True)

@@ -117,10 +117,10 @@ def fuse(keyword: Sequence[KeywordCandidate], semantic: Sequence[tuple[str, floa
     for arxiv_id in dict.fromkeys([*kw_rank, *sem_rank]):
         kr, sr = kw_rank.get(arxiv_id), sem_rank.get(arxiv_id)
         kc, sc = rrf_term(kr, weights.keyword, k), rrf_term(sr, weights.semantic, k)
-        hit = kw_hit.get(arxiv_id)
+        kw = kw_hit.get(arxiv_id)
         out.append(Fused(arxiv_id, kc + sc, Explanation(
-            mode="hybrid", matched_terms=list(hit.matched_terms) if hit else [], keyword_rank=kr,
-            keyword_score=hit.score if hit else None, semantic_rank=sr, similarity=sem_sim.get(arxiv_id),
+            mode="hybrid", matched_terms=list(kw.matched_terms) if kw else [], keyword_rank=kr,
+            keyword_score=kw.score if kw else None, semantic_rank=sr, similarity=sem_sim.get(arxiv_id),
             keyword_contribution=kc, semantic_contribution=sc, keyword_weight=weights.keyword,
             semantic_weight=weights.semantic, rrf_k=k)))
     big = 1 << 30

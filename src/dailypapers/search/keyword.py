@@ -27,6 +27,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import tantivy
 from tantivy import Document, Filter, Occur, Query, TextAnalyzerBuilder, Tokenizer
@@ -454,6 +455,7 @@ class KeywordIndex:
         relaxed = result.count == 0 and n_terms > 1
         if relaxed:
             query, _ = _build_query(q, relaxed=True)
+            assert query is not None  # the same clauses, the words any-of
             result = _run(searcher, query, offset, limit, by_date)
         hits = _hits(searcher, result, q, by_date)[:limit]
         return SearchPage(result.count, hits, relaxed, "date" if by_date else sort, offset, limit)
@@ -471,6 +473,7 @@ class KeywordIndex:
         relaxed = result.count == 0 and n_terms > 1
         if relaxed:
             query, _ = _build_query(q, relaxed=True)
+            assert query is not None  # the same clauses, the words any-of
             result = _run(searcher, query, 0, depth, False)
         hits = [_bare_hit(searcher.doc(address), float(score)) for score, address in result.hits[:depth]]
         return SearchPage(result.count, hits, relaxed, "relevance", 0, depth)
@@ -490,7 +493,7 @@ class KeywordIndex:
             return []
         searcher = self._current().searcher()
         result = searcher.search(query, limit=max(limit, 1))
-        return [searcher.doc(address).get_first("arxiv_id") for _, address in result.hits][:limit]
+        return [_stored_id(searcher.doc(address)) for _, address in result.hits][:limit]
 
     def filter_ids(self, fq: ParsedQuery, total: int) -> list[str]:
         """Every id passing the filters of `fq` (`total` of them, as `search(fq, 0, 0).total`
@@ -500,7 +503,7 @@ class KeywordIndex:
             return []
         searcher = self._current().searcher()
         result = searcher.search(clause, limit=max(total, 1))
-        return sorted(searcher.doc(address).get_first("arxiv_id") for _, address in result.hits)
+        return sorted(_stored_id(searcher.doc(address)) for _, address in result.hits)
 
     def filter_members(self, fq: ParsedQuery, ids: Sequence[str]) -> set[str]:
         """Which of `ids` pass the filters of `fq` (one query)."""
@@ -523,7 +526,7 @@ class KeywordIndex:
 
     def _ids_of(self, query: Query, limit: int) -> set[str]:
         searcher = self._current().searcher()
-        return {searcher.doc(address).get_first("arxiv_id") for _, address in searcher.search(query, limit=limit).hits}
+        return {_stored_id(searcher.doc(address)) for _, address in searcher.search(query, limit=limit).hits}
 
 
 def _open_index(path: Path, create: bool = False) -> tantivy.Index:
@@ -563,7 +566,11 @@ def _id_set(ids: Sequence[str]) -> Query:
 
 def _bare_hit(doc: Document, score: float) -> Hit:
     fields = {name: doc.get_first(name) or "" for name in _FIELD_ANALYZER}
-    return Hit(doc.get_first("arxiv_id"), score, published=doc.get_first("published"), fields=fields)
+    return Hit(_stored_id(doc), score, published=doc.get_first("published"), fields=fields)
+
+
+def _stored_id(doc: Document) -> str:
+    return cast(str, doc.get_first("arxiv_id"))  # every document has one
 
 
 def _check_page(offset: int, limit: int, sort: str) -> None:
@@ -576,13 +583,13 @@ def _check_page(offset: int, limit: int, sort: str) -> None:
 
 
 def _count(searcher: tantivy.Searcher, query: Query) -> int:
-    return searcher.search(query, limit=1, count=True).count
+    return searcher.search(query, limit=1, count=True).count  # type: ignore[attr-defined]  # missing from tantivy's stub
 
 
 def _run(searcher: tantivy.Searcher, query: Query, offset: int, limit: int, by_date: bool):
     # tantivy panics on limit=0 (PanicException); ask for one and let the caller slice it off.
-    order = {"order_by_field": "newest"} if by_date else {}
-    return searcher.search(query, limit=max(limit, 1), count=True, offset=offset, **order)
+    return searcher.search(query, limit=max(limit, 1), count=True, offset=offset,
+                           order_by_field="newest" if by_date else None)
 
 
 def _hits(searcher: tantivy.Searcher, result, q: ParsedQuery, by_date: bool) -> list[Hit]:
@@ -592,5 +599,5 @@ def _hits(searcher: tantivy.Searcher, result, q: ParsedQuery, by_date: bool) -> 
         doc = searcher.doc(address)
         matched, highlights = highlighter({name: doc.get_first(name) or "" for name in _FIELD_ANALYZER})
         score = 0.0 if by_date else float(key)
-        hits.append(Hit(doc.get_first("arxiv_id"), score, matched, highlights, doc.get_first("published")))
+        hits.append(Hit(_stored_id(doc), score, matched, highlights, doc.get_first("published")))
     return hits

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dailypapers.models import Paper
+
+if TYPE_CHECKING:
+    from dailypapers.search.encoder.embeddings import Encoder
 
 # English function words, one initial letter a line.
 ENGLISH_WORDS: tuple[str, ...] = tuple("""
@@ -113,8 +117,8 @@ def candidate_phrases(text: str, max_words: int = 3, limit: int = 60) -> list[st
         words: list[str | None] = [w if _WORD.fullmatch(w) else None for w in clause.split()]
         for i in range(len(words)):
             for n in range(1, max_words + 1):
-                gram = words[i:i + n]
-                if len(gram) < n or any(w is None for w in gram):
+                gram = [w for w in words[i:i + n] if w is not None]
+                if len(gram) < n:  # past the end, or a non-word in it
                     break
                 lows = [w.lower() for w in gram]
                 if any(w in STOPWORDS for w in lows):
@@ -144,7 +148,7 @@ def mmr(doc: np.ndarray, cands: np.ndarray, k: int, diversity: float = 0.5) -> l
     return chosen
 
 
-def key_phrases(paper: Paper, encoder, k: int = 6, doc_vector: np.ndarray | None = None) -> list[str]:
+def key_phrases(paper: Paper, encoder: Encoder | None, k: int = 6, doc_vector: np.ndarray | None = None) -> list[str]:
     """Key phrases of the abstract by embedding similarity (MMR); by frequency without encoder.
 
     `doc_vector`: the paper's stored vector, if at hand (saves encoding the abstract). The

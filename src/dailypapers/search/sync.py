@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..store import Store
 
+if TYPE_CHECKING:
+    import numpy as np
 
-def sync_keyword_index(store: Store, index, *, batch: int = 5000,
+    from .keyword import KeywordIndex
+    from .vector_index import VectorIndex
+
+
+def sync_keyword_index(store: Store, index: KeywordIndex, *, batch: int = 5000,
                        progress: Callable[[int], None] | None = None) -> int:
     """Index every paper changed since the index's last sequence number; return how many."""
     done = 0
@@ -24,7 +32,7 @@ def sync_keyword_index(store: Store, index, *, batch: int = 5000,
             progress(len(ids))
 
 
-def rebuild_keyword_index(store: Store, index, progress: Callable[[int], None] | None = None) -> int:
+def rebuild_keyword_index(store: Store, index: KeywordIndex, progress: Callable[[int], None] | None = None) -> int:
     """Rebuild from scratch; the sequence is read first so nothing written meanwhile is missed."""
     seq = store.max_seq()
 
@@ -45,7 +53,7 @@ def rebuild_keyword_index(store: Store, index, progress: Callable[[int], None] |
 # the note in vector_index_status); `reconcile_vector_index` repairs any drift by comparing ids.
 
 
-def sync_vector_index(store: Store, index, model_id: str, *, batch: int = 5000,
+def sync_vector_index(store: Store, index: VectorIndex, model_id: str, *, batch: int = 5000,
                       progress: Callable[[int], None] | None = None) -> int:
     """Apply the papers changed since the index's last sequence number; save once at the end.
 
@@ -69,7 +77,7 @@ def sync_vector_index(store: Store, index, model_id: str, *, batch: int = 5000,
     return done
 
 
-def _apply_vectors(index, ids, found, vecs) -> None:
+def _apply_vectors(index: VectorIndex, ids: Sequence[str], found: Sequence[str], vecs: np.ndarray) -> None:
     have = set(found)
     index.remove([i for i in ids if i not in have])
     if not found:
@@ -83,7 +91,7 @@ def _apply_vectors(index, ids, found, vecs) -> None:
         index.add([found[n] for n in keep], vecs[keep])
 
 
-def rebuild_vector_index(store: Store, path, model_id: str, dim: int = 384, *,
+def rebuild_vector_index(store: Store, path: Path, model_id: str, dim: int = 384, *,
                          progress: Callable[[int], None] | None = None, threads: int | None = None) -> int:
     """Build the vector index at `path` afresh from every stored vector of `model_id`.
 
@@ -106,7 +114,7 @@ def rebuild_vector_index(store: Store, path, model_id: str, dim: int = 384, *,
     return count
 
 
-def follow_vector_index(store: Store, path, model_id: str, dim: int = 384) -> int:
+def follow_vector_index(store: Store, path: Path, model_id: str, dim: int = 384) -> int:
     """One follower step for this node's vector index at `path`: apply what changed since its
     sequence number (nothing is loaded when nothing changed), or build it once the first vectors
     of `model_id` are stored (embedded on any node after this one started). Returns how many
@@ -123,7 +131,7 @@ def follow_vector_index(store: Store, path, model_id: str, dim: int = 384) -> in
         return sync_vector_index(store, index, state["model_id"])
 
 
-def reconcile_vector_index(store: Store, index, model_id: str) -> tuple[int, int]:
+def reconcile_vector_index(store: Store, index: VectorIndex, model_id: str) -> tuple[int, int]:
     """Make the index hold exactly the stored vectors' ids: add the missing, drop the extra.
     Returns (added, removed). Reads every stored id once (for start-up checks)."""
     from ..store.vectors import iter_vectors
@@ -144,7 +152,7 @@ def reconcile_vector_index(store: Store, index, model_id: str) -> tuple[int, int
     return added, removed
 
 
-def ensure_vector_index(store: Store, path, model_id: str, dim: int = 384, *,
+def ensure_vector_index(store: Store, path: Path, model_id: str, dim: int = 384, *,
                         rebuild: bool = True, progress: Callable[[int], None] | None = None) -> str:
     """Bring the index at `path` up to date at start-up: rebuild it when it is missing, built
     with another model or unreadable (unless `rebuild=False`), sync it when it is behind.

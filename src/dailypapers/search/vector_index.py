@@ -46,13 +46,16 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Self
+from typing import IO, TYPE_CHECKING, Any, Literal, Self
 
 import numpy as np
 
 from dailypapers.errors import DailyPapersError
 from dailypapers.search import generations
 from dailypapers.search.generations import read_state
+
+if TYPE_CHECKING:
+    import faiss
 
 FORMAT_VERSION = 1
 DEFAULT_DIM = 384
@@ -156,10 +159,10 @@ class _Generation:
             self.sorted_ids = np.zeros(0, dtype="S1")
             self.removed = np.zeros(0, dtype=np.int64)
             self.dead: set[int] = set()
-            self.selector = None
+            self.selector: tuple[Any, Any, np.ndarray] | None = None
             return
         self.selector = None  # cached IDSelector skipping tombstones
-        mmap = None if writable else "r"
+        mmap: Literal["r"] | None = None if writable else "r"
         self.ids = np.load(gen_dir / "ids.npy", mmap_mode=mmap)
         self.order = np.load(gen_dir / "order.npy", mmap_mode=mmap)
         self.sorted_ids = np.load(gen_dir / "sorted_ids.npy", mmap_mode=mmap)
@@ -223,7 +226,8 @@ class VectorIndex:
         self.readonly = readonly
         self.ef_search = int(ef_search)
         self.threads = threads or os.cpu_count() or 1
-        self._lock_fh = None
+        self._lock_fh: IO[str] | None = None
+        self._tlock: threading.Lock | None = None
         self._mutex = threading.RLock()
         self._state_key: tuple | None = None
         if readonly:
@@ -538,8 +542,11 @@ class VectorIndex:
                 return
             live = np.array([lab for lab in range(self.ntotal) if lab not in self._gen.dead], dtype=np.int64)
             ids = [self._id_of(int(lab)) for lab in live]
-            vecs = (self._gen.index.reconstruct_batch(live) if len(live)
-                    else np.zeros((0, self.dim), np.float32))
+            if len(live):
+                assert self._gen.index is not None  # live vectors are in the graph
+                vecs = self._gen.index.reconstruct_batch(live)
+            else:
+                vecs = np.zeros((0, self.dim), np.float32)
             self.rebuild(ids, vecs, last_seq=self.last_seq)
 
     def save(self) -> None:
@@ -668,7 +675,7 @@ def _tombstone_selector(gen: _Generation):
     return gen.selector[0]
 
 
-def _hnsw(index, q: np.ndarray, k: int, ef: int, selector) -> tuple[np.ndarray, np.ndarray]:
+def _hnsw(index: faiss.IndexHNSW, q: np.ndarray, k: int, ef: int, selector) -> tuple[np.ndarray, np.ndarray]:
     faiss = _faiss()
     params = faiss.SearchParametersHNSW(efSearch=max(ef, k))
     if selector is not None:
@@ -687,7 +694,8 @@ def _bitmap(labels: np.ndarray, ntotal: int):
     return faiss.IDSelectorBitmap(ntotal, faiss.swig_ptr(bitmap)), bitmap
 
 
-def _exact(index, q: np.ndarray, k: int, labels: np.ndarray, ntotal: int) -> tuple[np.ndarray, np.ndarray]:
+def _exact(index: faiss.IndexHNSW, q: np.ndarray, k: int, labels: np.ndarray,
+           ntotal: int) -> tuple[np.ndarray, np.ndarray]:
     """Exhaustive search over `labels`: decode just those vectors when they are a small share of
     the index (cost grows with the set), else scan every code and skip the others with a bitmap
     (cost grows with the index: ~20 ms at 2.7M)."""
@@ -709,6 +717,7 @@ def _exact(index, q: np.ndarray, k: int, labels: np.ndarray, ntotal: int) -> tup
 
 def _post_filtered(gen: _Generation, q, k: int, ef: int, labels: np.ndarray, ntotal: int, live: int):
     """A plain HNSW search deep enough that about k allowed papers are among its hits."""
+    assert gen.index is not None  # only searched when it has a graph
     mask = np.zeros(ntotal, dtype=bool)
     mask[labels] = True
     deep = int(min(live, math.ceil(k * 1.5 * live / len(labels)) + 10))
@@ -720,7 +729,7 @@ def _post_filtered(gen: _Generation, q, k: int, ef: int, labels: np.ndarray, nto
     return found, sims
 
 
-def _filtered(index, q, k: int, ef: int, labels: np.ndarray, ntotal: int, live: int):
+def _filtered(index: faiss.IndexHNSW, q, k: int, ef: int, labels: np.ndarray, ntotal: int, live: int):
     """HNSW restricted to `labels` by a bitmap; the beam widens as the allowed share shrinks."""
     selector, bitmap = _bitmap(labels, ntotal)
     share = len(labels) / max(live, 1)

@@ -19,9 +19,13 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from dailypapers.search.encoder.embeddings import document_vectors
+from dailypapers.search.encoder.embeddings import Encoder, document_vectors
 from dailypapers.store import vectors as V
+
+if TYPE_CHECKING:
+    from dailypapers.store import Store
 
 CHANGES_PAGE = 10_000
 
@@ -46,12 +50,12 @@ def checkpoint_name(model_id: str) -> str:
     return f"embed:{model_id}"
 
 
-def count_pending(store, model_id: str, dim: int | None = None) -> int:
+def count_pending(store: Store, model_id: str, dim: int | None = None) -> int:
     """Papers without a vector of this model: what a run will at least embed (changed ones add)."""
     return V.count_missing(store, model_id, dim=dim)
 
 
-def embed_missing(store, encoder, batch_size: int = 256,
+def embed_missing(store: Store, encoder: Encoder, batch_size: int = 256,
                   progress: Callable[[int, int], None] | None = None, *,
                   encode_batch_size: int | None = None, limit: int | None = None) -> EmbedReport:
     """Embed what is missing or stale for `encoder.model_id`; commit every `batch_size` papers.

@@ -79,12 +79,12 @@ class _Graph:
         self.initializers.append(self.numpy_helper.from_array(np.ascontiguousarray(array), name))
         return name
 
-    def op(self, op_type: str, inputs: list[str], n_out: int = 1, **attrs) -> str | list[str]:
+    def op(self, op_type: str, inputs: list[str], **attrs) -> str:
+        """Add a node with one output; returns the output's name (also the node's)."""
         self._n += 1
-        base = f"{op_type.lower()}_{self._n}"
-        outputs = [base] if n_out == 1 else [f"{base}_{i}" for i in range(n_out)]
-        self.nodes.append(self.helper.make_node(op_type, inputs, outputs, name=base, **attrs))
-        return outputs[0] if n_out == 1 else outputs
+        name = f"{op_type.lower()}_{self._n}"
+        self.nodes.append(self.helper.make_node(op_type, inputs, [name], name=name, **attrs))
+        return name
 
 
 def build_fp32(directory: Path | None = None):

@@ -68,12 +68,17 @@ def set_hidden(store: Store, user: User, comment_id: int, hidden: bool, now: dt.
     return comment
 
 
+def sees_hidden(comment: Comment, viewer: User | None) -> bool:
+    """Whether `viewer` may read a hidden comment: moderators and its author may."""
+    return viewer is not None and (viewer.is_moderator or viewer.id == comment.user_id)
+
+
 def thread(comments: list[Comment], viewer: User | None) -> list[tuple[Comment, list[Comment]]]:
     """Top-level comments with their replies. Hidden comments are shown only to moderators (and
     their authors); a deleted or hidden top-level comment stays as a placeholder if it has replies."""
     def shown(c: Comment) -> bool:
         if c.hidden:
-            return viewer is not None and (viewer.is_moderator or viewer.id == c.user_id)
+            return sees_hidden(c, viewer)
         return not c.deleted
 
     replies: dict[int, list[Comment]] = {}

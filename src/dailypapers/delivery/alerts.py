@@ -14,7 +14,9 @@ match like keyword searches (and say so in the explanation).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -25,12 +27,14 @@ from dailypapers.redact import describe as describe_error
 from dailypapers.search.keyword import paper_matches
 from dailypapers.search.query import MAX_QUERY_LENGTH, ParsedQuery, normalise_category, parse_query
 from dailypapers.store import Store
+from dailypapers.store.saved_searches import SavedSearch
 
 log = logging.getLogger("dailypapers.digest")
 
 MODES = ("keyword", "hybrid", "semantic")
 SEMANTIC_MIN = 0.45
 FEED_SIZE = 50
+MAX_SAVED = 100  # saved searches a member may keep
 
 
 @dataclass
@@ -68,6 +72,16 @@ def check(name: str, query: str, mode: str, author: str, category: str) -> dict:
     if not name:
         name = query or author or category
     return {"name": name[:200], "query": query, "mode": mode, "author": author, "category": category}
+
+
+def save(store: Store, user_id: int, *, name: str, query: str, mode: str, author: str, category: str,
+         alert: bool, now: dt.datetime) -> SavedSearch:
+    """Save a member's search (at most MAX_SAVED each) with a feed address of its own."""
+    if store.saved_searches.count(user_id) >= MAX_SAVED:
+        raise InvalidInput(f"you can keep at most {MAX_SAVED} saved searches")
+    fields = check(name, query, mode, author, category)
+    return store.saved_searches.create(user_id=user_id, alert=alert, feed_token=secrets.token_urlsafe(24), now=now,
+                                       **fields)
 
 
 # -- keyword matching ------------------------------------------------------------------

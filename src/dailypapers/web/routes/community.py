@@ -206,15 +206,12 @@ def paper_context(request: Request, paper: Paper, entries: list[DailyEntry]) -> 
     }
 
 
-def _sees_hidden(c, viewer) -> bool:
-    return viewer is not None and (viewer.is_moderator or viewer.id == c.user_id)
-
-
 def _comment_view(c, viewer) -> dict:
+    readable = not c.deleted and (not c.hidden or comment_rules.sees_hidden(c, viewer))
     return {
         "id": c.id, "author": c.username, "author_name": c.display_name or c.username,
         "author_url": f"/users/{c.username}",
-        "html": render_comment(c.body) if not c.deleted and (not c.hidden or _sees_hidden(c, viewer)) else None,
+        "html": render_comment(c.body) if readable else None,
         "deleted": c.deleted, "hidden": c.hidden, "created": views.human_date(c.created_at),
         "created_iso": c.created_at.isoformat(), "edited": c.edited_at is not None,
         "mine": viewer is not None and viewer.id == c.user_id and not c.deleted,

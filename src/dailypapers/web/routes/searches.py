@@ -3,7 +3,6 @@ their alert (a section of the member's digest) on and off, delete them."""
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -16,7 +15,6 @@ from dailypapers.web.render.templating import render
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(sessions.csrf_protect)])
 Text = Annotated[str, Form(max_length=600)]
-MAX_SAVED = 100
 
 
 def _page(request: Request, status: int = 200, error: str | None = None, values: dict | None = None) -> Response:
@@ -41,13 +39,10 @@ def save(request: Request, name: Text = "", q: Text = "", mode: Text = "keyword"
     store = deps.store(request)
     values = {"name": name, "q": q, "mode": mode, "author": author, "category": category}
     try:
-        if store.saved_searches.count(user.id) >= MAX_SAVED:
-            raise InvalidInput(f"you can keep at most {MAX_SAVED} saved searches")
-        fields = alerts.check(name, q, mode, author, category)
+        alerts.save(store, user.id, name=name, query=q, mode=mode, author=author, category=category,
+                    alert=bool(alert), now=deps.now(request))
     except (InvalidInput, InvalidQuery) as exc:
         return _page(request, 400, str(exc), values)
-    store.saved_searches.create(user_id=user.id, alert=bool(alert), feed_token=secrets.token_urlsafe(24),
-                                now=deps.now(request), **fields)
     return RedirectResponse("/searches?done=saved", status_code=303)
 
 

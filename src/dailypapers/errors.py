@@ -40,6 +40,16 @@ class FetchError(DailyPapersError):
     """A remote source answered with an error or could not be reached."""
 
 
+class IndexUnavailable(DailyPapersError):
+    """A search index is missing or unreadable on this node (deleted, not built yet, being
+    rebuilt): searches that need it answer 503 until the index follower has rebuilt it."""
+
+
+class StorageError(DailyPapersError):
+    """The database or the data directory refused a read or a write (read-only, disk full,
+    permission denied)."""
+
+
 class ConfigError(DailyPapersError):
     pass
 

@@ -32,7 +32,7 @@ from typing import cast
 import tantivy
 from tantivy import Document, Filter, Occur, Query, TextAnalyzerBuilder, Tokenizer
 
-from dailypapers.errors import InvalidQuery
+from dailypapers.errors import IndexUnavailable, InvalidQuery
 from dailypapers.ids import order_rank
 from dailypapers.models import Paper
 from dailypapers.search import generations
@@ -45,6 +45,8 @@ MAX_LIMIT = 1000
 SORTS = ("relevance", "date")
 SNIPPET_CHARS = {"title": 1000, "authors": 300, "abstract": 280}
 _TIE_BREAKER = 0.1
+MISSING = ("the keyword index is not on this server at the moment; it is rebuilt from the database "
+           "by itself: try again shortly")
 
 
 def _analyzer(stem: bool) -> tantivy.TextAnalyzer:
@@ -340,7 +342,7 @@ class KeywordIndex:
     def _state(self) -> dict:
         state = self._read_state()
         if state is None:
-            raise RuntimeError(f"keyword index state missing in {self.path}")
+            raise IndexUnavailable(MISSING)
         return state
 
     def _usable(self, state: dict | None) -> bool:
@@ -379,11 +381,14 @@ class KeywordIndex:
     def _current(self) -> tantivy.Index:
         """The live generation's index, reloaded so that it sees the latest commit."""
         gen = self._state()["generation"]
-        with self._open_lock:
-            if gen != self._gen or self._index is None:
-                self._index, self._gen = _open_index(self.path / gen), gen
-            index = self._index
-        index.reload()
+        try:
+            with self._open_lock:
+                if gen != self._gen or self._index is None:
+                    self._index, self._gen = _open_index(self.path / gen), gen
+                index = self._index
+            index.reload()
+        except (ValueError, OSError) as exc:  # its files went away under us (deleted by hand)
+            raise IndexUnavailable(MISSING) from exc
         return index
 
     # -- writing ------------------------------------------------------------------------------

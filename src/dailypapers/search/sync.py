@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..store import Store
+
+log = logging.getLogger("dailypapers.search")
 
 if TYPE_CHECKING:
     import numpy as np
@@ -44,6 +47,41 @@ def rebuild_keyword_index(store: Store, index: KeywordIndex, progress: Callable[
 
     return index.rebuild(papers(), last_seq=seq)  # recorded with the switch: no window where the
     # new generation claims the old index's (possibly later) sequence number
+
+
+def follow_keyword_index(store: Store, path: Path, index: KeywordIndex | None = None) -> int:
+    """One follower step for this node's keyword index at `path` (`index`: an open one, if any):
+    apply what changed since its sequence number, or build it when it is missing (a new node's
+    empty data directory, or an index deleted while the node serves). Returns how many papers
+    were indexed."""
+    from .generations import read_state
+    from .keyword import KeywordIndex
+
+    if read_state(path) is None:
+        log.warning("no keyword index in %s: building it from the database", path)
+        count = build_keyword_index(store, path)
+        log.warning("keyword index in %s built: %d papers", path, count)
+        return count
+    return sync_keyword_index(store, index if index is not None else KeywordIndex(path))
+
+
+def build_keyword_index(store: Store, path: Path) -> int:
+    """Build the keyword index from every stored paper beside `path`, then move it into place:
+    until it is complete, readers find no index there (503), never an empty or half-built one."""
+    import shutil
+    import uuid
+
+    from .keyword import KeywordIndex
+
+    path = Path(path)
+    building = path.with_name(f".{path.name}.building-{uuid.uuid4().hex[:8]}")
+    try:
+        count = rebuild_keyword_index(store, KeywordIndex(building))
+        shutil.rmtree(path, ignore_errors=True)  # whatever is left of the old one (no state.json)
+        building.rename(path)
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
+    return count
 
 
 # ---------------------------------------------------------------------------------------------

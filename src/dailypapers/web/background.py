@@ -9,8 +9,9 @@ import threading
 from fastapi import FastAPI
 
 from ..search.follow import IndexFollower
+from ..search.generations import read_state as read_keyword_state
 from ..search.keyword import KeywordIndex
-from ..search.sync import follow_vector_index, sync_keyword_index
+from ..search.sync import follow_keyword_index, follow_vector_index
 from ..search.vector_index import read_state
 
 log = logging.getLogger("dailypapers.web")
@@ -35,12 +36,12 @@ def stop(app: FastAPI) -> None:
 
 
 def _sync_keyword(app: FastAPI) -> int:
+    """Follow the change sequence into the keyword index, or build it when it is missing (a new
+    node, or deleted while serving: searches answer 503 meanwhile), as the vector index does."""
     path = app.state.index_path
-    if not (path / "state.json").exists():
-        return 0
-    if app.state.index is None:
+    if app.state.index is None and read_keyword_state(path) is not None:
         app.state.index = KeywordIndex(path)
-    return sync_keyword_index(app.state.store, app.state.index)
+    return follow_keyword_index(app.state.store, path, app.state.index)
 
 
 def _sync_vectors(app: FastAPI) -> int:

@@ -18,9 +18,15 @@ def settings(request: Request) -> Settings:
 
 
 def keyword_index(request: Request) -> KeywordIndex | None:
-    """The keyword index, opened on first use once it exists on disk (None while it has not been built)."""
-    state = request.app.state
-    if state.index is None and (state.index_path / "state.json").exists():
+    """The keyword index, opened on first use; None while it is not on disk (not built yet, or
+    deleted: the index follower builds it, web/background.py), and searches answer 503."""
+    return _keyword_index(request.app.state)
+
+
+def _keyword_index(state) -> KeywordIndex | None:
+    if not (state.index_path / "state.json").exists():
+        return None
+    if state.index is None:
         state.index = KeywordIndex(state.index_path)
     return state.index
 
@@ -35,12 +41,10 @@ def search_service(request: Request):
 
 def search_service_for_app(app):
     state = app.state
+    index = _keyword_index(state)
+    if index is None:
+        return None
     if getattr(state, "search", None) is None:
-        if state.index is None and (state.index_path / "state.json").exists():
-            state.index = KeywordIndex(state.index_path)
-        index = state.index
-        if index is None:
-            return None
         from ..search.service import open_search_service
 
         settings = state.settings

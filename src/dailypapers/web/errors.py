@@ -12,6 +12,8 @@ Library errors map the same way on both sides:
     Conflict                               409
     RateLimited                            429 with Retry-After
     FetchError, MailError                  502
+    IndexUnavailable, StorageError         503 with Retry-After (a search index being rebuilt, a
+                                           database that refuses writes), logged as a warning
     a malformed parameter (FastAPI)        422
     an unknown route                       404
     anything else                          500, logged as one line (no stack trace), never shown
@@ -40,24 +42,27 @@ from ..errors import (
     InvalidDate,
     InvalidInput,
     InvalidQuery,
+    IndexUnavailable,
     InvalidToken,
     MailError,
     NotFound,
     PermissionDenied,
     RateLimited,
     SignInRequired,
+    StorageError,
 )
 from ..redact import describe, redact
 from . import security
 
 log = logging.getLogger("dailypapers.web")
+RETRY_AFTER_S = 30  # a missing keyword index is rebuilt by the follower within a few intervals
 
 STATUS = {NotFound: 404, InvalidArxivId: 400, InvalidDate: 400, InvalidQuery: 400, InvalidInput: 400,
           InvalidToken: 400, AuthenticationFailed: 401, PermissionDenied: 403, Conflict: 409, FetchError: 502,
           MailError: 502}
 TITLES = {400: "Bad request", 401: "Not signed in", 403: "Not allowed", 404: "Page not found",
           405: "Method not allowed", 409: "Already done", 422: "Invalid parameter", 429: "Slow down",
-          500: "Something went wrong", 502: "Another server failed"}
+          500: "Something went wrong", 502: "Another server failed", 503: "Try again shortly"}
 HINTS = {
     NotFound: ["Check the address, or search for the paper by its title."],
     InvalidArxivId: ["arXiv identifiers look like 2405.15738, 2405.15738v2 or hep-th/9901001."],
@@ -104,6 +109,13 @@ async def _sign_in_required(request: Request, exc: SignInRequired) -> Response:
 async def _rate_limited(request: Request, exc: RateLimited) -> Response:
     response = error_response(request, 429, str(exc))
     response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+async def _unavailable(request: Request, exc: Exception) -> Response:
+    log.warning("503 on %s %s: %s", request.method, redact(request.url.path[:200]), describe(exc))
+    response = error_response(request, 503, str(exc))
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
     return response
 
 
@@ -179,6 +191,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RateLimited, _rate_limited)
     for kind in STATUS:
         app.add_exception_handler(kind, _library_error)
+    for unavailable in (IndexUnavailable, StorageError):
+        app.add_exception_handler(unavailable, _unavailable)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _server_error)

@@ -125,9 +125,10 @@ def next_run(job: Job, now: dt.datetime, ok: bool) -> tuple[dt.datetime | None, 
 
 def run_index(ctx: Context, job: Job) -> str:
     from dailypapers.search.encoder.embeddings import DIM, MODEL_ID
-    from dailypapers.search.sync import follow_vector_index, sync_keyword_index
+    from dailypapers.search.sync import follow_keyword_index, follow_vector_index
 
-    done = f"indexed {sync_keyword_index(ctx.store, ctx.writable_index()):,} changed papers"
+    indexed = follow_keyword_index(ctx.store, ctx.settings.index_dir / "keyword", ctx.index())
+    done = f"indexed {indexed:,} changed papers"  # or every paper, when the index was missing
     checked = follow_vector_index(ctx.store, ctx.settings.index_dir / "vectors", MODEL_ID, DIM)
     return done + f"; vector index: {checked:,} checked"
 

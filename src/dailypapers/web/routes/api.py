@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from dailypapers import ids
 from dailypapers.community import lists
-from dailypapers.errors import InvalidDate
+from dailypapers.errors import IndexUnavailable, InvalidDate
+from dailypapers.search.keyword import MISSING
 from dailypapers.search.query import parse_query
 from dailypapers.store.repo import Listed
 from dailypapers.web import deps
@@ -21,6 +22,8 @@ router = APIRouter(prefix="/api", tags=["papers"], responses=ERRORS)
 Limit = Annotated[int, Query(ge=1, le=100, description="Items per page (at most 100).")]
 # `sort=trending` is the documented, time-decayed score of ranking.py (see /about/ranking).
 SORTS = {"publishedAt": "date", "trending": "trending"}
+UNAVAILABLE: dict[int | str, dict] = {503: {"model": ErrorOut, "description": "The keyword index is not on this "
+                                         "server at the moment (a new node, or an index being rebuilt); see Retry-After."}}
 
 
 @router.get("/daily_papers", response_model=list[DailyPaperOut], summary="Papers on the daily list",
@@ -65,7 +68,7 @@ def _latest(store) -> periods.Period | None:
 
 
 @router.get("/papers/search", response_model=list[SearchResultOut], summary="Search papers (hybrid by default)",
-            responses={503: {"model": ErrorOut, "description": "The search index has not been built yet."}})
+            responses=UNAVAILABLE)
 def search_papers(
     request: Request,
     q: Annotated[str | None, Query(description="Words, \"phrases\", author:, cat:, from:, to: (500 chars max).")]
@@ -82,7 +85,7 @@ def search_papers(
     parse_query(q)  # a malformed query is a 400 before anything else
     service = deps.search_service(request)
     if service is None:
-        raise HTTPException(503, "the search index has not been built yet (run `dailypapers index rebuild`)")
+        raise IndexUnavailable(MISSING)
     found = service.search(q, mode, limit=limit)
     papers = store.papers_by_ids(found.ids)
     objects = {o["paper"]["id"]: o for o in _daily_objects(request, _listed(store, [papers[i] for i in found.ids
@@ -92,13 +95,13 @@ def search_papers(
 
 
 @router.get("/papers/{arxiv_id:path}/similar", response_model=list[SimilarOut], summary="Papers similar to one",
-            responses={503: {"model": ErrorOut, "description": "The search index has not been built yet."}})
+            responses=UNAVAILABLE)
 def similar_papers(request: Request, arxiv_id: str, limit: Limit = 10) -> list[dict]:
     store = deps.store(request)
     paper = store.get_paper(ids.normalize(arxiv_id))
     service = deps.search_service(request)
     if service is None:
-        raise HTTPException(503, "the search index has not been built yet (run `dailypapers index rebuild`)")
+        raise IndexUnavailable(MISSING)
     similar, _notice = service.similar(paper.arxiv_id, k=limit)
     found = store.papers_by_ids([s.arxiv_id for s in similar])
     return [{"paper": views.paper_object(found[s.arxiv_id], None), "similarity": s.similarity, "source": s.source}

@@ -23,7 +23,8 @@ Limit = Annotated[int, Query(ge=1, le=100, description="Items per page (at most 
 # `sort=trending` is the documented, time-decayed score of ranking.py (see /about/ranking).
 SORTS = {"publishedAt": "date", "trending": "trending"}
 UNAVAILABLE: dict[int | str, dict] = {503: {"model": ErrorOut, "description": "The keyword index is not on this "
-                                         "server at the moment (a new node, or an index being rebuilt); see Retry-After."}}
+                                         "server at the moment (a new node, or an index being rebuilt); see "
+                                         "Retry-After."}}
 
 
 @router.get("/daily_papers", response_model=list[DailyPaperOut], summary="Papers on the daily list",

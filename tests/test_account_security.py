@@ -28,6 +28,7 @@ from dailypapers.community.ratelimit import Limits
 from dailypapers.errors import ConfigError, Conflict
 from dailypapers.store import Store
 from dailypapers.store.schema import daily_entries
+from dailypapers.web import sessions
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLIC = "https://papers.example.org"
@@ -136,3 +137,85 @@ def test_member_user_names_are_unique_whatever_their_case(site):
                                    password_hash="x", role="member", now=NOW)
     with pytest.raises(Conflict, match="taken"):
         accounts.create_user(store, "casey3@example.org", PASSWORD, username="CASEY")
+
+
+# -- item 3: sessions end on the server ------------------------------------------------------------
+
+
+def signed_in(app, email: str, password: str = PASSWORD, base: str = PUBLIC) -> TestClient:
+    c = browser(app, base)
+    done = form(c, "/signin", "/signin", email=email, password=password)
+    assert done.status_code == 303, done.text[:300]
+    return c
+
+
+def replay(app, source: TestClient, base: str = PUBLIC) -> TestClient:
+    """Another client holding a copy of `source`'s session cookie, as an attacker who copied it."""
+    copy = browser(app, base)
+    copy.cookies.set(sessions.COOKIE, source.cookies.get(sessions.COOKIE), domain=httpx.URL(base).host)
+    return copy
+
+
+def _name_of(store: Store, user) -> str:
+    return store.accounts.get(user.id).display_name
+
+
+def test_a_copied_cookie_stops_working_after_sign_out(site, web_data_dir):
+    store = site.state.store
+    dana = member(store, "dana")
+    owner = signed_in(site, "dana@example.org")
+    thief = replay(site, owner)
+    assert thief.get("/account").status_code == 200  # a copied cookie works while the session lives
+    stolen_csrf = csrf_of(thief.get("/account").text)
+    assert form(owner, "/account", "/signout").status_code == 303
+    assert thief.get("/account", follow_redirects=False).status_code == 303  # to the sign-in page
+    posted = thief.post("/account/profile", data={"display_name": "Owned", "csrf_token": stolen_csrf},
+                        follow_redirects=False)
+    assert posted.status_code == 303 and posted.headers["location"].startswith("/signin")
+    assert _name_of(store, dana) == "Dana"
+    # the same on another node of the cluster (its own app and store on the same database)
+    other, other_store = make_app(Path(site.state.settings.data_dir), public_url=PUBLIC)
+    owner = signed_in(site, "dana@example.org")
+    thief = replay(other, owner)
+    assert thief.get("/account").status_code == 200
+    form(owner, "/account", "/signout")
+    assert thief.get("/account", follow_redirects=False).status_code == 303
+    other_store.close()
+
+
+def test_sign_out_everywhere_ends_every_session(site):
+    store = site.state.store
+    member(store, "evan")
+    laptop, phone = signed_in(site, "evan@example.org"), signed_in(site, "evan@example.org")
+    page = laptop.get("/account")
+    assert "in 2 browsers or devices" in page.text and 'action="/account/signout-everywhere"' in page.text
+    assert laptop.post("/account/signout-everywhere", data={}).status_code == 403  # CSRF
+    done = form(laptop, "/account", "/account/signout-everywhere")
+    assert done.status_code == 303 and done.headers["location"] == "/signin?done=everywhere"
+    assert "signed out on every device" in laptop.get("/signin?done=everywhere").text
+    for client in (laptop, phone):
+        assert client.get("/account", follow_redirects=False).status_code == 303
+
+
+@pytest.fixture
+def clock(site):
+    """Moves the site's clock (app.state.clock) for one test."""
+    now = {"t": NOW}
+    site.state.clock = lambda: now["t"]
+    yield now
+    del site.state.clock
+
+
+def test_a_session_lasts_14_days_from_its_last_use_and_30_at_most(site, clock):
+    store = site.state.store
+    member(store, "fay")
+    days = dt.timedelta(days=1)
+    steady = signed_in(site, "fay@example.org")
+    idle = signed_in(site, "fay@example.org")
+    for day in (13, 26):  # used every 13 days: it slides
+        clock["t"] = NOW + day * days
+        assert steady.get("/account").status_code == 200
+    assert idle.get("/account", follow_redirects=False).status_code == 303  # 26 days unused
+    clock["t"] = NOW + 30 * days + dt.timedelta(seconds=1)
+    assert steady.get("/account", follow_redirects=False).status_code == 303  # 30 days since signing in
+    assert sessions.MAX_AGE == 14 * 24 * 3600  # the cookie itself expires with the idle limit

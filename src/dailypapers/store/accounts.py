@@ -6,12 +6,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import Conflict, NotFound
 from .convert import utc
-from .schema import api_tokens, daily_entries, password_resets, users
+from .schema import api_tokens, daily_entries, password_resets, sessions, users
 
 if TYPE_CHECKING:
     from .repo import Store
@@ -51,11 +51,11 @@ class ApiToken:
     last_used_at: dt.datetime | None
 
 
-_USER_COLUMNS = [users.c.id, users.c.email, users.c.username, users.c.display_name, users.c.role,
+USER_COLUMNS = [users.c.id, users.c.email, users.c.username, users.c.display_name, users.c.role,
                  users.c.session_version, users.c.created_at]
 
 
-def _user(row) -> User:
+def user_from_row(row) -> User:
     return User(row.id, row.email, row.username, row.display_name, row.role, row.session_version,
                 utc(row.created_at))
 
@@ -81,24 +81,24 @@ class Accounts:
 
     def get(self, user_id: int) -> User | None:
         with self.engine.connect() as conn:
-            row = conn.execute(select(*_USER_COLUMNS).where(users.c.id == user_id)).first()
-        return _user(row) if row else None
+            row = conn.execute(select(*USER_COLUMNS).where(users.c.id == user_id)).first()
+        return user_from_row(row) if row else None
 
     def by_username(self, username: str) -> User | None:
         with self.engine.connect() as conn:
-            row = conn.execute(select(*_USER_COLUMNS).where(users.c.username == username)).first()
-        return _user(row) if row else None
+            row = conn.execute(select(*USER_COLUMNS).where(users.c.username == username)).first()
+        return user_from_row(row) if row else None
 
     def by_email(self, email: str) -> User | None:
         with self.engine.connect() as conn:
-            row = conn.execute(select(*_USER_COLUMNS).where(users.c.email == email)).first()
-        return _user(row) if row else None
+            row = conn.execute(select(*USER_COLUMNS).where(users.c.email == email)).first()
+        return user_from_row(row) if row else None
 
     def credentials(self, email: str) -> tuple[User, str] | None:
         """The member with this address and their password hash."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(*_USER_COLUMNS, users.c.password_hash).where(users.c.email == email)).first()
-        return (_user(row), row.password_hash) if row else None
+            row = conn.execute(select(*USER_COLUMNS, users.c.password_hash).where(users.c.email == email)).first()
+        return (user_from_row(row), row.password_hash) if row else None
 
     def password_hash(self, user_id: int) -> str:
         with self.engine.connect() as conn:
@@ -118,10 +118,11 @@ class Accounts:
         return member is not None or imported is not None
 
     def set_password(self, user_id: int, password_hash: str) -> None:
-        """New hash; every existing session ends (session_version + 1)."""
+        """New hash; every existing session ends (its rows are deleted, session_version + 1)."""
         with self.engine.begin() as conn:
             conn.execute(update(users).where(users.c.id == user_id).values(
                 password_hash=password_hash, session_version=users.c.session_version + 1))
+            conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
 
     def rehash(self, user_id: int, password_hash: str) -> None:
         """Store a stronger hash of the same password (sessions stay)."""
@@ -129,9 +130,11 @@ class Accounts:
             conn.execute(update(users).where(users.c.id == user_id).values(password_hash=password_hash))
 
     def end_sessions(self, user_id: int) -> None:
+        """Sign the member out everywhere: every session row goes, session_version + 1."""
         with self.engine.begin() as conn:
             conn.execute(update(users).where(users.c.id == user_id).values(
                 session_version=users.c.session_version + 1))
+            conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
 
     def set_role(self, user_id: int, role: str) -> None:
         if role not in ROLES:
@@ -147,8 +150,8 @@ class Accounts:
     def list_users(self, offset: int = 0, limit: int = 100) -> tuple[list[User], int]:
         with self.engine.connect() as conn:
             total = conn.execute(select(func.count()).select_from(users)).scalar_one()
-            rows = conn.execute(select(*_USER_COLUMNS).order_by(users.c.id).offset(offset).limit(limit)).all()
-        return [_user(r) for r in rows], total
+            rows = conn.execute(select(*USER_COLUMNS).order_by(users.c.id).offset(offset).limit(limit)).all()
+        return [user_from_row(r) for r in rows], total
 
     def count(self) -> int:
         with self.engine.connect() as conn:
@@ -203,14 +206,12 @@ class Accounts:
                     for r in conn.execute(query)]
 
     def revoke_token(self, user_id: int, token_id: int) -> bool:
-        from sqlalchemy import delete
-
         with self.engine.begin() as conn:
             return conn.execute(delete(api_tokens).where(
                 api_tokens.c.id == token_id, api_tokens.c.user_id == user_id)).rowcount == 1
 
     def user_for_token(self, token_hash: str, now: dt.datetime) -> User | None:
-        query = (select(*_USER_COLUMNS, api_tokens.c.id.label("token_id"), api_tokens.c.last_used_at)
+        query = (select(*USER_COLUMNS, api_tokens.c.id.label("token_id"), api_tokens.c.last_used_at)
                  .select_from(api_tokens.join(users, users.c.id == api_tokens.c.user_id))
                  .where(api_tokens.c.token_hash == token_hash))
         with self.engine.connect() as conn:
@@ -221,11 +222,11 @@ class Accounts:
         if last is None or now - last > dt.timedelta(minutes=5):  # write at most every few minutes
             with self.engine.begin() as conn:
                 conn.execute(update(api_tokens).where(api_tokens.c.id == row.token_id).values(last_used_at=now))
-        return _user(row)
+        return user_from_row(row)
 
     def find(self, text: str, limit: int = 50) -> list[User]:
         pattern = f"%{text.lower()}%"
-        query = (select(*_USER_COLUMNS).where(or_(users.c.email.like(pattern), users.c.username.like(pattern)))
+        query = (select(*USER_COLUMNS).where(or_(users.c.email.like(pattern), users.c.username.like(pattern)))
                  .order_by(users.c.id).limit(limit))
         with self.engine.connect() as conn:
-            return [_user(r) for r in conn.execute(query)]
+            return [user_from_row(r) for r in conn.execute(query)]

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from .outbox import Outbox
     from .ratelimits import RateLimits
     from .saved_searches import FeedTokens, NotInterested, SavedSearches
+    from .sessions import Sessions
     from .submissions import Submissions
     from .subscriptions import Subscriptions
     from .votes import Votes
@@ -115,6 +116,11 @@ class Store:
     def accounts(self) -> "Accounts":
         from .accounts import Accounts
         return Accounts(self)
+
+    @cached_property
+    def sessions(self) -> "Sessions":
+        from .sessions import Sessions
+        return Sessions(self)
 
     @cached_property
     def votes(self) -> "Votes":

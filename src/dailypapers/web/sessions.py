@@ -1,30 +1,35 @@
 """Who is asking: the signed session cookie, CSRF tokens, and personal API tokens (Bearer).
 
-The session lives in a cookie signed with settings.secret_key (Starlette's SessionMiddleware,
-itsdangerous underneath): HttpOnly, SameSite=Lax, Secure when the public URL is https. It holds
-the member's id, their session_version (changing the password bumps it, which ends every other
-session) and a random CSRF token. Every POST must echo that token, in the form field
-`csrf_token` or the `X-CSRF-Token` header; requests authenticated by a Bearer token carry no
-ambient credentials and need none.
+The cookie is signed with settings.secret_key (Starlette's SessionMiddleware, itsdangerous
+underneath): HttpOnly, SameSite=Lax, Secure when the public URL is https. For a signed-in member
+it holds the random id of a server-side session (a row in `sessions`, see community/sessions.py:
+14 days from the last use, 30 at most) and every request looks that row up, so signing out —
+here, everywhere, or by changing the password — ends the session on every node, and a copied
+cookie stops working with it. It also holds a random CSRF token. Every POST must echo that token,
+in the form field `csrf_token` or the `X-CSRF-Token` header; requests authenticated by a Bearer
+token carry no ambient credentials and need none.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
+from typing import cast
 from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
+from starlette.datastructures import UploadFile
 from starlette.middleware.sessions import SessionMiddleware
 
 from ..community import accounts
+from ..community import sessions as lifetimes
 from ..config import Settings
 from ..errors import PermissionDenied, SignInRequired
 from ..store.accounts import User
 from . import deps
 
 COOKIE = "dailypapers_session"
-MAX_AGE = 30 * 24 * 3600
+MAX_AGE = int(lifetimes.SESSION_IDLE.total_seconds())  # the cookie is sent again with each response
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -54,22 +59,26 @@ def viewer(request: Request) -> User | None:
     """The signed-in member (from a Bearer token on /api, else the session), or None."""
     cached = getattr(request.state, "viewer", _UNSET)
     if cached is not _UNSET:
-        return cached
+        return cast("User | None", cached)
     user = None
     token = bearer(request)
     store = deps.store(request)
     if token is not None:
         user = accounts.user_for_token(store, token)  # AuthenticationFailed (401) if unknown
     else:
-        session = _session(request)
-        if session and isinstance(session.get("uid"), int):
-            found = store.accounts.get(session["uid"])
-            if found is not None and found.session_version == session.get("ver"):
-                user = found
-            else:  # the member was removed or signed out everywhere
-                session.pop("uid", None)
-                session.pop("ver", None)
+        user = _session_member(request)
     request.state.viewer = user
+    return user
+
+
+def _session_member(request: Request) -> User | None:
+    session = _session(request)
+    if not session or not isinstance(session.get("sid"), str):
+        return None
+    user = lifetimes.member(deps.store(request), session["sid"], deps.now(request))
+    if user is None:  # signed out (here or everywhere), expired, or the member was removed
+        for key in ("sid", "uid"):
+            session.pop(key, None)
     return user
 
 
@@ -110,9 +119,9 @@ async def csrf_protect(request: Request) -> None:
     if request.method in SAFE_METHODS or bearer(request) is not None:
         return
     session = _session(request)
-    if request.url.path.startswith("/api/") and not (session and session.get("uid")):
+    if request.url.path.startswith("/api/") and not (session and session.get("sid")):
         raise SignInRequired("send a personal API token: Authorization: Bearer <token>")
-    sent = request.headers.get(CSRF_HEADER)
+    sent: str | UploadFile | None = request.headers.get(CSRF_HEADER)
     if not sent and request.headers.get("content-type", "").startswith(_FORMS):
         sent = (await request.form()).get(CSRF_FIELD)
     expected = session.get("csrf") if session else None
@@ -122,13 +131,26 @@ async def csrf_protect(request: Request) -> None:
 
 
 def sign_in(request: Request, user: User) -> None:
+    """A new server-side session for the member, and a fresh cookie (new id, new CSRF token)."""
     session = request.session
     session.clear()
-    session.update({"uid": user.id, "ver": user.session_version, "csrf": secrets.token_urlsafe(32)})
+    session_id = lifetimes.start(deps.store(request), user, deps.now(request))
+    session.update({"sid": session_id, "uid": user.id, "csrf": secrets.token_urlsafe(32)})
     request.state.viewer = user
 
 
 def sign_out(request: Request) -> None:
+    """End this session on the server and forget the cookie."""
+    session_id = request.session.get("sid")
+    if isinstance(session_id, str):
+        lifetimes.end(deps.store(request), session_id)
+    request.session.clear()
+    request.state.viewer = None
+
+
+def sign_out_everywhere(request: Request, user: User) -> None:
+    """End every session of the member, this one included."""
+    lifetimes.end_everywhere(deps.store(request), user)
     request.session.clear()
     request.state.viewer = None
 

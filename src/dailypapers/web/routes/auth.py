@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from dailypapers.community import accounts
+from dailypapers.community import sessions as lifetimes
 from dailypapers.delivery import mail
 from dailypapers.errors import AuthenticationFailed, Conflict, InvalidInput, InvalidToken
 from dailypapers.web import deps, sessions
@@ -18,6 +19,7 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(sessions.csrf_
 
 Text = Annotated[str, Form(max_length=2000)]
 Secret = Annotated[str, Form(max_length=accounts.MAX_PASSWORD)]
+SIGNED_OUT = {"everywhere": "You are signed out on every device and browser."}
 
 
 def _redirect(url: str) -> RedirectResponse:
@@ -53,7 +55,8 @@ def signup(request: Request, email: Text = "", username: Text = "", display_name
 
 @router.get("/signin")
 def signin_form(request: Request, next: str = "/") -> Response:
-    return _form(request, "signin.html", next=sessions.safe_next(next), email="")
+    notice = SIGNED_OUT.get(request.query_params.get("done", ""))
+    return _form(request, "signin.html", next=sessions.safe_next(next), email="", notice=notice)
 
 
 @router.post("/signin")
@@ -74,6 +77,12 @@ def signin(request: Request, email: Text = "", password: Secret = "", next: Text
 def signout(request: Request) -> Response:
     sessions.sign_out(request)
     return _redirect("/")
+
+
+@router.post("/account/signout-everywhere")
+def signout_everywhere(request: Request) -> Response:
+    sessions.sign_out_everywhere(request, sessions.require_user(request))
+    return _redirect("/signin?done=everywhere")
 
 
 # -- password reset --------------------------------------------------------------------
@@ -131,6 +140,7 @@ def _account(request: Request, status: int = 200, error: str | None = None, new_
     user = sessions.require_user(request)
     store = deps.store(request)
     return render(request, "account.html", status=status, error=error, user=user, new_token=new_token,
+                  sessions=lifetimes.count(store, user, deps.now(request)), session_days=lifetimes.SESSION_IDLE.days,
                   tokens=store.accounts.tokens(user.id), follows=store.follows.for_user(user.id),
                   collections=store.collections.for_user(user.id), done=request.query_params.get("done"),
                   nav_section="account")

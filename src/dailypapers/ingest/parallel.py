@@ -22,7 +22,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from dailypapers.errors import DailyPapersError, ParseError
 from dailypapers.ingest.files import open_input
@@ -89,21 +89,23 @@ class _Parser:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
         self.proc = subprocess.Popen([sys.executable, "-m", "dailypapers.ingest.parallel"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, env=env)
-        for stream in (self.proc.stdin, self.proc.stdout):
+        assert self.proc.stdin is not None and self.proc.stdout is not None  # both are pipes
+        self.stdin, self.stdout = self.proc.stdin, self.proc.stdout
+        for stream in (self.stdin, self.stdout):
             _widen(stream)
 
     def send(self, task: tuple) -> None:
-        _write(self.proc.stdin, task)
+        _write(self.stdin, task)
 
     def receive(self) -> list:
         try:
-            return _read(self.proc.stdout)
+            return _read(self.stdout)
         except EOFError:
             code = self.proc.wait()
             raise ParserProcessFailed(f"a parser process exited (status {code})") from None
 
     def close(self) -> None:
-        for stream in (self.proc.stdin, self.proc.stdout):  # a parser still writing gets a broken pipe
+        for stream in (self.stdin, self.stdout):  # a parser still writing gets a broken pipe
             try:
                 stream.close()
             except OSError:
@@ -125,14 +127,14 @@ def _widen(stream) -> None:
         pass
 
 
-def _write(stream: BinaryIO, obj) -> None:
+def _write(stream: IO[bytes], obj) -> None:
     data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
     stream.write(_LENGTH.pack(len(data)))
     stream.write(data)
     stream.flush()
 
 
-def _read(stream: BinaryIO):
+def _read(stream: IO[bytes]):
     head = stream.read(_LENGTH.size)
     if len(head) < _LENGTH.size:
         raise EOFError

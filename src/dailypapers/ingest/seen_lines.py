@@ -102,5 +102,6 @@ def unseen(known: Callable[[set[bytes]], set[bytes]] | None, salt: bytes,
         return [(n, line, None) for n, line in chunk], 0
     digests = [digest(salt, line) for _, line in chunk]
     seen = known(set(digests))
-    todo = [(n, line, d) for (n, line), d in zip(chunk, digests, strict=True) if d not in seen]
+    todo: list[tuple[int, bytes, bytes | None]] = [(n, line, d) for (n, line), d in zip(chunk, digests, strict=True)
+                                                   if d not in seen]
     return todo, len(chunk) - len(todo)

@@ -187,12 +187,14 @@ class ContainErrors:
 
 
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(SignInRequired, _sign_in_required)
-    app.add_exception_handler(RateLimited, _rate_limited)
+    # Starlette types a handler as taking any Exception; it only ever passes the class the handler
+    # was registered for, so the handlers below name that class.
+    app.add_exception_handler(SignInRequired, _sign_in_required)  # type: ignore[arg-type]
+    app.add_exception_handler(RateLimited, _rate_limited)  # type: ignore[arg-type]
     for kind in STATUS:
         app.add_exception_handler(kind, _library_error)
     for unavailable in (IndexUnavailable, StorageError):
         app.add_exception_handler(unavailable, _unavailable)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _server_error)

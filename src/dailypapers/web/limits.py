@@ -67,7 +67,8 @@ class SizeLimits:
 
     async def _read_bounded(self, receive: Receive) -> bytes | None:
         """The whole body, or None as soon as it passes the limit."""
-        chunks, size = [], 0
+        chunks: list[bytes] = []
+        size = 0
         while True:
             message = await receive()
             if message["type"] != "http.request":

@@ -6,6 +6,8 @@ Timestamps are strings in HF's form, `2025-03-14T00:00:00.000Z`.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 from dailypapers.web.params import JsonId
@@ -117,7 +119,7 @@ class ErrorOut(BaseModel):
     status: int = Field(description="The HTTP status code, repeated.")
 
 
-ERRORS = {
+ERRORS: dict[int | str, dict[str, Any]] = {  # FastAPI's `responses=`
     400: {"model": ErrorOut, "description": "A malformed id, date, week, month or query, a date out of range, "
                                             "text with a control character, or too many query parameters."},
     401: {"model": ErrorOut, "description": "An `Authorization: Bearer` token that is unknown or revoked "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from typing import Any
 
 from fastapi import Request
 
@@ -56,7 +57,8 @@ def pagination(request: Request, page: int, total: int, size: int) -> dict | Non
     if pages == 1 and page == 1:
         return None
     wanted = sorted({1, pages, *range(max(1, page - 2), min(pages, page + 2) + 1)})
-    items, last = [], 0
+    items: list[dict[str, Any] | None] = []  # None: a gap
+    last = 0
     for n in wanted:
         if n > last + 1:
             items.append(None)  # a gap

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -10,9 +11,10 @@ from fastapi import APIRouter, Query, Request, Response
 from dailypapers import ids
 from dailypapers.community import lists
 from dailypapers.errors import IndexUnavailable, InvalidDate
+from dailypapers.models import Paper
 from dailypapers.search.keyword import MISSING
 from dailypapers.search.query import parse_query
-from dailypapers.store.repo import Listed
+from dailypapers.store.repo import Listed, Store
 from dailypapers.web import deps
 from dailypapers.web.render import overlay, periods, views
 from dailypapers.web.schemas import ERRORS, DailyPaperOut, ErrorOut, PaperOut, SearchResultOut, SimilarOut
@@ -63,7 +65,7 @@ def _period(date: str | None, week: str | None, month: str | None) -> periods.Pe
     return periods.parse(*given[0]) if given else None
 
 
-def _latest(store) -> periods.Period | None:
+def _latest(store: Store) -> periods.Period | None:
     latest: dt.date | None = store.latest_date()
     return periods.day(latest) if latest else None
 
@@ -88,9 +90,9 @@ def search_papers(
     if service is None:
         raise IndexUnavailable(MISSING)
     found = service.search(q, mode, limit=limit)
-    papers = store.papers_by_ids(found.ids)
-    objects = {o["paper"]["id"]: o for o in _daily_objects(request, _listed(store, [papers[i] for i in found.ids
-                                                                                    if i in papers]))}
+    by_id = store.papers_by_ids(found.ids)
+    objects = {o["paper"]["id"]: o for o in _daily_objects(request, _listed(store, [by_id[i] for i in found.ids
+                                                                                    if i in by_id]))}
     return [{**objects[r.arxiv_id], "score": r.score, "explanation": r.explanation.as_dict(), "notice": found.notice}
             for r in found.results if r.arxiv_id in objects]
 
@@ -141,6 +143,6 @@ def paper(request: Request, arxiv_id: str) -> dict:
     return views.paper_object(paper, entries[-1] if entries else None, overlay.load(request, [paper.arxiv_id]))
 
 
-def _listed(store, papers) -> list[Listed]:
+def _listed(store: Store, papers: Sequence[Paper]) -> list[Listed]:
     entries = store.latest_entries([p.arxiv_id for p in papers])
     return [Listed(p, entries.get(p.arxiv_id)) for p in papers]

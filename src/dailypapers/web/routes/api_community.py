@@ -4,6 +4,8 @@ its CSRF token in the `X-CSRF-Token` header."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Request
 
 from dailypapers import ids
@@ -25,7 +27,7 @@ from dailypapers.web.schemas import (
     WhoAmIOut,
 )
 
-AUTH = {401: {"model": ErrorOut, "description": "No valid API token or session."},
+AUTH: dict[int | str, dict[str, Any]] = {401: {"model": ErrorOut, "description": "No valid API token or session."},
         403: {"model": ErrorOut, "description": "Not allowed, or a session request without its CSRF token."},
         429: {"model": ErrorOut, "description": "Rate limited; see Retry-After."}}
 router = APIRouter(prefix="/api", tags=["community"], responses={**ERRORS, **AUTH},

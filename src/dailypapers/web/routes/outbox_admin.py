@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
+from dailypapers.store.outbox import Attempt
 from dailypapers.web import deps, sessions
 from dailypapers.web.render.templating import render
 
@@ -17,7 +18,7 @@ def outbox(request: Request, status: str = "") -> Response:
     sessions.require_admin(request)
     store = deps.store(request)
     messages = store.outbox.recent(status=status or None, limit=100)
-    attempts = {}
+    attempts: dict[int, list[Attempt]] = {}
     for a in store.outbox.attempts(ids=[m.id for m in messages]) if messages else []:
         attempts.setdefault(a.outbox_id, []).append(a)
     return render(request, "outbox.html", counts=store.outbox.counts(), subscriptions=store.subscriptions.counts(),

@@ -66,7 +66,7 @@ def test_list_pages_link_their_feeds(site):
     _, _, client = site
     for path, feed in (("/", f"/feeds/date/{LATEST}.rss"), ("/papers/week/2026-W34", "/feeds/week/2026-W34.atom"),
                        ("/papers/month/2026-08", "/feeds/month/2026-08.rss"),
-                       ("/search?q=agent", "/feeds/search.rss?q=agent")):
+                       ("/search?q=agent", "/feeds/search.rss?q=agent&amp;mode=hybrid")):
         html = client.get(path).text
         links = re.findall(r'<link rel="alternate" type="application/(?:rss|atom)\+xml" title="[^"]*" href="([^"]+)"',
                            html)

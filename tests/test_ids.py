@@ -76,3 +76,18 @@ def test_urls_with_query_or_fragment():
 def test_non_string_is_a_typed_error():
     with pytest.raises(InvalidArxivId):
         ids.parse(None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("https://huggingface.co/papers/2410.00907", "2410.00907"),
+    ("huggingface.co/papers/2410.00907v2/", "2410.00907v2"),
+    ("https://hf.co/papers/2410.00907?utm=x#y", "2410.00907"),
+    ("https://huggingface.co/papers/hep-th/9901001", "hep-th/9901001"),
+])
+def test_hugging_face_paper_links(raw, expected):
+    assert str(ids.parse(raw)) == expected
+
+
+def test_other_hugging_face_pages_are_not_ids():
+    for raw in ("https://huggingface.co/models/2410.00907", "https://huggingface.co/papers/", "https://huggingface.co/papers/x"):
+        assert not ids.is_valid(raw)

@@ -1,4 +1,5 @@
-"""arXiv identifiers, old style (`hep-th/9901001v2`) and new style (`2405.15738v1`)."""
+"""arXiv identifiers, old style (`hep-th/9901001v2`) and new style (`2405.15738v1`), also as
+`arXiv:` / OAI identifiers and as links to the paper on arxiv.org or huggingface.co/papers."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ _OLD = re.compile(r"(?P<id>[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v(?P<v>\d+))?",
 _PREFIXES = ("arxiv:", "oai:arxiv.org:")
 _URL = re.compile(r"^(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/(?P<rest>[^?#]+?)(?:\.pdf)?/?(?:[?#].*)?$",
                   re.I)
+_HF_URL = re.compile(r"^(?:https?://)?(?:www\.)?(?:huggingface\.co|hf\.co)/papers/(?P<rest>[^?#]+?)/?(?:[?#].*)?$",
+                     re.I)
 
 
 @dataclass(frozen=True)
@@ -31,11 +34,12 @@ class ArxivId:
 
 
 def parse(raw: str) -> ArxivId:
-    """Parse an id, an `arXiv:` or OAI identifier, or an arxiv.org abs/pdf URL."""
+    """Parse an id, an `arXiv:` or OAI identifier, an arxiv.org abs/pdf/html URL or a Hugging
+    Face paper page URL (`https://huggingface.co/papers/2405.15738`)."""
     if not isinstance(raw, str):
         raise InvalidArxivId(repr(raw))
     text = raw.strip()
-    url = _URL.match(text)
+    url = _URL.match(text) or _HF_URL.match(text)
     if url:
         text = url.group("rest")
     lowered = text.lower()

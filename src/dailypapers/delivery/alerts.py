@@ -9,7 +9,9 @@ behind) are checked in Python with the same analysers, so nothing new is missed.
 
 Semantic and hybrid saved searches add papers whose embedding is close to the query's
 (cosine >= SEMANTIC_MIN) when an encoder and stored vectors are available; without them they
-match like keyword searches (and say so in the explanation).
+match like keyword searches (and say so in the explanation). Their feeds do the same through the
+search service (`feed_ids`). SEMANTIC_MIN is stricter than the search's own floor
+(search/floor.py, 0.28 for a list a reader looks through): an alert interrupts.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ MODES = ("keyword", "hybrid", "semantic")
 SEMANTIC_MIN = 0.45
 FEED_SIZE = 50
 MAX_SAVED = 100  # saved searches a member may keep
+FEED_MEANING_DEPTH = 200  # a semantic or hybrid feed's papers by meaning: the closest this many
 
 
 @dataclass
@@ -153,15 +156,57 @@ def match(store: Store, saved, ids: Sequence[str], *, index=None, encoder=None) 
     return out
 
 
-def feed_ids(index, saved, limit: int = FEED_SIZE) -> list[str]:
-    """The newest papers matching a saved search (its feed): keyword rules, newest first."""
+def feed_ids(index, saved, limit: int = FEED_SIZE, *, service=None, store: Store | None = None) -> list[str]:
+    """The newest papers matching a saved search (its feed), newest first, in its mode: keyword
+    matches; in semantic mode the papers the search service finds by meaning (as close as an
+    alert needs, SEMANTIC_MIN, among the closest FEED_MEANING_DEPTH) instead; in hybrid mode
+    both. Keyword matches only without a `service` and `store`, or when the service cannot
+    search by meaning."""
     if index is None:
         return []
     try:
         pq = parsed(saved.query, saved.author, saved.category)
     except InvalidQuery:
         return []
-    return [h.arxiv_id for h in index.search(pq, 0, limit, sort="date").hits]
+    meaning = _by_meaning(service, saved, pq) if saved.mode != "keyword" and store is not None else None
+    if meaning is None:
+        return _newest_matches(index, pq, limit)
+    words = [] if saved.mode == "semantic" else _newest_matches(index, pq, limit)
+    return _newest_first(store, [*words, *meaning])[:limit]
+
+
+def _newest_matches(index, pq: ParsedQuery, limit: int) -> list[str]:
+    """The newest papers with every word (as alerts match): none when the index had to relax
+    the query to "any word"."""
+    page = index.search(pq, 0, limit, sort="date")
+    return [] if page.relaxed else [h.arxiv_id for h in page.hits]
+
+
+def _by_meaning(service, saved, pq: ParsedQuery) -> list[str] | None:
+    """Ids the search service finds by meaning for the saved search; None when it cannot."""
+    if service is None or not pq.has_text:
+        return None
+    found = service.search(saved.query, "semantic", authors=[saved.author] if saved.author else [],
+                           categories=[saved.category] if saved.category else [], limit=FEED_MEANING_DEPTH)
+    if found.used_mode != "semantic":
+        return None
+    return [r.arxiv_id for r in found.results if (r.explanation.similarity or 0.0) >= SEMANTIC_MIN]
+
+
+def _newest_first(store: Store, ids: Sequence[str]) -> list[str]:
+    papers = store.papers_by_ids(list(dict.fromkeys(ids)))
+    return sorted(papers, key=lambda pid: (papers[pid].published is not None, papers[pid].published, pid),
+                  reverse=True)
+
+
+def search_box_query(saved) -> str:
+    """The saved search as one query of the search box (its words, then author: and cat:)."""
+    parts = [saved.query] if saved.query else []
+    if saved.author:
+        parts.append(f'author:"{saved.author}"' if " " in saved.author else f"author:{saved.author}")
+    if saved.category:
+        parts.append(f"cat:{saved.category}")
+    return " ".join(parts)
 
 
 def describe(saved) -> str:

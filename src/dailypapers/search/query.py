@@ -10,7 +10,7 @@ Grammar (whitespace separates items; nothing here is passed to tantivy's query p
                         cat:cs.* is the same; several cat: filters match any of them
     category:...        alias of cat:
     from:2025-01-01     published on or after (YYYY, YYYY-MM or YYYY-MM-DD; a partial date means
-                        the start of that year or month)
+                        the start of that year or month; years 1900 to 2199, see DATE_RANGE)
     to:2025-02-01       published on or before (inclusive; a partial date means its last day)
 
 Unknown `key:value` items (e.g. `title:x`) are plain words. Items with no letter or digit
@@ -30,6 +30,9 @@ from dataclasses import dataclass, field
 from dailypapers.errors import InvalidQuery
 
 MAX_QUERY_LENGTH = 500
+# Dates a filter may name: arXiv began in 1991, and the keyword index stores dates only between
+# 1677 and 2262 (nanoseconds since 1970 in 64 bits): `from:9999-12-31` is a mistake to point out.
+DATE_RANGE = (dt.date(1900, 1, 1), dt.date(2199, 12, 31))
 
 _FILTER_KEYS = {
     "author": "author",
@@ -143,6 +146,14 @@ def normalise_category(value: str) -> str:
 
 
 def _as_date(value: dt.date | str | None, which: str, *, end: bool) -> dt.date | None:
+    day = _read_date(value, which, end=end)
+    if day is not None and not DATE_RANGE[0] <= day <= DATE_RANGE[1]:
+        raise InvalidQuery(f"{which}: {day.isoformat()} is out of range (dates from {DATE_RANGE[0].year} "
+                           f"to {DATE_RANGE[1].year})")
+    return day
+
+
+def _read_date(value: dt.date | str | None, which: str, *, end: bool) -> dt.date | None:
     if value is None or value == "":
         return None
     if isinstance(value, dt.datetime):

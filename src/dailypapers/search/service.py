@@ -44,7 +44,9 @@ from dailypapers.search.hybrid import (
     adaptive_weights,
     fuse,
 )
+from dailypapers.search.floor import above_floor, floor_for
 from dailypapers.search.keyword import MAX_LIMIT, KeywordIndex
+from dailypapers.search.lookup import IdMatch, look_up, paper_refs
 from dailypapers.search.phrases import distinctive_words, key_phrases
 from dailypapers.search.query import ParsedQuery, normalise_category, parse_query
 from dailypapers.search.vector_index import IndexMissing, VectorIndex, VectorIndexError
@@ -93,6 +95,7 @@ class Results:
     relaxed: bool = False
     weights: FusionWeights | None = None
     parsed: ParsedQuery | None = None
+    missing_ids: list[str] = field(default_factory=list)  # ids the query named that are not here
 
     @property
     def ids(self) -> list[str]:
@@ -289,6 +292,9 @@ class SearchService:
         rrf_k = self.rrf_k if rrf_k is None else rrf_k
         if not isinstance(rrf_k, int) or not 0 <= rrf_k <= 10_000:
             raise InvalidQuery("rrf_k must be an integer between 0 and 10000")
+        refs = paper_refs(query)
+        if refs:
+            return self._lookup(refs, {"query": query, "mode": mode, "offset": offset, "limit": limit})
         pq = parse_query(query, date_from=date_from, date_to=date_to) if (query or "").strip() or not (
             categories or authors or date_from or date_to) else ParsedQuery()
         _add_filters(pq, categories, authors, date_from, date_to)
@@ -311,7 +317,7 @@ class SearchService:
             return self._keyword(pq, base, notice=NOTICE_NO_MODEL.format(reason=f"the encoder failed: {exc}"))
         depth = max(self.depth, offset + limit)
         try:
-            semantic = self._semantic_candidates(qvec, pq, depth)
+            semantic = above_floor(self._semantic_candidates(qvec, pq, depth), floor_for(self.keyword, pq))
         except VectorIndexError as exc:
             return self._keyword(pq, base, notice=NOTICE_NO_INDEX.format(reason=str(exc)))
         if mode == "semantic":
@@ -337,6 +343,14 @@ class SearchService:
                                   hit.published if hit else None))
         return Results(used_mode="hybrid", total=len(fused), results=results, relaxed=relaxed,
                        weights=weights, **base)
+
+    def _lookup(self, refs, base: dict) -> Results:
+        """A query of arXiv ids or paper links (search/lookup.py): those papers, as named."""
+        found = look_up(self.keyword, refs)
+        named = {ref.id: str(ref) for ref in refs}
+        page = found.found[base["offset"]:base["offset"] + base["limit"]]
+        results = [Result(pid, 1.0, IdMatch(named_as=named[pid])) for pid in page]
+        return Results(used_mode="id", total=len(found.found), results=results, missing_ids=found.missing, **base)
 
     def _keyword(self, pq: ParsedQuery, base: dict, *, notice: str | None = None,
                  used_mode: str = "keyword") -> Results:

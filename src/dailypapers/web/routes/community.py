@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from dailypapers import ids
@@ -68,9 +68,10 @@ def _submit_page(request: Request, status: int = 200, error: str | None = None, 
 
 
 @router.get("/submit")
-def submit_form(request: Request) -> Response:
+def submit_form(request: Request, paper: Annotated[str, Query(max_length=200)] = "") -> Response:
+    """The submit form; `?paper=` fills it in (search offers this for an id it does not hold)."""
     sessions.require_user(request)
-    return _submit_page(request)
+    return _submit_page(request, value=paper)
 
 
 @router.post("/submit")

@@ -23,9 +23,8 @@ from fastapi.responses import Response
 from dailypapers.community import lists
 from dailypapers.delivery import alerts, recommend
 from dailypapers.delivery.links import absolute, base_url
-from dailypapers.errors import IndexUnavailable, NotFound
+from dailypapers.errors import NotFound
 from dailypapers.models import DailyEntry, Paper
-from dailypapers.search.keyword import MISSING
 from dailypapers.search.query import MAX_QUERY_LENGTH
 from dailypapers.store import Store
 from dailypapers.store.repo import Listed
@@ -121,27 +120,23 @@ def trending(request: Request, fmt: Fmt) -> Response:
 
 @router.get("/feeds/search.{fmt}")
 def search(request: Request, fmt: Fmt, q: Annotated[str, Query(max_length=MAX_QUERY_LENGTH)] = "",
-           author: Annotated[str, Query(max_length=200)] = "", category: Annotated[str, Query(max_length=64)] = ""
-           ) -> Response:
-    saved = _AdHoc(q, author, category)
+           author: Annotated[str, Query(max_length=200)] = "", category: Annotated[str, Query(max_length=64)] = "",
+           mode: Annotated[Literal["keyword", "hybrid", "semantic"], Query()] = "keyword") -> Response:
+    saved = _AdHoc(q, author, category, mode)
     alerts.parsed(q, author, category)  # InvalidQuery (400) for an empty or bad search
     described = alerts.describe(saved)
     return _search_feed(request, saved, fmt, f"dailypapers search: {described}", described, private=False)
 
 
 class _AdHoc:
-    mode = "keyword"
-
-    def __init__(self, query: str, author: str, category: str) -> None:
-        self.query, self.author, self.category = query, author, category
+    def __init__(self, query: str, author: str, category: str, mode: str = "keyword") -> None:
+        self.query, self.author, self.category, self.mode = query, author, category, mode
 
 
 def _search_feed(request: Request, saved, fmt: str, title: str, described: str, *, private: bool) -> Response:
     store = deps.store(request)
     index = deps.keyword_index(request)
-    if index is None:  # not built yet or deleted: 503 (an empty feed would tell readers "nothing new")
-        raise IndexUnavailable(MISSING)
-    ids = alerts.feed_ids(index, saved)
+    ids = alerts.feed_ids(index, saved, service=deps.search_service(request), store=store)
     papers = store.papers_by_ids(ids)
     items = [Listed(papers[i]) for i in ids if i in papers]
     link = absolute(_base(request), "/search?" + request.url.query) if not private else absolute(_base(request),

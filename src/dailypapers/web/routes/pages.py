@@ -10,7 +10,8 @@ from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
 from dailypapers import ids
 from dailypapers.community import lists
-from dailypapers.errors import IndexUnavailable, NotFound
+from dailypapers.errors import NotFound
+from dailypapers.search import lookup, suggest
 from dailypapers.search.query import MAX_QUERY_LENGTH, parse_query
 from dailypapers.store import Store
 from dailypapers.store.repo import Listed, Page
@@ -98,15 +99,11 @@ def _related(request: Request, paper) -> dict:
     service = deps.search_service(request)
     if service is None:
         return {"keywords": [], "similar": [], "similar_notice": None}
-    try:
-        similar, notice = service.similar(paper.arxiv_id, k=6)
-        keywords = service.keywords_for(paper)
-    except IndexUnavailable:  # deleted since the check above: the page shows without them
-        return {"keywords": [], "similar": [], "similar_notice": None}
+    similar, notice = service.similar(paper.arxiv_id, k=6)
     found = deps.store(request).papers_by_ids([s.arxiv_id for s in similar])
     items = [{"id": s.arxiv_id, "title": found[s.arxiv_id].title, "url": views.paper_url(s.arxiv_id),
               "similarity": s.similarity} for s in similar if s.arxiv_id in found]
-    return {"keywords": keywords, "similar": items, "similar_notice": notice}
+    return {"keywords": service.keywords_for(paper), "similar": items, "similar_notice": notice}
 
 
 def _markdown(request: Request, raw: str) -> Response:
@@ -194,8 +191,12 @@ def search_page(
     index = deps.keyword_index(request)
     if index is None:
         return render(request, "search.html", status=503, result=None, unavailable=True, **context)
+    named = _named_paper(request, q)
+    if named is not None:
+        return RedirectResponse(named, status_code=303)
     store, size = deps.store(request), deps.settings(request).page_size
-    if sort == "date":  # newest first is a keyword-index ordering, whatever the mode
+    refs = lookup.paper_refs(q)
+    if sort == "date" and not refs:  # newest first is a keyword-index ordering, whatever the mode
         found = index.search(parsed, offset=(page - 1) * size, limit=size, sort=sort)
         hits = [(h.arxiv_id, h.highlights, None) for h in found.hits]
         total, relaxed, notice, used_mode = found.total, found.relaxed, None, "keyword"
@@ -205,6 +206,9 @@ def search_page(
                                                     offset=(page - 1) * size, limit=size)
         hits = [(r.arxiv_id, r.highlights, r.explanation.summary()) for r in found.results]
         total, relaxed, notice, used_mode = found.total, found.relaxed, found.notice, found.used_mode
+        context["missing_ids"] = found.missing_ids
+    if not refs:
+        context["did_you_mean"] = suggest.did_you_mean(index, q, parsed)
     papers = store.papers_by_ids([pid for pid, _, _ in hits])
     items = [Listed(papers[pid]) for pid, _, _ in hits if pid in papers]
     cards = cards_with_entries(store, items, {pid: marks for pid, marks, _ in hits}, request)
@@ -216,6 +220,14 @@ def search_page(
     context["modes"] = listing.sort_links(request, mode, SEARCH_MODES, "hybrid", param="mode")
     return render(request, "search.html", result=result, sorts=listing.sort_links(request, sort, SEARCH_SORTS,
                                                                                   "relevance"), **context)
+
+
+def _named_paper(request: Request, q: str) -> str | None:
+    """The page of the paper the whole query names (an arXiv id or link), if it is here."""
+    ref = lookup.single_ref(q)
+    if ref is None or ref.id not in deps.store(request).papers_by_ids([ref.id]):
+        return None
+    return views.paper_url(ref.id) + (f"v{ref.version}" if ref.version else "")
 
 
 @router.get("/about")

@@ -4,6 +4,7 @@ their alert (a section of the member's digest) on and off, delete them."""
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -15,16 +16,23 @@ from dailypapers.web.render.templating import render
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(sessions.csrf_protect)])
 Text = Annotated[str, Form(max_length=600)]
+MODE_LABELS = {"hybrid": "Words and meaning", "keyword": "Words only", "semantic": "Meaning only"}  # as on /search
 
 
 def _page(request: Request, status: int = 200, error: str | None = None, values: dict | None = None) -> Response:
     user = sessions.require_user(request)
     store = deps.store(request)
-    saved = [{"s": s, "describe": alerts.describe(s)} for s in store.saved_searches.for_user(user.id)]
+    saved = [{"s": s, "describe": alerts.describe(s), "url": _search_url(s)}
+             for s in store.saved_searches.for_user(user.id)]
     sub = store.subscriptions.for_user(user.id)
     return render(request, "searches.html", status=status, error=error, saved=saved, values=values or {},
-                  modes=alerts.MODES, subscription=sub, done=request.query_params.get("done"),
+                  modes=alerts.MODES, mode_labels=MODE_LABELS, subscription=sub, done=request.query_params.get("done"),
                   nav_section="searches")
+
+
+def _search_url(saved) -> str:
+    """/search with the saved search's query, filters and mode."""
+    return "/search?" + urlencode({"q": alerts.search_box_query(saved), "mode": saved.mode})
 
 
 @router.get("/searches")

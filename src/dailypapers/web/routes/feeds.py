@@ -23,8 +23,9 @@ from fastapi.responses import Response
 from dailypapers.community import lists
 from dailypapers.delivery import alerts, recommend
 from dailypapers.delivery.links import absolute, base_url
-from dailypapers.errors import NotFound
+from dailypapers.errors import IndexUnavailable, NotFound
 from dailypapers.models import DailyEntry, Paper
+from dailypapers.search.keyword import MISSING
 from dailypapers.search.query import MAX_QUERY_LENGTH
 from dailypapers.store import Store
 from dailypapers.store.repo import Listed
@@ -136,6 +137,8 @@ class _AdHoc:
 def _search_feed(request: Request, saved, fmt: str, title: str, described: str, *, private: bool) -> Response:
     store = deps.store(request)
     index = deps.keyword_index(request)
+    if index is None:  # not built yet or deleted: 503 (an empty feed would tell readers "nothing new")
+        raise IndexUnavailable(MISSING)
     ids = alerts.feed_ids(index, saved, service=deps.search_service(request), store=store)
     papers = store.papers_by_ids(ids)
     items = [Listed(papers[i]) for i in ids if i in papers]

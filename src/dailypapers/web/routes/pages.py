@@ -10,7 +10,7 @@ from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
 from dailypapers import ids
 from dailypapers.community import lists
-from dailypapers.errors import NotFound
+from dailypapers.errors import IndexUnavailable, NotFound
 from dailypapers.search import lookup, suggest
 from dailypapers.search.query import MAX_QUERY_LENGTH, parse_query
 from dailypapers.store import Store
@@ -99,11 +99,15 @@ def _related(request: Request, paper) -> dict:
     service = deps.search_service(request)
     if service is None:
         return {"keywords": [], "similar": [], "similar_notice": None}
-    similar, notice = service.similar(paper.arxiv_id, k=6)
+    try:
+        similar, notice = service.similar(paper.arxiv_id, k=6)
+        keywords = service.keywords_for(paper)
+    except IndexUnavailable:  # deleted since the check above: the page shows without them
+        return {"keywords": [], "similar": [], "similar_notice": None}
     found = deps.store(request).papers_by_ids([s.arxiv_id for s in similar])
     items = [{"id": s.arxiv_id, "title": found[s.arxiv_id].title, "url": views.paper_url(s.arxiv_id),
               "similarity": s.similarity} for s in similar if s.arxiv_id in found]
-    return {"keywords": service.keywords_for(paper), "similar": items, "similar_notice": notice}
+    return {"keywords": keywords, "similar": items, "similar_notice": notice}
 
 
 def _markdown(request: Request, raw: str) -> Response:

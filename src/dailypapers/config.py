@@ -9,12 +9,13 @@ from __future__ import annotations
 import math
 import os
 import re
+import tempfile
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from .errors import ConfigError
+from .errors import ConfigError, StorageError
 
 DEFAULT_SECRET = "dev-insecure-secret-change-me"
 MIN_SECRET_BITS = 256  # 32 random bytes
@@ -96,6 +97,19 @@ class Settings:
     @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"
+
+    def check_data_dir(self) -> None:
+        """StorageError (one line) unless this node can write its data directory and the index
+        directory in it (made when missing): the server keeps its indexes and model cache there."""
+        for path in (self.data_dir, self.index_dir):
+            try:
+                path.mkdir(parents=True, exist_ok=True)
+                with tempfile.TemporaryFile(dir=path):
+                    pass
+            except OSError as exc:
+                raise StorageError(f"cannot write to {path} ({exc.strerror or exc}): it holds this node's "
+                                   "indexes; give the server's user write access to it, or set "
+                                   "DAILYPAPERS_DATA_DIR to a writable directory") from None
 
     def check_production(self) -> None:
         """ConfigError when DAILYPAPERS_ENV=production and a setting is unsafe for it."""

@@ -246,12 +246,13 @@ def serve(
     import uvicorn
 
     settings = load_settings()
-    try:
+    try:  # a read-only or full data directory, an unsafe secret: one line, no traceback
         settings.check_production()
+        settings.check_data_dir()
+        store = _store(settings)
+        _ensure_vectors(store, settings)
     except DailyPapersError as exc:
         fail(str(exc))
-    store = _store(settings)
-    _ensure_vectors(store, settings)
     store.close()
     host, port = host or settings.host, port or settings.port
     console.print(f"serving http://{host}:{port}")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import math
 import threading
 import time
@@ -24,7 +25,9 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
-from ..errors import RateLimited
+from ..errors import RateLimited, StorageError
+
+log = logging.getLogger("dailypapers.community")
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -80,14 +83,22 @@ def sliding_wait(limit: int, window_s: int, elapsed: float, previous: int, curre
 
 
 class DatabaseCounter:
-    """Counters shared through the database by every process that opens it."""
+    """Counters shared through the database by every process that opens it.
+
+    When the database refuses the write (a full disk, a read-only database), the hit is counted
+    in this process's memory instead and a warning is logged (at most once a minute): the limits
+    still hold per process, and a search or a page never fails because a counter could not be
+    written (fail open, not closed)."""
 
     PRUNE_EVERY_S = 60.0
+    WARN_EVERY_S = 60.0
 
     def __init__(self, store: "Store", secret: str, clock: Callable[[], float] = time.time) -> None:
         self.store, self.clock = store, clock
         self._secret = secret.encode()
         self._pruned = 0.0
+        self._memory = MemoryCounter(clock)
+        self._warned = -math.inf
 
     def _key(self, key: str) -> str:
         name, _, value = key.partition(":")
@@ -104,19 +115,37 @@ class DatabaseCounter:
         def cap_for(previous: int) -> int:  # this window's hits must stay below it
             return math.floor(limit - previous * weight + 1e-9)
 
-        counted, previous, current = self.store.rate_limits.hit_sliding(self._key(key), start, window, cap_for)
+        try:
+            counted, previous, current = self.store.rate_limits.hit_sliding(self._key(key), start, window, cap_for)
+        except StorageError as exc:
+            self._warn(exc)
+            return self._memory.hit(key, limit, window_s)
         if counted:
             self._maybe_prune(now)
             return None
         return sliding_wait(limit, window, elapsed, previous, current)
 
     def reset(self, key: str) -> None:
-        self.store.rate_limits.forget(self._key(key))
+        self._memory.reset(key)
+        try:
+            self.store.rate_limits.forget(self._key(key))
+        except StorageError as exc:
+            self._warn(exc)
 
     def _maybe_prune(self, now: float) -> None:
         if now - self._pruned >= self.PRUNE_EVERY_S:
             self._pruned = now
-            self.store.rate_limits.prune(int(now))
+            try:
+                self.store.rate_limits.prune(int(now))
+            except StorageError as exc:
+                self._warn(exc)
+
+    def _warn(self, exc: StorageError) -> None:
+        now = self.clock()
+        if now - self._warned >= self.WARN_EVERY_S:
+            self._warned = now
+            log.warning("%s; counting rate limits in this process's memory until the database takes "
+                        "writes again", exc)
 
 
 class RateLimiter:

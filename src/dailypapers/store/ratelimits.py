@@ -23,6 +23,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .schema import rate_limits
+from .sqlutil import storage_errors
 
 if TYPE_CHECKING:
     from .repo import Store
@@ -48,9 +49,16 @@ class RateLimits:
     def hit_sliding(self, key: str, window_start: int, window_s: int,
                     cap_for: Callable[[int], int]) -> tuple[bool, int, int]:
         """One hit against a cap that depends on the previous window's count: (counted, previous
-        window's hits, this window's hits). The read of the closed previous window stays outside the
-        write: on SQLite a transaction that reads and then writes can fail when another process
-        wrote in between (WAL snapshots), while the single upsert just waits for the lock."""
+        window's hits, this window's hits). StorageError when the database refuses the write.
+
+        The read of the closed previous window stays outside the write: on SQLite a transaction
+        that reads and then writes can fail when another process wrote in between (WAL
+        snapshots), while the single upsert just waits for the lock."""
+        with storage_errors("the rate-limit counter could not be written"):
+            return self._hit_sliding(key, window_start, window_s, cap_for)
+
+    def _hit_sliding(self, key: str, window_start: int, window_s: int,
+                     cap_for: Callable[[int], int]) -> tuple[bool, int, int]:
         if self.store.engine.dialect.name == "postgresql":  # one transaction (READ COMMITTED)
             with self.store.engine.begin() as conn:
                 _relaxed(conn)
@@ -86,12 +94,12 @@ class RateLimits:
 
     def forget(self, key: str) -> None:
         """Drop every window of `key` (a successful sign-in clears its failed attempts)."""
-        with self.store.engine.begin() as conn:
+        with storage_errors("the rate-limit counter could not be reset"), self.store.engine.begin() as conn:
             conn.execute(delete(rate_limits).where(rate_limits.c.key == key))
 
     def prune(self, now: int) -> int:
         """Delete windows that can no longer matter; the number deleted."""
-        with self.store.engine.begin() as conn:
+        with storage_errors("old rate-limit windows could not be deleted"), self.store.engine.begin() as conn:
             return conn.execute(delete(rate_limits).where(rate_limits.c.expires_at < now)).rowcount or 0
 
 

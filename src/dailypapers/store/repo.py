@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine, and_, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
-from ..errors import NotFound
+from ..errors import NotFound, StorageError
 from ..models import DailyEntry, Paper, Record
 from . import convert
 from .bulk import insert_dicts
 from .changes import record_changes
-from .db import make_engine, migrate
+from .db import display_url, make_engine, migrate
 from .entries import latest_entries_in
 from .merge import merge
 from .schema import (
@@ -32,7 +32,7 @@ from .schema import (
     papers,
     seen_records,
 )
-from .sqlutil import insert_many_ignore
+from .sqlutil import insert_many_ignore, storage_errors
 
 if TYPE_CHECKING:
     from .accounts import Accounts
@@ -98,9 +98,16 @@ class Store:
 
     @classmethod
     def open(cls, url: str, *, migrate_schema: bool = True) -> "Store":
-        engine = make_engine(url)
-        if migrate_schema:
-            migrate(engine)
+        """The store at `url`, its schema brought up to date; StorageError (one line, no password)
+        when the database cannot be opened or written (a read-only directory, a full disk)."""
+        what = f"cannot open the database {display_url(url)}"
+        try:
+            with storage_errors(what):
+                engine = make_engine(url)
+                if migrate_schema:
+                    migrate(engine)
+        except OSError as exc:  # the SQLite file's directory could not be made
+            raise StorageError(f"{what}: {exc.strerror or exc}") from exc
         return cls(engine)
 
     @property

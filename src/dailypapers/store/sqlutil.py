@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from ..errors import StorageError
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
+
+
+@contextlib.contextmanager
+def storage_errors(what: str) -> Iterator[None]:
+    """The database refusing `what` (read-only, disk full, unreachable) as a StorageError, with
+    the driver's first line; constraint violations are not storage faults and pass through."""
+    try:
+        yield
+    except IntegrityError:
+        raise
+    except DBAPIError as exc:
+        lines = str(exc.orig or exc).strip().splitlines() or [type(exc).__name__]
+        raise StorageError(f"{what}: {lines[0][:200]}") from exc
 
 
 def insert_ignore(conn: Connection, table: Table, values: dict) -> bool:

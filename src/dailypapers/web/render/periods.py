@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 
 from dailypapers.errors import InvalidDate
+from dailypapers.search.query import DATE_RANGE
 
 KINDS = ("date", "week", "month")
 _DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
@@ -79,8 +80,13 @@ def month_of(when: dt.date) -> Period:
 
 
 def parse(kind: str, raw: str) -> Period:
-    """Parse a slug of the given kind; raises InvalidDate for a bad format or an impossible date."""
+    """Parse a slug of the given kind; raises InvalidDate for a bad format, an impossible date or
+    a period outside DATE_RANGE."""
     raw = (raw or "").strip()
+    return in_range(_parse(kind, raw), raw)
+
+
+def _parse(kind: str, raw: str) -> Period:
     try:
         if kind == "date" and (m := _DAY.match(raw)):
             return day(dt.date(int(m[1]), int(m[2]), int(m[3])))
@@ -88,9 +94,19 @@ def parse(kind: str, raw: str) -> Period:
             return week_of(dt.date.fromisocalendar(int(m[1]), int(m[2]), 1))
         if kind == "month" and (m := _MONTH.match(raw)):
             return month_of(dt.date(int(m[1]), int(m[2]), 1))
-    except ValueError:
+    except (ValueError, OverflowError):
         raise InvalidDate(f"{raw[:40]!r} is not a real {_NAMES.get(kind, kind)}") from None
     raise InvalidDate(f"{raw[:40]!r} is not a {_NAMES.get(kind, kind)}: expected {_FORMATS.get(kind, '?')}")
+
+
+def in_range(period: Period, raw: str = "") -> Period:
+    """`period` if it lies inside DATE_RANGE (the dates search filters accept too), else
+    InvalidDate: a list of year 9999 has no next period to link to, and no paper."""
+    low, high = DATE_RANGE
+    if low <= period.start and period.end <= high:
+        return period
+    shown = raw[:40] or period.slug
+    raise InvalidDate(f"{shown!r} is out of range: lists cover {low.year} to {high.year}")
 
 
 _NAMES = {"date": "date", "week": "week", "month": "month"}

@@ -47,12 +47,15 @@ def scan(text: str) -> Scan:
     floor = 0  # a local part starts after the end of the previous address
     at = text.find("@")
     while at != -1:
-        end = _DOMAIN_RUN.match(text, at + 1).end()
+        run = _DOMAIN_RUN.match(text, at + 1)
+        assert run is not None  # `*+` matches the empty string too
+        end = run.end()
         found.steps += end - at
         end = _domain_end(text, at + 1, end)
         if end:
             reverse = reverse if reverse is not None else text[::-1]
             back = _LOCAL_RUN.match(reverse, len(text) - at, len(text) - floor)
+            assert back is not None  # `*+` matches the empty string too
             begin = at - (back.end() - back.start())
             found.steps += at - begin
             if begin < at:

@@ -152,8 +152,10 @@ def worker(
     from dailypapers.worker.loop import Worker
 
     try:
-        settings = config.load(**({"worker_jobs": tuple(j.strip() for j in jobs.split(",") if j.strip())}
-                                  if jobs is not None else {}))
+        if jobs is None:
+            settings = config.load()
+        else:
+            settings = config.load(worker_jobs=tuple(j.strip() for j in jobs.split(",") if j.strip()))
         from dailypapers.worker.jobs import recurring
 
         recurring(settings)  # unknown job names fail here, before anything runs

@@ -88,10 +88,10 @@ async def text_input(request: Request) -> None:
         return
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        for key, value in (await request.form()).multi_items():
+        for key, item in (await request.form()).multi_items():  # a str, or an UploadFile
             check_text(key, "a form field's name")
-            if isinstance(value, str):
-                check_text(value, f"the field {key}")
+            if isinstance(item, str):
+                check_text(item, f"the field {key}")
     elif kind == "application/json" or kind.endswith("+json"):
         for where, text in _strings(await _json(request)):
             check_text(text, where)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import random
+import re
 from pathlib import Path
 
 import httpx
@@ -219,3 +220,62 @@ def test_a_session_lasts_14_days_from_its_last_use_and_30_at_most(site, clock):
     clock["t"] = NOW + 30 * days + dt.timedelta(seconds=1)
     assert steady.get("/account", follow_redirects=False).status_code == 303  # 30 days since signing in
     assert sessions.MAX_AGE == 14 * 24 * 3600  # the cookie itself expires with the idle limit
+
+
+# -- item 4: mail links never come from the request's Host -------------------------------------------
+
+
+def _link(message, path: str) -> str:
+    body = message.get_body(("plain",)).get_content()
+    found = re.search(r"(\S+)" + re.escape(path) + r"\?token=(\S+)", body)
+    assert found, body
+    return found.group(0)
+
+
+def test_a_forged_host_gets_400_and_mail_links_use_the_public_url(site, smtp):
+    member(site.state.store, "gus")
+    c = browser(site)
+    token = csrf_of(c.get("/password/forgot").text)
+    before = len(smtp.inbox.messages)
+    forged = c.post("/password/forgot", data={"email": "gus@example.org", "csrf_token": token},
+                    headers={"host": "evil.example"})
+    assert forged.status_code == 400
+    assert c.get("/about", headers={"host": "127.0.0.1:8000"}).status_code == 200  # a health check on the node
+    honest = c.post("/password/forgot", data={"email": "gus@example.org", "csrf_token": token})
+    assert honest.status_code == 200
+    smtp.inbox.wait_for(before + 1)
+    assert len(smtp.inbox.messages) == before + 1  # the forged request mailed nothing
+    assert _link(smtp.inbox.to("gus@example.org")[-1], "/password/reset").startswith(f"{PUBLIC}/password/reset?")
+
+
+def test_without_a_public_url_links_use_the_configured_address_not_the_host(site, smtp, tmp_path):
+    dev, store = make_app(Path(site.state.settings.data_dir), smtp_host="127.0.0.1", smtp_port=smtp.port,
+                          smtp_starttls=False, port=8123)
+    dev.state.limits = Limits()
+    member(store, "hal")
+    c = browser(dev, "http://evil.example")
+    before = len(smtp.inbox.messages)
+    answer = form(c, "/password/forgot", "/password/forgot", email="hal@example.org")
+    assert answer.status_code == 200
+    smtp.inbox.wait_for(before + 1)
+    (message,) = smtp.inbox.to("hal@example.org")
+    assert "evil.example" not in message.as_string()
+    assert _link(message, "/password/reset").startswith("http://127.0.0.1:8123/password/reset?token=")
+    store.close()
+
+
+def test_production_needs_a_public_url():
+    strong = base64.urlsafe_b64encode(random.Random(4).randbytes(32)).decode()
+    for url in ("", "papers.example.org", "ftp://papers.example.org", "https://"):
+        settings = config.load(environ={}, env="production", secret_key=strong, public_url=url)
+        with pytest.raises(ConfigError, match="DAILYPAPERS_PUBLIC_URL"):
+            settings.check_production()
+    config.load(environ={}, env="production", secret_key=strong, public_url=PUBLIC).check_production()
+
+
+def test_extra_trusted_hosts(site):
+    app, store = make_app(Path(site.state.settings.data_dir), public_url=PUBLIC, trusted_hosts=("health.internal",))
+    c = browser(app)
+    assert c.get("/about", headers={"host": "health.internal"}).status_code == 200
+    assert c.get("/about", headers={"host": "papers.example.org.evil.example"}).status_code == 400
+    store.close()

@@ -5,6 +5,7 @@ are built."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import threading
@@ -126,7 +127,8 @@ def test_a_member_digest_arrives_with_everything_and_one_click_unsubscribe_works
 def _app(settings, store):
     from dailypapers.web import create_app
 
-    return create_app(settings, store=store)
+    # the TestClient's host, `testserver`, is trusted beside the public URL's
+    return create_app(dataclasses.replace(settings, trusted_hosts=("testserver",)), store=store)
 
 
 def test_building_a_period_twice_or_concurrently_queues_one_message(site, smtp):

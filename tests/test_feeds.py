@@ -28,7 +28,7 @@ def parse(response):
 @pytest.fixture(scope="module")
 def site(web_data_dir, tmp_path_factory):
     data = copy_data_dir(web_data_dir, tmp_path_factory.mktemp("feeds") / "data")
-    app, store = make_app(data, public_url=PUBLIC)
+    app, store = make_app(data, public_url=PUBLIC, trusted_hosts=("testserver",))  # the TestClient's host
     yield app, store, TestClient(app, base_url="https://testserver")
     store.close()
 

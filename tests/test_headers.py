@@ -79,7 +79,8 @@ def test_a_real_server_sends_them_too(live_server):
 
 
 def test_https_deployments_get_hsts(web_settings, web_store):
-    app = create_app(dataclasses.replace(web_settings, public_url="https://papers.example.org"), store=web_store)
+    app = create_app(dataclasses.replace(web_settings, public_url="https://papers.example.org",
+                                         trusted_hosts=("testserver",)), store=web_store)
     headers = TestClient(app).get("/about").headers
     assert headers["Strict-Transport-Security"].startswith("max-age=31536000")
     check(headers, "https /about")

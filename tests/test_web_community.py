@@ -56,7 +56,8 @@ def site(web_data_dir, tmp_path_factory):
     smtp.start()
     with arxiv_replay() as arxiv:
         app, store = make_app(data_dir, arxiv_api_url=arxiv.url + "/api/query", smtp_host="127.0.0.1",
-                              smtp_port=smtp.port, smtp_starttls=False, public_url="http://papers.test")
+                              smtp_port=smtp.port, smtp_starttls=False, public_url="http://papers.test",
+                              trusted_hosts=("testserver",))  # the TestClient's host
         app.state.clock = lambda: NOW
         store.write([Record(Paper(FRESH_ID, "A fresh paper about <i>things</i>", "Fresh abstract.",
                                   [Author("Fresh Author")], version=1, published=NOW - dt.timedelta(days=3),

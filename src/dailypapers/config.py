@@ -14,6 +14,7 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .errors import ConfigError, StorageError
 
@@ -48,8 +49,14 @@ class Settings:
     rrf_k: int = _setting(60, "Reciprocal-rank-fusion constant k for hybrid search.")
     index_follow_interval: float = _setting(2.0, "Seconds between a web node's checks of the change feed "
                                             "for papers to index; 0 turns following off.")
-    public_url: str = _setting("", "Public base URL for links in emails (e.g. https://papers.example.org); "
-                               "empty means the address a request came to. An https URL marks cookies Secure.")
+    public_url: str = _setting("", "Public base URL for links in emails and feeds (e.g. https://papers.example.org); "
+                               "required in production. When set, requests for any other host name get 400 (see "
+                               "DAILYPAPERS_TRUSTED_HOSTS); empty (development) means mail links use "
+                               "http://127.0.0.1:<port>, never the request's Host. An https URL marks cookies Secure.")
+    trusted_hosts: tuple[str, ...] = _setting((), "Comma-separated host names the web app also answers when "
+                                              "DAILYPAPERS_PUBLIC_URL is set, besides its host and 127.0.0.1 and "
+                                              "localhost (e.g. a load balancer's health-check name; *.example.org "
+                                              "allows subdomains).")
     smtp_host: str = _setting("", "SMTP server for outgoing mail; empty means mail is only logged (development).")
     smtp_port: int = _setting(587, "SMTP server port.")
     smtp_user: str = _setting("", "SMTP user name; empty means no login.")
@@ -119,6 +126,16 @@ class Settings:
         if problem:
             raise ConfigError(f"DAILYPAPERS_SECRET_KEY {problem} (DAILYPAPERS_ENV=production needs at least "
                               f"{MIN_SECRET_BITS // 8} random bytes); generate one with {GENERATE_SECRET}")
+        if not self.public_host:
+            raise ConfigError("DAILYPAPERS_PUBLIC_URL must be the site's address, e.g. https://papers.example.org, "
+                              "when DAILYPAPERS_ENV=production: links in mail are built from it, never from a "
+                              "request's Host header")
+
+    @property
+    def public_host(self) -> str:
+        """The host name of the public URL ("" when it is unset or not an http(s) URL)."""
+        parts = urlsplit(self.public_url.strip())
+        return (parts.hostname or "") if parts.scheme in ("http", "https") else ""
 
 
 def secret_bits(secret: str) -> float:

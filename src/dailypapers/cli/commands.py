@@ -255,6 +255,8 @@ def serve(
         fail(str(exc))
     store.close()
     host, port = host or settings.host, port or settings.port
+    # the app (built in each worker from the environment) names this address in development mail links
+    os.environ.update({config.env_name("host"): host, config.env_name("port"): str(port)})
     console.print(f"serving http://{host}:{port}")
     # uvicorn kills a worker that misses a 5 s health check; loading the encoder in the warm-up
     # thread can hold the GIL that long on a busy machine, so workers were killed at start-up

@@ -111,7 +111,7 @@ def assemble(store: Store, settings: Settings, sub: Subscription, instant: dt.da
     one_period = instant - dt.timedelta(days=DAYS[sub.frequency])
     if last is not None and last.created_at < one_period:
         since = last.created_at
-    return content.assemble(store, sub, instant, base=links.base_url(settings), now=now, since=since, index=index,
+    return content.assemble(store, sub, instant, base=links.mail_base(settings), now=now, since=since, index=index,
                             encoder=encoder)
 
 

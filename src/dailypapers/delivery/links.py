@@ -1,5 +1,10 @@
-"""Absolute URLs for messages and feeds: settings.public_url when set, else the address a web
-request came to, else http://host:port (the worker has no request to go by)."""
+"""Absolute URLs for messages and feeds.
+
+Links in mail (`mail_base`) never come from a request: a request's Host header is whatever the
+client sent, and a reset link built from `Host: evil.example` would carry a real token to
+evil.example. They use settings.public_url (which production requires), else, in development,
+http://127.0.0.1:<port> from the settings. Feeds, read over HTTP by whoever asked, may use the
+address the request came to when no public URL is set (`base_url`)."""
 
 from __future__ import annotations
 
@@ -10,13 +15,20 @@ from dailypapers.delivery import tokens
 from dailypapers.store.subscriptions import Subscription
 
 
-def base_url(settings: Settings, request_base: str | None = None) -> str:
+def mail_base(settings: Settings) -> str:
+    """The base of every link in a message: the public URL, else (development) this server's
+    configured address — never a request's Host."""
     if settings.public_url:
         return settings.public_url.rstrip("/")
-    if request_base:
-        return request_base.rstrip("/")
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
     return f"http://{host}:{settings.port}"
+
+
+def base_url(settings: Settings, request_base: str | None = None) -> str:
+    """The base for links in a feed: the public URL, else the address the request came to."""
+    if not settings.public_url and request_base:
+        return request_base.rstrip("/")
+    return mail_base(settings)
 
 
 def absolute(base: str, path: str) -> str:

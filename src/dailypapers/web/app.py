@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from dailypapers.web import background, errors, limits, params, sessions
 from dailypapers.web.render.templating import STATIC, make_env
@@ -29,7 +30,7 @@ from ..community.ratelimit import DatabaseCounter, Limits
 from ..config import Settings
 from ..errors import ConfigError
 from ..store import Store
-from .security import SecurityHeaders
+from .security import SecurityHeaders, trusted_hosts
 
 DESCRIPTION = """\
 The dailypapers JSON API. Paths, parameters and field names follow the Hugging Face papers API,
@@ -63,6 +64,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None, ind
     sessions.install(app, settings)
     # outermost last: headers on every response, then errors contained, then sizes checked
     app.add_middleware(limits.SizeLimits, settings=settings)
+    hosts = trusted_hosts(settings)
+    if hosts is not None:  # requests for another host name get 400 (links never come from Host anyway)
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
     app.add_middleware(errors.ContainErrors)
     app.add_middleware(SecurityHeaders, hsts=settings.public_url.startswith("https://"))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -1,11 +1,17 @@
 """Security headers on every response (pages, API, static files, feeds, errors): no sniffing, no
 framing, a CSP without inline scripts or inline styles (templates use classes and /static files
-only; tests/test_headers.py checks every page), and HSTS when the public URL is https."""
+only; tests/test_headers.py checks every page), and HSTS when the public URL is https. And the
+host names the app answers when it has a public URL (`trusted_hosts`)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
@@ -17,8 +23,18 @@ HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
 }
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")  # local health checks and `curl` on the node itself
 STATIC_CACHE = "public, max-age=3600"
 HSTS = "max-age=31536000; includeSubDomains"
+
+
+def trusted_hosts(settings: Settings) -> list[str] | None:
+    """The Host names requests may carry when a public URL is set: its host, loopback and
+    DAILYPAPERS_TRUSTED_HOSTS (others get 400). None without a public URL: any Host is served
+    then, since no link the app sends is ever built from it (delivery/links.py)."""
+    if not settings.public_host:
+        return None
+    return list(dict.fromkeys([settings.public_host, *LOOPBACK_HOSTS, *settings.trusted_hosts]))
 
 
 def apply(headers: MutableHeaders, path: str) -> None:

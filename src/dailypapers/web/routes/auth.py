@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from dailypapers.community import accounts
 from dailypapers.community import sessions as lifetimes
-from dailypapers.delivery import mail
+from dailypapers.delivery import links, mail
 from dailypapers.errors import AuthenticationFailed, Conflict, InvalidInput, InvalidToken
 from dailypapers.web import deps, sessions
 from dailypapers.web.render.templating import render
@@ -102,7 +102,7 @@ def forgot(request: Request, email: Text = "") -> Response:
     started = accounts.start_reset(store, email, now=deps.now(request))
     if started is not None:
         user, token = started
-        base = settings.public_url.rstrip("/") or str(request.base_url).rstrip("/")
+        base = links.mail_base(settings)  # never the request's Host
         link = f"{base}/password/reset?token={token}"
         text = (f"Hello {user.name},\n\nSomeone (hopefully you) asked to reset the password of your dailypapers "
                 f"account {user.email}.\nOpen this link within an hour to choose a new one; it works once:\n\n"

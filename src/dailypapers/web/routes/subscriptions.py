@@ -22,7 +22,7 @@ from dailypapers.community.ratelimit import RateLimiter
 from dailypapers.delivery import schedule, sender
 from dailypapers.delivery import subscriptions as rules
 from dailypapers.delivery.build import schedule_label
-from dailypapers.delivery.links import base_url, manage_url, unsubscribe_url
+from dailypapers.delivery.links import mail_base, manage_url, unsubscribe_url
 from dailypapers.errors import Conflict, DailyPapersError, InvalidInput
 from dailypapers.redact import redact
 from dailypapers.store.subscriptions import Subscription
@@ -44,7 +44,7 @@ def _limits(request: Request) -> tuple[RateLimiter, RateLimiter]:
 
 
 def _base(request: Request) -> str:
-    return base_url(deps.settings(request), str(request.base_url))
+    return mail_base(deps.settings(request))  # never the request's Host: these links go into mail
 
 
 async def _preferences(request: Request) -> dict:

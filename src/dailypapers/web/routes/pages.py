@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
@@ -187,7 +187,7 @@ def search_page(
     date_to: Annotated[str, Query(alias="to")] = "",
     page: PageNo = 1,
 ) -> Response:
-    context = {"q": q, "date_from": date_from, "date_to": date_to, "sort": sort, "mode": mode,
+    context: dict[str, Any] = {"q": q, "date_from": date_from, "date_to": date_to, "sort": sort, "mode": mode,
                "max_length": MAX_QUERY_LENGTH, "nav_section": "search"}
     if not (q.strip() or date_from.strip() or date_to.strip()):
         return render(request, "search.html", result=None, **context)

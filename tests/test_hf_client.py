@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
 import pytest
 from huggingface_hub import HfApi
@@ -11,9 +12,17 @@ from huggingface_hub.errors import HfHubHTTPError
 TOP_ID, TOP_TITLE, TOP_UPVOTES = "2608.19880", "EnvHarness: Awakening Static Worlds for Agent Learning", 163
 
 
+HF_TOKEN = "hf_" + "Zq7XbR2mVt9LwK4pN8cY3dF6gH1jS5aU0e"  # the form of a real Hugging Face token
+
+
 @pytest.fixture(scope="module")
-def api(live_server) -> HfApi:
-    return HfApi(endpoint=live_server, token=False)
+def api(live_server) -> Iterator[HfApi]:
+    """As a user logged in to Hugging Face runs it: the client sends HF_TOKEN with every call
+    (implicitly, as it does with the token `hf auth login` saves), and the server ignores it."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("HF_TOKEN", HF_TOKEN)
+        env.setenv("HF_ENDPOINT", live_server)
+        yield HfApi(endpoint=live_server)
 
 
 def test_list_daily_papers_for_a_date(api, web_store):

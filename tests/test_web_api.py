@@ -232,3 +232,34 @@ def test_openapi_document_describes_the_api(web_client):
     schemas = doc["components"]["schemas"]
     assert HF_PAPER_KEYS <= set(schemas["PaperOut"]["properties"])
     assert HF_ENTRY_KEYS <= set(schemas["DailyPaperOut"]["properties"])
+
+
+# -- tokens that are not ours (issue 15, item 1) --------------------------------------------------
+
+HF_TOKEN = "hf_" + "Zq7XbR2mVt9LwK4pN8cY3dF6gH1jS5aU0e"  # the form of a Hugging Face token
+
+
+def test_read_routes_ignore_a_token_that_is_not_ours(web_client, caplog):
+    """huggingface_hub sends the user's HF token with every call: reads answer as without it."""
+    auth = {"Authorization": f"Bearer {HF_TOKEN}"}
+    for url in ("/api/daily_papers", f"/api/papers/{TOP_ID}", "/api/papers?limit=5",
+                "/api/papers/search?q=energy&limit=5", f"/api/papers/{TOP_ID}/comments"):
+        anonymous, with_token = web_client.get(url), web_client.get(url, headers=auth)
+        assert with_token.status_code == 200, (url, with_token.status_code, with_token.text[:300])
+        assert with_token.json() == anonymous.json(), url
+    assert HF_TOKEN not in caplog.text
+
+
+def test_write_routes_refuse_a_token_that_is_not_ours_saying_which_is_expected(web_client, caplog):
+    auth = {"Authorization": f"Bearer {HF_TOKEN}"}
+    for response in (web_client.post(f"/api/papers/{TOP_ID}/vote", json={"upvoted": True}, headers=auth),
+                     web_client.post("/api/papers/submit", json={"id": TOP_ID}, headers=auth),
+                     web_client.get("/api/whoami", headers=auth)):
+        assert response.status_code == 401, (response.request.url, response.text[:300])
+        body = response.json()
+        assert "dp_" in body["error"] and "/account" in body["error"]
+        assert HF_TOKEN not in response.text
+    assert get_json(web_client, f"/api/papers/{TOP_ID}")["upvotes"] == TOP_UPVOTES  # no vote was cast
+    made_up = {"Authorization": "Bearer dp_" + "x" * 43}  # one of ours, unknown: still refused on reads
+    assert web_client.get("/api/daily_papers", headers=made_up).status_code == 401
+    assert HF_TOKEN not in caplog.text

@@ -151,8 +151,19 @@ def create_token(store: Store, user: User, name: str, now: dt.datetime | None = 
     return token
 
 
+FOREIGN_TOKEN = ("this server takes its own personal API tokens (`Authorization: Bearer dp_…`, made on your "
+                 "account page, /account), and the token sent is not one (a Hugging Face token?); reading needs "
+                 "no token, writing needs a dailypapers one")
+
+
+def is_ours(token: str) -> bool:
+    """Whether a Bearer token has the form of this server's tokens. Clients such as huggingface_hub
+    send the user's Hugging Face token with every call: read routes ignore a token that is not ours."""
+    return token.startswith(TOKEN_PREFIX)
+
+
 def user_for_token(store: Store, token: str, now: dt.datetime | None = None) -> User:
-    user = store.accounts.user_for_token(digest(token), now or utcnow()) if token.startswith(TOKEN_PREFIX) else None
+    user = store.accounts.user_for_token(digest(token), now or utcnow()) if is_ours(token) else None
     if user is None:
         raise AuthenticationFailed("unknown or revoked API token")
     return user

@@ -119,12 +119,13 @@ async def _nothing() -> Message:
 
 
 def client_key(request: Request) -> str:
-    """`token:<token>` for a valid Bearer token on /api, else `addr:<client address>`.
+    """`token:<token>` for a valid Bearer token of ours on /api, else `addr:<client address>`.
 
-    An unknown token counts against the address, so made-up tokens buy no extra requests."""
-    from .sessions import bearer, viewer
+    An unknown token, or another service's (an HF token), counts against the address, so made-up
+    tokens buy no extra requests."""
+    from .sessions import own_token, viewer
 
-    token = bearer(request)
+    token = own_token(request)
     if token is not None:
         try:
             if viewer(request) is not None:

@@ -122,8 +122,9 @@ class ErrorOut(BaseModel):
 ERRORS: dict[int | str, dict[str, Any]] = {  # FastAPI's `responses=`
     400: {"model": ErrorOut, "description": "A malformed id, date, week, month or query, a date out of range, "
                                             "text with a control character, or too many query parameters."},
-    401: {"model": ErrorOut, "description": "An `Authorization: Bearer` token that is unknown or revoked "
-                                            "(read routes need none; a wrong one is refused, not ignored)."},
+    401: {"model": ErrorOut, "description": "An `Authorization: Bearer dp_…` token that is unknown or revoked "
+                                            "(read routes need none), or on a write a token that is not ours "
+                                            "(an HF token; read routes ignore one)."},
     404: {"model": ErrorOut, "description": "No such paper."},
     413: {"model": ErrorOut, "description": "A request body over the size limit (`DAILYPAPERS_MAX_BODY_BYTES`)."},
     414: {"model": ErrorOut, "description": "A path and query string over the size limit "

@@ -24,7 +24,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from ..community import accounts
 from ..community import sessions as lifetimes
 from ..config import Settings
-from ..errors import PermissionDenied, SignInRequired
+from ..errors import AuthenticationFailed, PermissionDenied, SignInRequired
 from ..store.accounts import User
 from . import deps
 
@@ -55,16 +55,30 @@ def bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+def own_token(request: Request) -> str | None:
+    """The Bearer token if it has the form of ours (`dp_…`). Another service's token — the
+    Hugging Face token huggingface_hub sends with every call — is ignored by read routes and
+    refused by write routes (never logged either way)."""
+    token = bearer(request)
+    return token if token is not None and accounts.is_ours(token) else None
+
+
+def _foreign_token(request: Request) -> bool:
+    return bearer(request) is not None and own_token(request) is None
+
+
 def viewer(request: Request) -> User | None:
-    """The signed-in member (from a Bearer token on /api, else the session), or None."""
+    """The signed-in member (from our Bearer token on /api, else the session), or None.
+    AuthenticationFailed (401) for an unknown or revoked token of ours, and for a token that is
+    not ours on a write."""
     cached = getattr(request.state, "viewer", _UNSET)
     if cached is not _UNSET:
         return cast("User | None", cached)
-    user = None
-    token = bearer(request)
-    store = deps.store(request)
+    if request.method not in SAFE_METHODS and _foreign_token(request):
+        raise AuthenticationFailed(accounts.FOREIGN_TOKEN)
+    token = own_token(request)
     if token is not None:
-        user = accounts.user_for_token(store, token)  # AuthenticationFailed (401) if unknown
+        user = accounts.user_for_token(deps.store(request), token)
     else:
         user = _session_member(request)
     request.state.viewer = user
@@ -84,6 +98,8 @@ def _session_member(request: Request) -> User | None:
 
 def require_user(request: Request) -> User:
     user = viewer(request)
+    if user is None and _foreign_token(request):
+        raise AuthenticationFailed(accounts.FOREIGN_TOKEN)
     if user is None:
         raise SignInRequired("sign in to do that")
     return user
@@ -116,8 +132,10 @@ def csrf_token(request: Request) -> str:
 
 async def csrf_protect(request: Request) -> None:
     """A dependency on every router with state-changing routes: refuse a POST without the token."""
-    if request.method in SAFE_METHODS or bearer(request) is not None:
+    if request.method in SAFE_METHODS or own_token(request) is not None:
         return
+    if bearer(request) is not None:
+        raise AuthenticationFailed(accounts.FOREIGN_TOKEN)
     session = _session(request)
     if request.url.path.startswith("/api/") and not (session and session.get("sid")):
         raise SignInRequired("send a personal API token: Authorization: Bearer <token>")

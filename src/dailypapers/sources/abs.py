@@ -35,7 +35,8 @@ from .common import (
 _SEPARATOR = "\\\\"
 _FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9\- ()]*?):\s?(.*)$")
 _REVISED = re.compile(r"^Date \(revised v(\d+)\)$")
-_DATE_VALUE = re.compile(r"^(.*?)\s*(?:\(([^()]*)\))?\s*$")
+# on clean()ed text (single spaces): `\s*\s*$` here backtracked in n^3 on a run of spaces (tests/test_redos.py)
+_DATE_VALUE = re.compile(r"^(.*?) ?(?:\(([^()]*)\))?$")
 
 
 def parse(data: BinaryIO | bytes, source: str = "<input>") -> Iterator[Record | ParseError]:

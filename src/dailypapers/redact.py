@@ -22,6 +22,10 @@ import string
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dailypapers.config import Settings
 
 MAX_SCAN = 32_768  # characters of one text (a message, a log argument) that are read and logged
 _LOCAL_CHARS = "A-Za-z0-9.!#$%&*+/=?^_`{|}~-"
@@ -163,7 +167,7 @@ def install(handlers_of: Iterable[str] = LOGGERS) -> None:
             handler.addFilter(LogFilter())
 
 
-def quiet(settings) -> None:
+def quiet(settings: Settings) -> None:
     """Register this configuration's secrets and filter the process's log handlers (web and worker)."""
     from urllib.parse import urlsplit
 

@@ -21,6 +21,7 @@ import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -31,6 +32,11 @@ from dailypapers.search.query import MAX_QUERY_LENGTH, ParsedQuery, normalise_ca
 from dailypapers.store import Store
 from dailypapers.store.saved_searches import SavedSearch
 
+if TYPE_CHECKING:
+    from dailypapers.search.encoder.embeddings import Encoder
+    from dailypapers.search.keyword import KeywordIndex
+    from dailypapers.search.service import SearchService
+
 log = logging.getLogger("dailypapers.digest")
 
 MODES = ("keyword", "hybrid", "semantic")
@@ -38,6 +44,20 @@ SEMANTIC_MIN = 0.45
 FEED_SIZE = 50
 MAX_SAVED = 100  # saved searches a member may keep
 FEED_MEANING_DEPTH = 200  # a semantic or hybrid feed's papers by meaning: the closest this many
+
+
+class Search(Protocol):
+    """What matching and describing read of a search: a SavedSearch, or the unsaved one a
+    search feed is made of."""
+
+    @property
+    def query(self) -> str: ...
+    @property
+    def author(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def mode(self) -> str: ...
 
 
 @dataclass
@@ -90,7 +110,7 @@ def save(store: Store, user_id: int, *, name: str, query: str, mode: str, author
 # -- keyword matching ------------------------------------------------------------------
 
 
-def keyword_matches(store: Store, index, pq: ParsedQuery, ids: Sequence[str]) -> set[str]:
+def keyword_matches(store: Store, index: KeywordIndex | None, pq: ParsedQuery, ids: Sequence[str]) -> set[str]:
     ids = list(dict.fromkeys(ids))
     found: set[str] = set()
     known: set[str] = set()
@@ -110,7 +130,7 @@ def keyword_matches(store: Store, index, pq: ParsedQuery, ids: Sequence[str]) ->
 # -- semantic matching -----------------------------------------------------------------
 
 
-def semantic_matches(store: Store, encoder, pq: ParsedQuery, ids: Sequence[str]) -> dict[str, float]:
+def semantic_matches(store: Store, encoder: Encoder | None, pq: ParsedQuery, ids: Sequence[str]) -> dict[str, float]:
     """Candidates whose stored vector is within SEMANTIC_MIN cosine of the query's embedding,
     among those passing the filters; {} when the encoder or the vectors are missing."""
     from dailypapers.store.vectors import load_vectors
@@ -136,7 +156,8 @@ def semantic_matches(store: Store, encoder, pq: ParsedQuery, ids: Sequence[str])
     return close
 
 
-def match(store: Store, saved, ids: Sequence[str], *, index=None, encoder=None) -> list[Match]:
+def match(store: Store, saved: Search, ids: Sequence[str], *, index: KeywordIndex | None = None,
+          encoder: Encoder | None = None) -> list[Match]:
     """The candidates `ids` that match the saved search, best first (semantic similarity, then
     the order of `ids`)."""
     try:
@@ -156,7 +177,8 @@ def match(store: Store, saved, ids: Sequence[str], *, index=None, encoder=None) 
     return out
 
 
-def feed_ids(index, saved, limit: int = FEED_SIZE, *, service=None, store: Store | None = None) -> list[str]:
+def feed_ids(index: KeywordIndex | None, saved: Search, limit: int = FEED_SIZE, *,
+             service: SearchService | None = None, store: Store | None = None) -> list[str]:
     """The newest papers matching a saved search (its feed), newest first, in its mode: keyword
     matches; in semantic mode the papers the search service finds by meaning (as close as an
     alert needs, SEMANTIC_MIN, among the closest FEED_MEANING_DEPTH) instead; in hybrid mode
@@ -169,20 +191,20 @@ def feed_ids(index, saved, limit: int = FEED_SIZE, *, service=None, store: Store
     except InvalidQuery:
         return []
     meaning = _by_meaning(service, saved, pq) if saved.mode != "keyword" and store is not None else None
-    if meaning is None:
+    if meaning is None or store is None:  # store is None: no meaning looked for
         return _newest_matches(index, pq, limit)
     words = [] if saved.mode == "semantic" else _newest_matches(index, pq, limit)
     return _newest_first(store, [*words, *meaning])[:limit]
 
 
-def _newest_matches(index, pq: ParsedQuery, limit: int) -> list[str]:
+def _newest_matches(index: KeywordIndex, pq: ParsedQuery, limit: int) -> list[str]:
     """The newest papers with every word (as alerts match): none when the index had to relax
     the query to "any word"."""
     page = index.search(pq, 0, limit, sort="date")
     return [] if page.relaxed else [h.arxiv_id for h in page.hits]
 
 
-def _by_meaning(service, saved, pq: ParsedQuery) -> list[str] | None:
+def _by_meaning(service: SearchService | None, saved: Search, pq: ParsedQuery) -> list[str] | None:
     """Ids the search service finds by meaning for the saved search; None when it cannot."""
     if service is None or not pq.has_text:
         return None
@@ -199,7 +221,7 @@ def _newest_first(store: Store, ids: Sequence[str]) -> list[str]:
                   reverse=True)
 
 
-def search_box_query(saved) -> str:
+def search_box_query(saved: Search) -> str:
     """The saved search as one query of the search box (its words, then author: and cat:)."""
     parts = [saved.query] if saved.query else []
     if saved.author:
@@ -209,7 +231,7 @@ def search_box_query(saved) -> str:
     return " ".join(parts)
 
 
-def describe(saved) -> str:
+def describe(saved: Search) -> str:
     """How a saved search reads: its query and filters."""
     parts = [saved.query] if saved.query else []
     if saved.author:

@@ -31,6 +31,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -50,6 +51,10 @@ from dailypapers.search.lookup import IdMatch, look_up, paper_refs
 from dailypapers.search.phrases import distinctive_words, key_phrases
 from dailypapers.search.query import ParsedQuery, normalise_category, parse_query
 from dailypapers.search.vector_index import IndexMissing, VectorIndex, VectorIndexError
+
+if TYPE_CHECKING:
+    from dailypapers.search.encoder.embeddings import Encoder
+    from dailypapers.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -153,8 +158,10 @@ class SearchService:
     `store` (optional) serves `similar`'s keyword fallback and `keywords_for(arxiv_id)`.
     """
 
-    def __init__(self, keyword_index: KeywordIndex, vector_index, encoder_loader: Callable | None,
-                 store=None, *, rrf_k: int = DEFAULT_RRF_K, depth: int = DEPTH,
+    def __init__(self, keyword_index: KeywordIndex,
+                 vector_index: VectorIndex | Callable[[], VectorIndex | None] | None,
+                 encoder_loader: Callable[[], Encoder | None] | None, store: Store | None = None, *,
+                 rrf_k: int = DEFAULT_RRF_K, depth: int = DEPTH,
                  query_cache_size: int = 2048, keyword_cache_size: int = 4096) -> None:
         self.keyword = keyword_index
         self.store = store
@@ -165,7 +172,7 @@ class SearchService:
         self._vector_error: str | None = None
         self._vector_tried = 0.0
         self._encoder_loader = encoder_loader
-        self._encoder = None
+        self._encoder: Encoder | None = None
         self._encoder_error: str | None = None
         self._encoder_tried = 0.0
         self._lock = threading.Lock()
@@ -176,7 +183,7 @@ class SearchService:
 
     # -- components ---------------------------------------------------------------------------
 
-    def encoder(self):
+    def encoder(self) -> Encoder | None:
         """The encoder, loading it on first use; None (with `encoder_error`) if it cannot load."""
         if self._encoder is not None:
             return self._encoder
@@ -418,7 +425,7 @@ class SearchService:
             raise InvalidQuery("k must be between 1 and 100")
         index = self.vectors()
         vec = index.get(arxiv_id) if index is not None else None
-        if vec is not None:
+        if index is not None and vec is not None:
             hits = index.search(vec, k + 1)
             return [SimilarPaper(pid, sim, "vector") for pid, sim in hits if pid != arxiv_id][:k], None
         reason = ("this paper has no vector yet" if index is not None
@@ -430,8 +437,8 @@ class SearchService:
         if not words:
             return [], f"Similar papers are unavailable ({reason})."
         found = self.keyword.search_any(words, k + 1)
-        hits = [SimilarPaper(pid, None, "keyword") for pid in found if pid != arxiv_id][:k]
-        return hits, f"Similar by shared words ({reason})."
+        by_words = [SimilarPaper(pid, None, "keyword") for pid in found if pid != arxiv_id][:k]
+        return by_words, f"Similar by shared words ({reason})."
 
     # -- key phrases -------------------------------------------------------------------------
 
@@ -493,14 +500,15 @@ def _add_filters(pq: ParsedQuery, categories, authors, date_from, date_to) -> No
 # wiring
 
 
-def vector_index_path(index_dir) -> Path:
+def vector_index_path(index_dir: str | Path) -> Path:
     """Where the vector index lives beside the keyword index (`<data_dir>/index/vectors`)."""
     from pathlib import Path
 
     return Path(index_dir) / "vectors"
 
 
-def open_search_service(index_dir, store, model_cache_dir, *, keyword_index: KeywordIndex | None = None,
+def open_search_service(index_dir: str | Path, store: Store | None, model_cache_dir: str | Path, *,
+                        keyword_index: KeywordIndex | None = None,
                         rrf_k: int = DEFAULT_RRF_K) -> SearchService:
     """The service for a data directory: the keyword index at `<index_dir>/keyword`, the vector
     index at `<index_dir>/vectors` opened read-only (memory-mapped) on first use, and the CPU

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from dailypapers.web import background, errors, limits, params, sessions
+from dailypapers.web import background, errors, limits, methods, params, sessions
 from dailypapers.web.render.templating import STATIC, make_env
 from dailypapers.web.routes import (
     api,
@@ -32,6 +34,9 @@ from ..errors import ConfigError
 from ..store import Store
 from .security import SecurityHeaders, trusted_hosts
 
+if TYPE_CHECKING:
+    from ..search.keyword import KeywordIndex
+
 DESCRIPTION = """\
 The dailypapers JSON API. Paths, parameters and field names follow the Hugging Face papers API,
 so `huggingface_hub`'s `HfApi(endpoint=...)` methods `list_daily_papers`, `paper_info`,
@@ -40,7 +45,8 @@ so `huggingface_hub`'s `HfApi(endpoint=...)` methods `list_daily_papers`, `paper
 """
 
 
-def create_app(settings: Settings | None = None, store: Store | None = None, index=None) -> FastAPI:
+def create_app(settings: Settings | None = None, store: Store | None = None,
+               index: KeywordIndex | None = None) -> FastAPI:
     """Build the app. The store defaults to `settings.resolved_database_url`, the keyword index to
     `settings.index_dir / "keyword"` (opened on first search once it has been built)."""
     settings = settings or config.load()
@@ -64,11 +70,13 @@ def create_app(settings: Settings | None = None, store: Store | None = None, ind
     sessions.install(app, settings)
     # outermost last: headers on every response, then errors contained, then sizes checked
     app.add_middleware(limits.SizeLimits, settings=settings)
+    app.add_middleware(methods.ApiCors)  # preflight OPTIONS for /api GETs
     hosts = trusted_hosts(settings)
     if hosts is not None:  # requests for another host name get 400 (links never come from Host anyway)
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
     app.add_middleware(errors.ContainErrors)
     app.add_middleware(SecurityHeaders, hsts=settings.public_url.startswith("https://"))
+    app.add_middleware(methods.HeadAsGet)  # HEAD on every GET route
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # community routers first: their /papers/{id}/… and /api/papers/{id}/… paths would otherwise
     # be taken by the catch-all paper routes

@@ -107,7 +107,7 @@ def schedule(store: Store, settings: Settings, now: dt.datetime) -> None:
 
 def next_run(job: Job, now: dt.datetime, ok: bool) -> tuple[dt.datetime | None, bool]:
     """(when the job runs next, whether to give up) after a run."""
-    if job.recurring:
+    if job.interval_s is not None:  # job.recurring, in a form the type checker follows
         interval = dt.timedelta(seconds=job.interval_s)
         if ok:
             due = job.run_at + interval

@@ -134,7 +134,8 @@ class _AdHoc:
         self.query, self.author, self.category, self.mode = query, author, category, mode
 
 
-def _search_feed(request: Request, saved, fmt: str, title: str, described: str, *, private: bool) -> Response:
+def _search_feed(request: Request, saved: alerts.Search, fmt: str, title: str, described: str, *,
+                 private: bool) -> Response:
     store = deps.store(request)
     index = deps.keyword_index(request)
     if index is None:  # not built yet or deleted: 503 (an empty feed would tell readers "nothing new")

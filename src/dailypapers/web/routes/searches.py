@@ -30,7 +30,7 @@ def _page(request: Request, status: int = 200, error: str | None = None, values:
                   nav_section="searches")
 
 
-def _search_url(saved) -> str:
+def _search_url(saved: alerts.Search) -> str:
     """/search with the saved search's query, filters and mode."""
     return "/search?" + urlencode({"q": alerts.search_box_query(saved), "mode": saved.mode})
 

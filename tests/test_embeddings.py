@@ -88,7 +88,7 @@ def test_public_surface(int8, fp32):
 def test_fp32_graph_matches_sentence_transformers(fp32, reference):
     vecs = fp32.encode(reference["texts"].tolist())
     cos = (vecs * reference["vectors"]).sum(1)
-    assert cos.min() >= 0.999, dict(zip(reference["ids"][cos < 0.999], cos[cos < 0.999]))
+    assert cos.min() >= 0.999, dict(zip(reference["ids"][cos < 0.999], cos[cos < 0.999], strict=True))
 
 
 def test_int8_stays_close_to_the_reference(int8, reference):

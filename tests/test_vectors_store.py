@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 from support.paths import LISTINGS
 
+from dailypapers.ingest import vectors as shipped
 from dailypapers.models import Paper, Record
 from dailypapers.search.encoder.embeddings import load_encoder, paper_text
 from dailypapers.store import Store
 from dailypapers.store import vectors as V
-from dailypapers.ingest import vectors as shipped
 from dailypapers.worker import embedding as J
 
 
@@ -84,7 +84,7 @@ def test_save_load_round_trip_is_exact_float32(store):
     ids = [pid for pid, *_ in V.missing(store, MODEL, 100)]
     assert len(ids) == 30
     vecs = np.random.default_rng(0).standard_normal((30, 384)).astype(np.float32)
-    assert V.save_vectors(store, MODEL, [(pid, "h" * 40, v) for pid, v in zip(ids, vecs)]) == 30
+    assert V.save_vectors(store, MODEL, [(pid, "h" * 40, v) for pid, v in zip(ids, vecs, strict=True)]) == 30
     got_ids, got = V.load_vectors(store, MODEL)
     assert got_ids == sorted(ids) and got.dtype == np.float32
     assert np.array_equal(got, vecs[np.argsort(ids)])
@@ -231,8 +231,8 @@ def test_export_import_round_trip_with_hash_checks(tmp_path, make_database_url):
     assert (report.in_file, report.imported, report.unknown, report.stale) == (40, 29, 10, 1)
     assert p.arxiv_id in report.skipped_ids
     ids, vecs = V.load_vectors(dst, MODEL)
-    want = {i: v for i, v in zip(src_ids, src_vecs)}
-    cos = np.array([float(v @ want[i]) for i, v in zip(ids, vecs)])
+    want = {i: v for i, v in zip(src_ids, src_vecs, strict=True)}
+    cos = np.array([float(v @ want[i]) for i, v in zip(ids, vecs, strict=True)])
     assert len(ids) == 29 and cos.min() > 0.9999    # float16 in the file, renormalised on import
     # importing again changes nothing; the stale paper is left for `embed`
     again = shipped.import_vectors(dst, path, model_id=MODEL)

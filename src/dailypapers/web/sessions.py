@@ -77,6 +77,7 @@ def viewer(request: Request) -> User | None:
     if request.method not in SAFE_METHODS and _foreign_token(request):
         raise AuthenticationFailed(accounts.FOREIGN_TOKEN)
     token = own_token(request)
+    user: User | None
     if token is not None:
         user = accounts.user_for_token(deps.store(request), token)
     else:

@@ -11,13 +11,18 @@ attacker who copied them would.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import random
 import re
+import socket
+import threading
+import time
 from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from support.community import PASSWORD, copy_data_dir, csrf_of, make_app, member
@@ -279,3 +284,116 @@ def test_extra_trusted_hosts(site):
     assert c.get("/about", headers={"host": "health.internal"}).status_code == 200
     assert c.get("/about", headers={"host": "papers.example.org.evil.example"}).status_code == 400
     store.close()
+
+
+# -- item 5: no answer tells whether an address has an account ------------------------------------
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # nothing listens once the socket closes
+
+
+@pytest.fixture(scope="module")
+def smtp_down(site):
+    """The same site and database with the SMTP server down (a real connection refused)."""
+    app, store = make_app(Path(site.state.settings.data_dir), smtp_host="127.0.0.1", smtp_port=closed_port(),
+                          smtp_starttls=False, public_url=PUBLIC)
+    yield app
+    store.close()
+
+
+def _answer(response: httpx.Response, email: str) -> tuple[int, str]:
+    """The status and the visible text of an answer, with the address typed in blanked out."""
+    main = re.search(r"<main.*?</main>", response.text, re.S)
+    text = re.sub(r"<[^>]+>", " ", main.group(0) if main else response.text)
+    return response.status_code, " ".join(text.replace(email, "ADDRESS").split())
+
+
+def test_reset_and_sign_up_answer_alike_for_members_and_strangers_even_with_smtp_down(smtp_down):
+    smtp_down.state.limits = Limits()
+    store = smtp_down.state.store
+    member(store, "ida")
+    c = browser(smtp_down)
+    queued = store.outbox.counts().get("queued", 0)
+    answers = {}
+    for who, address in (("member", "ida@example.org"), ("stranger", "nobody-here@example.org")):
+        reset = form(c, "/password/forgot", "/password/forgot", email=address)
+        signup = form(c, "/signup", "/signup", email=address, password=PASSWORD)
+        answers[who] = (_answer(reset, address), _answer(signup, address))
+        for response in (reset, signup):
+            assert response.status_code == 200
+            for leak in ("127.0.0.1", str(smtp_down.state.settings.smtp_port), "SMTP", "could not send",
+                         "already exists", "Connection refused"):
+                assert leak not in response.text, (who, leak)
+    assert answers["member"] == answers["stranger"]
+    # the member's two messages (the reset, the notice) and the stranger's sign-up link wait in the outbox
+    assert store.outbox.counts().get("queued", 0) == queued + 3
+    assert store.accounts.by_email("nobody-here@example.org") is None  # nothing made before the link is opened
+
+
+@contextlib.contextmanager
+def serve(app):
+    """The app under a real uvicorn server on 127.0.0.1 (a background thread)."""
+    port = closed_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        assert thread.is_alive(), "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+def test_reset_mail_goes_out_after_the_answer(site, smtp):
+    """No SMTP inside the request: the answer arrives while the SMTP server holds the message."""
+    # the same site over plain http (its cookie is then not Secure, as the test client needs)
+    app, store = make_app(Path(site.state.settings.data_dir), smtp_host="127.0.0.1", smtp_port=smtp.port,
+                          smtp_starttls=False, public_url="http://papers.test")
+    member(store, "jon")
+    before = len(smtp.inbox.messages)
+    smtp.inbox.hold()
+    try:
+        with serve(app) as base, httpx.Client(base_url=base, timeout=60) as http:
+            token = csrf_of(http.get("/password/forgot").text)
+            answer = http.post("/password/forgot", data={"email": "jon@example.org", "csrf_token": token})
+            assert answer.status_code == 200  # answered...
+            smtp.inbox.wait_held(1)  # ...while its message is still stopped at RCPT TO
+            assert len(smtp.inbox.messages) == before
+            smtp.inbox.release()
+            smtp.inbox.wait_for(before + 1)
+    finally:
+        smtp.inbox.release()
+        store.close()
+    assert smtp.inbox.messages[-1]["To"] == "jon@example.org"
+
+
+def test_sign_up_is_finished_by_the_mailed_link_and_an_existing_address_gets_a_notice(site, smtp):
+    store = site.state.store
+    member(store, "kim")
+    c = browser(site)
+    before = len(smtp.inbox.messages)
+    taken = form(c, "/signup", "/signup", email="kim@example.org", username="kim-again", password=PASSWORD)
+    new = form(c, "/signup", "/signup", email="lee@example.org", username="lee", password=PASSWORD)
+    assert _answer(taken, "kim@example.org") == _answer(new, "lee@example.org")
+    smtp.inbox.wait_for(before + 2)
+    (notice,) = smtp.inbox.to("kim@example.org")
+    assert notice["Subject"] == "Someone tried to sign up with your address"
+    assert f"{PUBLIC}/password/forgot" in notice.get_body(("plain",)).get_content()
+    assert store.accounts.by_username("kim-again") is None
+    link = _link(smtp.inbox.to("lee@example.org")[-1], "/signup/confirm")
+    assert link.startswith(f"{PUBLIC}/signup/confirm?token=") and store.accounts.by_email("lee@example.org") is None
+    page = c.get(link)  # opening the link (a mail scanner may) creates nothing
+    assert page.status_code == 200 and store.accounts.by_email("lee@example.org") is None
+    token = re.search(r'name="token" value="([^"]+)"', page.text).group(1)
+    done = c.post("/signup/confirm", data={"token": token, "csrf_token": csrf_of(page.text)}, follow_redirects=False)
+    assert done.status_code == 303 and store.accounts.by_email("lee@example.org").username == "lee"
+    assert c.get("/account").status_code == 200  # signed in
+    again = browser(site)
+    used = again.post("/signup/confirm", data={"token": token, "csrf_token": csrf_of(again.get("/signup").text)})
+    assert used.status_code == 400  # the link works once

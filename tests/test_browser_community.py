@@ -6,8 +6,11 @@ inert (no dialog fires, no element is injected)."""
 from __future__ import annotations
 
 import datetime as dt
+import email
 import json
+import re
 import sys
+from email import policy
 from pathlib import Path
 
 import pytest
@@ -52,6 +55,14 @@ def tab(browser, site):
     assert not problems, problems  # no script errors, no CSP violations, no dialogs
 
 
+def confirmation_path(store, address: str) -> str:
+    """The path of the sign-up link in the newest message queued for `address` (the outbox keeps
+    every message as sent; without an SMTP server the development site logs them)."""
+    (latest,) = [m for m in store.outbox.recent(limit=20) if m.to_addr == address][:1]
+    body = email.message_from_bytes(latest.message, policy=policy.default).get_body(("plain",)).get_content()
+    return re.search(r"https?://[^/\s]+(/signup/confirm\?token=\S+)", body).group(1)
+
+
 def sign_in(tab, email: str, password: str = PASSWORD) -> None:
     tab.goto("/signin")
     tab.fill("input[name=email]", email)
@@ -68,7 +79,10 @@ def test_sign_up_upvote_submit_comment_and_collect(tab, site):
     tab.fill("input[name=display_name]", "Carol")
     tab.fill("input[name=password]", PASSWORD)
     tab.click("form.stack button[type=submit]")
-    tab.wait_for_url("**/")
+    expect(tab.locator(".notice")).to_contain_text("finish creating your account")
+    tab.goto(confirmation_path(store, "carol@example.org"))  # the link the outbox mailed
+    tab.click("form.stack button[type=submit]")
+    tab.wait_for_url("**/account?done=welcome")
     assert tab.locator(".nav-user").inner_text() == "carol"
     tab.click("nav.site-nav button:has-text('Sign out')")
     tab.wait_for_url("**/")

@@ -74,9 +74,10 @@ def provoke(app, store, monkeypatch) -> list[tuple[str, httpx.Response]]:
     assert token not in seen[-1][1].text
     keep("bad csrf", client.post("/account/profile", data={"display_name": EMAIL, "csrf_token": "forged"}), 403)
     keep("bad reset link", client.get("/password/reset", params={"token": "not-a-token"}), 400)
-    # the SMTP server is down: the reset mail cannot go (a real connection refused on loopback)
+    # the SMTP server is down: the reset mail cannot go (a real connection refused on loopback); the
+    # answer is the one any address gets, and the message waits in the outbox
     csrf = csrf_of(client.get("/password/forgot").text)
-    keep("smtp down", client.post("/password/forgot", data={"email": EMAIL, "csrf_token": csrf}), 502)
+    keep("smtp down", client.post("/password/forgot", data={"email": EMAIL, "csrf_token": csrf}), 200)
 
     # subscribing while the SMTP server is down: the page confirms to the visitor what they typed
     # (their own address, so it is not scanned), the failed send is logged, masked (scanned below)
@@ -104,7 +105,8 @@ def test_error_pages_and_log_records_carry_no_secret_email_or_trace(leaky, caplo
     page = dict(seen)["page 500"]
     assert "unexpected error" in page.text and "reference" in page.text
     assert dict(seen)["api 500"].json()["status"] == 500
-    assert "could not send mail" in dict(seen)["smtp down"].text  # the failure is explained, minus the address
+    assert "could not send" not in dict(seen)["smtp down"].text  # no SMTP error, host or port is ever shown
+    assert "127.0.0.1" not in dict(seen)["smtp down"].text
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) >= 4  # the failures were logged: one line each
     for record in caplog.records:
@@ -173,7 +175,7 @@ def test_a_real_servers_output_carries_no_secret_email_or_trace(leaky, tmp_path)
                              http.get("/api/whoami", headers={"Authorization": "Bearer dp_" + "x" * 40})]
                 csrf = csrf_of(http.get("/password/forgot").text)
                 responses.append(http.post("/password/forgot", data={"email": EMAIL, "csrf_token": csrf}))
-            assert [r.status_code for r in responses] == [500, 500, 401, 502]
+            assert [r.status_code for r in responses] == [500, 500, 401, 200]
             for response in responses:
                 assert_clean(response.text, f"server response {response.request.url.path}")
         finally:

@@ -163,12 +163,21 @@ def test_sign_up_in_and_out(site):
     response = c.post("/signup", data={"email": "new@example.org", "username": "newbie", "display_name": "New",
                                        "password": PASSWORD, "csrf_token": csrf_of(page.text), "next": "/stats"},
                       follow_redirects=False)
-    assert response.status_code == 303 and response.headers["location"] == "/stats"
+    assert response.status_code == 200 and "Check your inbox" in response.text  # confirmed by mail first
+    assert soup(c.get("/")).select_one(".nav-user") is None
+    message = site.state.inbox.messages[-1]
+    assert message["To"] == "new@example.org"
+    link = re.search(r"http://papers\.test(/signup/confirm\?token=\S+)", message.get_body(("plain",)).get_content())
+    form = c.get(link.group(1))
+    done = c.post("/signup/confirm", data={"token": csrf_token_field(form.text), "csrf_token": csrf_of(form.text)},
+                  follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == "/account?done=welcome"
     home = soup(c.get("/"))
     assert home.select_one(".nav-user").get_text(strip=True) == "newbie"
     again = c.post("/signup", data={"email": "new@example.org", "password": PASSWORD,
                                     "csrf_token": csrf_of(c.get("/signup").text)})
-    assert again.status_code == 409
+    assert again.status_code == 200 and "Check your inbox" in again.text  # the member gets a notice instead
+    assert site.state.inbox.messages[-1]["Subject"] == "Someone tried to sign up with your address"
     c.post("/signout", data={"csrf_token": csrf_of(c.get("/").text)})
     assert soup(c.get("/")).select_one(".nav-user") is None
     assert c.get("/account", follow_redirects=False).headers["location"] == "/signin?next=/account"
@@ -215,7 +224,8 @@ def test_password_reset_by_email(site):
     assert len(inbox.messages) == sent_before + 1
     message = inbox.messages[-1]
     assert message["To"] == "bob@example.org"
-    link = re.search(r"http://papers\.test(/password/reset\?token=\S+)", message.get_content()).group(1)
+    link = re.search(r"http://papers\.test(/password/reset\?token=\S+)",
+                     message.get_body(("plain",)).get_content()).group(1)
     form = c.get(link)
     assert form.status_code == 200
     done = c.post("/password/reset", data={"token": csrf_token_field(form.text), "password": "bob's new password",

@@ -1,8 +1,9 @@
 """The one module that talks to the SMTP server (standard library only).
 
-`send_message` sends one message at once (password resets). Digests and confirmations go
-through the outbox (delivery/sender.py), which sends stored, already rendered messages over one
-`Connection` per batch with `Connection.send`. Connection settings (host, port, STARTTLS or
+Every message the application sends — digests, confirmations, password resets, sign-in links —
+goes through the outbox (delivery/sender.py), which sends stored, already rendered messages over
+one `Connection` per batch with `Connection.send`; `send_message` (one message at once) is left
+for scripts. Connection settings (host, port, STARTTLS or
 implicit TLS, user, password, From) come from DAILYPAPERS_SMTP_* and DAILYPAPERS_MAIL_FROM.
 
 Failures are typed: `TemporaryMailError` (no connection, a 4xx answer: try again later) and

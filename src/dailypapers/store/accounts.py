@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..errors import Conflict, NotFound
 from .convert import utc
-from .schema import api_tokens, daily_entries, password_resets, sessions, users
+from .schema import api_tokens, daily_entries, password_resets, pending_signups, sessions, users
 
 if TYPE_CHECKING:
     from .repo import Store
@@ -40,6 +40,14 @@ class User:
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+
+@dataclass(frozen=True)
+class PendingSignup:
+    email: str
+    username: str
+    display_name: str
+    password_hash: str
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,13 @@ class Accounts:
         with self.engine.connect() as conn:
             row = conn.execute(select(*USER_COLUMNS).where(users.c.id == user_id)).first()
         return user_from_row(row) if row else None
+
+    def require(self, user_id: int) -> User:
+        """The member, read back after a change; NotFound if they were deleted meanwhile."""
+        user = self.get(user_id)
+        if user is None:
+            raise NotFound(f"no member {user_id}")
+        return user
 
     def by_username(self, username: str) -> User | None:
         with self.engine.connect() as conn:
@@ -185,6 +200,35 @@ class Accounts:
             conn.execute(update(password_resets).where(and_(
                 password_resets.c.user_id == user_id, password_resets.c.used_at.is_(None))).values(used_at=now))
         return user_id
+
+    # -- sign-ups waiting for their address to be confirmed ------------------------------
+
+    def add_pending_signup(self, token_hash: str, *, email: str, username: str, display_name: str,
+                           password_hash: str, now: dt.datetime, expires_at: dt.datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(pending_signups).where(pending_signups.c.expires_at <= now))  # forget stale ones
+            conn.execute(insert(pending_signups).values(
+                token_hash=token_hash, email=email, username=username, display_name=display_name,
+                password_hash=password_hash, created_at=now, expires_at=expires_at))
+
+    def pending_signup(self, token_hash: str, now: dt.datetime) -> PendingSignup | None:
+        """The valid (unused, unexpired) sign-up with this token, without using it."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(pending_signups).where(
+                pending_signups.c.token_hash == token_hash, pending_signups.c.used_at.is_(None),
+                pending_signups.c.expires_at > now)).first()
+        return PendingSignup(row.email, row.username, row.display_name, row.password_hash) if row else None
+
+    def use_pending_signup(self, token_hash: str, now: dt.datetime) -> PendingSignup | None:
+        """Mark the sign-up used (atomically: one caller wins) and return it, or None."""
+        with self.engine.begin() as conn:
+            done = conn.execute(update(pending_signups).where(
+                pending_signups.c.token_hash == token_hash, pending_signups.c.used_at.is_(None),
+                pending_signups.c.expires_at > now).values(used_at=now)).rowcount
+            if done != 1:
+                return None
+            row = conn.execute(select(pending_signups).where(pending_signups.c.token_hash == token_hash)).one()
+        return PendingSignup(row.email, row.username, row.display_name, row.password_hash)
 
     # -- API tokens --------------------------------------------------------------------
 

@@ -1,5 +1,9 @@
-"""Accounts in the browser: sign up, sign in, sign out, password reset by email, the account page
-(profile, password, personal API tokens)."""
+"""Accounts in the browser: sign up (confirmed by mail), sign in, sign out, password reset by
+email, the account page (profile, password, sessions, personal API tokens).
+
+Forms that mail something (sign-up, reset) answer the same whatever the address, queue the
+message in the outbox and send it after the answer (web/outgoing.py): no answer, status or
+timing tells whether an address has an account or whether the SMTP server is up."""
 
 from __future__ import annotations
 
@@ -8,11 +12,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from dailypapers.community import accounts
+from dailypapers.community import accounts, signups
 from dailypapers.community import sessions as lifetimes
-from dailypapers.delivery import links, mail
+from dailypapers.delivery import account_mail
 from dailypapers.errors import AuthenticationFailed, Conflict, InvalidInput, InvalidToken
 from dailypapers.web import deps, sessions
+from dailypapers.web.outgoing import send_after
 from dailypapers.web.render.templating import render
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(sessions.csrf_protect)])
@@ -42,15 +47,46 @@ def signup_form(request: Request, next: str = "/") -> Response:
 def signup(request: Request, email: Text = "", username: Text = "", display_name: Text = "", password: Secret = "",
            next: Text = "/") -> Response:
     values = {"email": email, "username": username, "display_name": display_name}
+    limits, store = deps.limits(request), deps.store(request)
+    limits.sign_up.hit(deps.client_address(request))  # RateLimited: 429
+    limits.sign_up_address.hit(email.strip().lower())
     try:
-        deps.limits(request).sign_up.hit(deps.client_address(request))
-        user = accounts.create_user(deps.store(request), email, password, username=username or None,
-                                    display_name=display_name, now=deps.now(request))
+        started = signups.start(store, email, password, username=username or None, display_name=display_name,
+                                now=deps.now(request))
     except (InvalidInput, Conflict) as exc:
         status = 409 if isinstance(exc, Conflict) else 400
         return _form(request, "signup.html", status, str(exc), next=sessions.safe_next(next), values=values)
+    # the same answer whether or not the address has an account; only the mail differs
+    page = _form(request, "signup_sent.html", email=started.email, hours=signups.SIGNUP_HOURS)
+    return send_after(request, page, _queue_signup_mail(request, started))
+
+
+def _queue_signup_mail(request: Request, started: signups.Started) -> int | None:
+    store, settings, now = deps.store(request), deps.settings(request), deps.now(request)
+    if started.member is not None:
+        return account_mail.queue_exists(store, settings, started.member, now)
+    assert started.token is not None
+    return account_mail.queue_signup(store, settings, started.email, started.username, started.token, now,
+                                     hours=signups.SIGNUP_HOURS)
+
+
+@router.get("/signup/confirm")
+def signup_confirm_form(request: Request, token: str = "") -> Response:
+    try:
+        pending = signups.check(deps.store(request), token, deps.now(request))
+    except InvalidToken as exc:
+        return _form(request, "signup_confirm.html", 400, str(exc), token="", pending=None)
+    return _form(request, "signup_confirm.html", token=token, pending=pending)
+
+
+@router.post("/signup/confirm")
+def signup_confirm(request: Request, token: Text = "") -> Response:
+    try:
+        user = signups.finish(deps.store(request), token, deps.now(request))
+    except (InvalidToken, Conflict) as exc:
+        return _form(request, "signup_confirm.html", 400, str(exc), token="", pending=None)
     sessions.sign_in(request, user)
-    return _redirect(sessions.safe_next(next))
+    return _redirect("/account?done=welcome")
 
 
 @router.get("/signin")
@@ -98,18 +134,14 @@ def forgot(request: Request, email: Text = "") -> Response:
     limits = deps.limits(request)
     limits.password_reset.hit("ip:" + deps.client_address(request))
     limits.password_reset.hit("to:" + email.strip().lower())
-    store, settings = deps.store(request), deps.settings(request)
-    started = accounts.start_reset(store, email, now=deps.now(request))
+    store, now = deps.store(request), deps.now(request)
+    started = accounts.start_reset(store, email, now=now)
+    outbox_id = None
     if started is not None:
-        user, token = started
-        base = links.mail_base(settings)  # never the request's Host
-        link = f"{base}/password/reset?token={token}"
-        text = (f"Hello {user.name},\n\nSomeone (hopefully you) asked to reset the password of your dailypapers "
-                f"account {user.email}.\nOpen this link within an hour to choose a new one; it works once:\n\n"
-                f"{link}\n\nIf you did not ask, ignore this message: your password stays as it is.\n")
-        mail.send_message(settings, user.email, "Reset your dailypapers password", text)
-    # the same answer whether or not the address has an account
-    return _form(request, "forgot.html", sent=True, email=email)
+        minutes = int(accounts.RESET_TTL.total_seconds() // 60)
+        outbox_id = account_mail.queue_reset(store, deps.settings(request), *started, now, minutes=minutes)
+    # the same answer whether or not the address has an account; the mail goes after it
+    return send_after(request, _form(request, "forgot.html", sent=True, email=""), outbox_id)
 
 
 @router.get("/password/reset")
@@ -169,7 +201,7 @@ def account_password(request: Request, current: Secret = "", password: Secret = 
         accounts.change_password(store, user, current, password)
     except (InvalidInput, AuthenticationFailed) as exc:
         return _account(request, 400, str(exc))
-    sessions.sign_in(request, store.accounts.get(user.id))  # other sessions end; this one goes on
+    sessions.sign_in(request, store.accounts.require(user.id))  # other sessions end; this one goes on
     return _redirect("/account?done=password")
 
 

@@ -11,25 +11,22 @@ form makes that POST, so link scanners that follow the URL unsubscribe nobody.
 
 from __future__ import annotations
 
-import logging
-import os
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
 from dailypapers.community.ratelimit import RateLimiter
-from dailypapers.delivery import schedule, sender
+from dailypapers.delivery import schedule
 from dailypapers.delivery import subscriptions as rules
 from dailypapers.delivery.build import schedule_label
 from dailypapers.delivery.links import mail_base, manage_url, unsubscribe_url
-from dailypapers.errors import Conflict, DailyPapersError, InvalidInput
-from dailypapers.redact import redact
+from dailypapers.errors import Conflict, InvalidInput
 from dailypapers.store.subscriptions import Subscription
 from dailypapers.web import deps, sessions
+from dailypapers.web.outgoing import send_after
 from dailypapers.web.render.templating import render
 
-log = logging.getLogger("dailypapers.web")
 router = APIRouter(include_in_schema=False)
 CSRF = [Depends(sessions.csrf_protect)]
 Text = Annotated[str, Form(max_length=300)]
@@ -50,17 +47,6 @@ def _base(request: Request) -> str:
 async def _preferences(request: Request) -> dict:
     form = await request.form()
     return {name: form.get(name) for name in FORM_FIELDS if form.get(name) is not None}
-
-
-def send_now(request: Request, outbox_id: int | None) -> None:
-    """Try to deliver a just-queued message at once; the worker retries it if this fails."""
-    if outbox_id is None:
-        return
-    try:
-        sender.send_batch(deps.store(request), deps.settings(request), f"web:{os.getpid()}",
-                          now=lambda: deps.now(request), ids=[outbox_id], limit=1)
-    except DailyPapersError as exc:  # left queued: the worker will send it
-        log.warning("could not send message %s now: %s", outbox_id, redact(str(exc)))
 
 
 def _form_context(request: Request, sub: Subscription | None) -> dict:
@@ -106,10 +92,10 @@ async def subscribe(request: Request) -> Response:
         outbox_id = rules.subscribe_address(store, settings, email, prefs, base=_base(request), now=deps.now(request))
     except (InvalidInput, Conflict) as exc:
         return _subscribe_page(request, 400, str(exc), email=email, prefs=prefs)
-    send_now(request, outbox_id)
-    # the same answer whether the address was new, pending or already subscribed
-    return render(request, "subscribe_sent.html", email=email.strip().lower(), hours=settings.confirm_link_hours,
+    # the same answer whether the address was new, pending or already subscribed; mail goes after it
+    page = render(request, "subscribe_sent.html", email=email.strip().lower(), hours=settings.confirm_link_hours,
                   nav_section="subscribe")
+    return send_after(request, page, outbox_id)
 
 
 @router.post("/subscribe/cancel", dependencies=CSRF)
@@ -177,8 +163,7 @@ def manage_address(request: Request, token: str, email: Text = "") -> Response:
         outbox_id = rules.change_address(store, settings, sub, email, base=_base(request), now=deps.now(request))
     except (InvalidInput, Conflict) as exc:
         return _manage_page(request, token, sub, 400, str(exc))
-    send_now(request, outbox_id)
-    return RedirectResponse(f"/subscription/{token}?done=address", status_code=303)
+    return send_after(request, RedirectResponse(f"/subscription/{token}?done=address", status_code=303), outbox_id)
 
 
 # -- unsubscribing -----------------------------------------------------------------------

@@ -200,13 +200,14 @@ def test_filters_apply_the_same_in_every_mode(world, filters):
         assert set(only.ids) == allowed and only.used_mode == "filter"
     # every allowed paper close enough in meaning (the similarity floor) is ranked when asked for
     # enough results, and only those
-    from dailypapers.search.floor import SIMILARITY_FLOOR
+    from dailypapers.search.floor import floors
 
+    floor = floors(world["vectors"].model_id).hit
     sem = svc.search(f"learning {filters}", mode="semantic", limit=1000)
     qvec, index = svc.embed_query("learning"), svc.vectors()
     sims = {pid: float(index.get(pid) @ qvec) for pid in allowed if index.get(pid) is not None}
-    assert {pid for pid, sim in sims.items() if sim >= SIMILARITY_FLOOR + 1e-4} <= set(sem.ids)
-    assert set(sem.ids) <= {pid for pid, sim in sims.items() if sim >= SIMILARITY_FLOOR - 1e-4}
+    assert {pid for pid, sim in sims.items() if sim >= floor + 1e-4} <= set(sem.ids)
+    assert set(sem.ids) <= {pid for pid, sim in sims.items() if sim >= floor - 1e-4}
 
 
 def test_filters_passed_separately_equal_filters_in_text(world):
@@ -258,14 +259,16 @@ def test_invalid_parameters(world):
 
 @pytest.mark.parametrize("text", ["深度学习 语言模型", "التعلم العميق للغة", "Обучение языковых моделей", "🙂 model"])
 def test_other_scripts_work(world, text):
-    from dailypapers.search.floor import SIMILARITY_FLOOR
+    from dailypapers.search.floor import floors
 
+    floor = floors(world["vectors"].model_id).hit
     for mode in MODES:
         res = world["service"].search(text, mode=mode)
         assert res.notice is None and res.used_mode == mode
         # meaning search ranks only what is close enough: an English model may find nothing
-        by_meaning = [r.explanation.similarity for r in res.results if r.explanation.keyword_rank is None]
-        assert all(sim >= SIMILARITY_FLOOR for sim in by_meaning)
+        by_meaning = [r.explanation.similarity for r in res.results
+                      if r.explanation.keyword_rank is None and not r.explanation.matched_terms]
+        assert all(sim >= floor for sim in by_meaning)
 
 
 def test_fallback_when_the_encoder_cannot_load(world, embeddings):

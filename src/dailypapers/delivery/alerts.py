@@ -11,7 +11,7 @@ Semantic and hybrid saved searches add papers whose embedding is close to the qu
 (cosine >= SEMANTIC_MIN) when an encoder and stored vectors are available; without them they
 match like keyword searches (and say so in the explanation). Their feeds do the same through the
 search service (`feed_ids`). SEMANTIC_MIN is stricter than the search's own floor
-(search/floor.py, 0.28 for a list a reader looks through): an alert interrupts.
+(search/floor.py, for a list a reader looks through): an alert interrupts.
 """
 
 from __future__ import annotations

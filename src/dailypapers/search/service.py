@@ -324,7 +324,8 @@ class SearchService:
             return self._keyword(pq, base, notice=NOTICE_NO_MODEL.format(reason=f"the encoder failed: {exc}"))
         depth = max(self.depth, offset + limit)
         try:
-            semantic = above_floor(self._semantic_candidates(qvec, pq, depth), floor_for(self.keyword, pq))
+            floor = floor_for(self.keyword, pq, getattr(self._encoder, "model_id", None))
+            semantic = above_floor(self._semantic_candidates(qvec, pq, depth), floor)
         except VectorIndexError as exc:
             return self._keyword(pq, base, notice=NOTICE_NO_INDEX.format(reason=str(exc)))
         if mode == "semantic":

@@ -397,3 +397,52 @@ def test_sign_up_is_finished_by_the_mailed_link_and_an_existing_address_gets_a_n
     again = browser(site)
     used = again.post("/signup/confirm", data={"token": token, "csrf_token": csrf_of(again.get("/signup").text)})
     assert used.status_code == 400  # the link works once
+
+
+# -- item 11: API tokens and a new password ----------------------------------------------------------
+
+
+def _whoami(app, token: str) -> int:
+    return browser(app).get("/api/whoami", headers={"authorization": f"Bearer {token}"}).status_code
+
+
+def _reset_by_mail(site, smtp, address: str, password: str) -> httpx.Response:
+    c = browser(site)
+    before = len(smtp.inbox.messages)
+    form(c, "/password/forgot", "/password/forgot", email=address)
+    smtp.inbox.wait_for(before + 1)
+    link = _link(smtp.inbox.to(address)[-1], "/password/reset")
+    page = c.get(link)
+    token = re.search(r'name="token" value="([^"]+)"', page.text).group(1)
+    done = c.post("/password/reset", data={"token": token, "password": password, "csrf_token": csrf_of(page.text)},
+                  follow_redirects=False)
+    assert done.status_code == 303, done.text[:300]
+    return c.get(done.headers["location"])
+
+
+def test_a_password_reset_revokes_every_api_token(site, smtp):
+    store = site.state.store
+    mae = member(store, "mae")
+    tokens = [accounts.create_token(store, mae, name) for name in ("laptop script", "ci")]
+    assert [_whoami(site, t) for t in tokens] == [200, 200]
+    page = _reset_by_mail(site, smtp, "mae@example.org", "mae's brand new password")
+    assert "API tokens were revoked" in page.text
+    assert [_whoami(site, t) for t in tokens] == [401, 401]
+    assert store.accounts.tokens(mae.id) == []
+
+
+def test_changing_the_password_says_whether_api_tokens_were_kept(site):
+    store = site.state.store
+    ned = member(store, "ned")
+    token = accounts.create_token(store, ned, "script")
+    c = signed_in(site, "ned@example.org")
+    assert "Also revoke my 1 API token" in c.get("/account").text
+    kept = form(c, "/account", "/account/password", current=PASSWORD, password="ned's second password")
+    assert kept.headers["location"] == "/account?done=password-kept"
+    assert "Your API tokens were kept and still work" in c.get(kept.headers["location"]).text
+    assert _whoami(site, token) == 200
+    revoked = form(c, "/account", "/account/password", current="ned's second password",
+                   password="ned's third password", revoke_tokens="1")
+    assert revoked.headers["location"] == "/account?done=password-revoked"
+    assert "your API tokens were revoked" in c.get(revoked.headers["location"]).text
+    assert _whoami(site, token) == 401

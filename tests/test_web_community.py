@@ -230,7 +230,7 @@ def test_password_reset_by_email(site):
     assert form.status_code == 200
     done = c.post("/password/reset", data={"token": csrf_token_field(form.text), "password": "bob's new password",
                                            "csrf_token": csrf_of(form.text)}, follow_redirects=False)
-    assert done.status_code == 303 and done.headers["location"] == "/account?done=password"
+    assert done.status_code == 303 and done.headers["location"] == "/account?done=reset"
     assert c.get("/account").status_code == 200  # signed in
     assert c.get(link).status_code == 400  # used
     signed_in_client(site, "bob@example.org", "bob's new password")

@@ -106,10 +106,15 @@ def authenticate(store: Store, email: str, password: str) -> User:
     return user
 
 
-def change_password(store: Store, user: User, current: str, new: str) -> None:
+def change_password(store: Store, user: User, current: str, new: str, *, revoke_tokens: bool = False) -> int:
+    """Set a new password (every session ends); with `revoke_tokens` the member's API tokens go
+    too. Returns how many API tokens were revoked (or, without `revoke_tokens`, kept)."""
     if not passwords.verify(store.accounts.password_hash(user.id), current or ""):
         raise AuthenticationFailed("the current password is wrong")
     store.accounts.set_password(user.id, passwords.hash_password(check_password(new)))
+    if revoke_tokens:
+        return store.accounts.revoke_tokens(user.id)
+    return len(store.accounts.tokens(user.id))
 
 
 def start_reset(store: Store, email: str, now: dt.datetime | None = None) -> tuple[User, str] | None:
@@ -132,12 +137,14 @@ def check_reset(store: Store, token: str, now: dt.datetime | None = None) -> Non
 
 
 def finish_reset(store: Store, token: str, new_password: str, now: dt.datetime | None = None) -> User:
-    """Use the token (once) and set the new password; every session of the member ends."""
+    """Use the token (once) and set the new password; every session of the member ends and every
+    API token is revoked (whoever needed a reset may have lost more than the password)."""
     check_password(new_password)
     user_id = store.accounts.use_reset(digest(token or ""), now or utcnow())
     if user_id is None:
         raise InvalidToken("this reset link is invalid, expired or already used; ask for a new one")
     store.accounts.set_password(user_id, passwords.hash_password(new_password))
+    store.accounts.revoke_tokens(user_id)
     user = store.accounts.get(user_id)
     assert user is not None
     return user
@@ -182,7 +189,7 @@ def set_role(store: Store, email: str, role: str) -> User:
     if user is None:
         raise NotFound(f"no member with address {email}")
     store.accounts.set_role(user.id, role)
-    return store.accounts.get(user.id)  # type: ignore[return-value]
+    return store.accounts.require(user.id)
 
 
 def change_role(store: Store, admin: User, user_id: int, role: str) -> User:
@@ -196,7 +203,7 @@ def change_role(store: Store, admin: User, user_id: int, role: str) -> User:
     if store.accounts.get(user_id) is None:
         raise NotFound(f"no member {user_id}")
     store.accounts.set_role(user_id, role)
-    return store.accounts.get(user_id)  # type: ignore[return-value]
+    return store.accounts.require(user_id)
 
 
 def ensure_demo_member(store: Store) -> tuple[str, str]:

@@ -249,6 +249,11 @@ class Accounts:
             return [ApiToken(r.id, r.name, r.prefix, utc(r.created_at), utc(r.last_used_at))
                     for r in conn.execute(query)]
 
+    def revoke_tokens(self, user_id: int) -> int:
+        """Revoke every API token of the member; how many there were."""
+        with self.engine.begin() as conn:
+            return conn.execute(delete(api_tokens).where(api_tokens.c.user_id == user_id)).rowcount
+
     def revoke_token(self, user_id: int, token_id: int) -> bool:
         with self.engine.begin() as conn:
             return conn.execute(delete(api_tokens).where(

@@ -162,7 +162,7 @@ def reset(request: Request, token: Text = "", password: Secret = "") -> Response
     except InvalidToken as exc:
         return _form(request, "reset.html", 400, str(exc), token="", valid=False)
     sessions.sign_in(request, user)
-    return _redirect("/account?done=password")
+    return _redirect("/account?done=reset")
 
 
 # -- the account page ------------------------------------------------------------------
@@ -194,15 +194,18 @@ def account_profile(request: Request, display_name: Text = "") -> Response:
 
 
 @router.post("/account/password")
-def account_password(request: Request, current: Secret = "", password: Secret = "") -> Response:
+def account_password(request: Request, current: Secret = "", password: Secret = "",
+                     revoke_tokens: Text = "") -> Response:
     user = sessions.require_user(request)
     store = deps.store(request)
+    revoke = bool(revoke_tokens)
     try:
-        accounts.change_password(store, user, current, password)
+        tokens = accounts.change_password(store, user, current, password, revoke_tokens=revoke)
     except (InvalidInput, AuthenticationFailed) as exc:
         return _account(request, 400, str(exc))
     sessions.sign_in(request, store.accounts.require(user.id))  # other sessions end; this one goes on
-    return _redirect("/account?done=password")
+    done = "password-revoked" if revoke else "password-kept" if tokens else "password"
+    return _redirect(f"/account?done={done}")
 
 
 @router.post("/account/tokens")

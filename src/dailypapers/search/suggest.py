@@ -1,10 +1,11 @@
 """"Did you mean": spelling suggestions from the keyword index's own terms.
 
 A word of the query is unknown when none of its tokens (as the index analyses them: lowercased,
-ASCII-folded, stemmed) is in the title, abstract or authors field. For an unknown word the term
-dictionary is walked (terms with the word's first letter, the most frequent first, at most
-MAX_TERMS) for the closest term within a small edit distance (Damerau-Levenshtein: one edit for
-words of up to five letters, two beyond), ties going to the more frequent term. A stemmed term
+ASCII-folded, stemmed) is in the title, abstract or authors field. For an unknown word tantivy's
+fuzzy term query first says whether any term lies within a small edit distance (one edit for
+words of up to five letters, two beyond); if one does, the term dictionary is walked (the
+MAX_TERMS most frequent terms sharing the word's first two letters, else its first) for the
+closest term by Damerau-Levenshtein distance, ties going to the more frequent term. A stemmed term
 ("transform") is turned back into a word people write by reading a few papers that hold it and
 taking the surface form closest to what was typed ("transformer").
 
@@ -25,7 +26,8 @@ from dailypapers.search import keyword as kw
 from dailypapers.search.keyword import KeywordIndex
 from dailypapers.search.query import ParsedQuery
 
-MAX_TERMS = 20_000    # most frequent terms with the word's first letter compared against it
+MAX_TERMS = 5_000     # most frequent terms with the word's first two letters (else its first)
+                      # compared against it
 MIN_LETTERS = 4
 SURFACE_DOCS = 5      # papers read to turn a stemmed term back into a written word
 _FIELDS = ("title", "abstract")
@@ -71,8 +73,24 @@ def _correction(searcher, word: str) -> str | None:
     if not stems or _known(searcher, stems, word):
         return None
     stem = stems[0]
-    best = _closest(stem, _candidates(searcher, stem[0]))
+    if not _any_close(searcher, stem):
+        return None
+    best = _closest(stem, _candidates(searcher, stem[:2])) or _closest(stem, _candidates(searcher, stem[0]))
     return None if best is None else _surface(searcher, best, word)
+
+
+def _max_edits(stem: str) -> int:
+    return 1 if len(stem) <= 5 else 2
+
+
+def _any_close(searcher, stem: str) -> bool:
+    """Whether any term lies within reach (tantivy's Levenshtein automaton over the term
+    dictionary: milliseconds, where walking the terms in Python is not): keyboard mash stops here."""
+    for name in _FIELDS:
+        query = tantivy.Query.fuzzy_term_query(kw.SCHEMA, name, stem, distance=_max_edits(stem))
+        if searcher.search(query, limit=1).hits:
+            return True
+    return False
 
 
 def _known(searcher, stems: list[str], word: str) -> bool:
@@ -90,7 +108,7 @@ def _candidates(searcher, first: str) -> dict[str, int]:
 
 
 def _closest(stem: str, terms: dict[str, int]) -> str | None:
-    limit = 1 if len(stem) <= 5 else 2
+    limit = _max_edits(stem)
     best: tuple[int, int, str] | None = None
     for term, count in terms.items():
         if abs(len(term) - len(stem)) > limit or not term.isalpha():

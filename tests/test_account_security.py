@@ -30,6 +30,7 @@ from support.delivery import SMTPServer
 
 from dailypapers import config
 from dailypapers.community import accounts
+from dailypapers.community import sessions as session_rules
 from dailypapers.community.ratelimit import Limits
 from dailypapers.errors import ConfigError, Conflict
 from dailypapers.store import Store
@@ -446,3 +447,48 @@ def test_changing_the_password_says_whether_api_tokens_were_kept(site):
     assert revoked.headers["location"] == "/account?done=password-revoked"
     assert "your API tokens were revoked" in c.get(revoked.headers["location"]).text
     assert _whoami(site, token) == 401
+
+
+# -- item 12: a targeted lockout keeps the limit but lets the owner in ------------------------------
+
+
+def test_a_member_locked_out_by_wrong_passwords_gets_in_with_an_emailed_link(site, smtp):
+    store = site.state.store
+    member(store, "owen")
+    attacker = browser(site)
+    codes = [form(attacker, "/signin", "/signin", email="owen@example.org", password="guess").status_code
+             for _ in range(10)]
+    locked = form(browser(site), "/signin", "/signin", email="owen@example.org", password=PASSWORD)
+    assert codes == [401] * 10 and locked.status_code == 429  # the limit holds, even for the right password
+    assert int(locked.headers["retry-after"]) > 0 and 'href="/signin/link"' in locked.text
+    owner = browser(site)
+    before = len(smtp.inbox.messages)
+    asked = form(owner, "/signin/link", "/signin/link", email="owen@example.org")
+    stranger = form(browser(site), "/signin/link", "/signin/link", email="nobody-owen@example.org")
+    assert _answer(asked, "owen@example.org") == _answer(stranger, "nobody-owen@example.org")
+    smtp.inbox.wait_for(before + 1)
+    link = _link(smtp.inbox.to("owen@example.org")[-1], "/signin/link")
+    assert link.startswith(f"{PUBLIC}/signin/link?token=")
+    page = owner.get(link)  # opening it signs nobody in
+    assert page.status_code == 200 and owner.get("/account", follow_redirects=False).status_code == 303
+    token = re.search(r'name="token" value="([^"]+)"', page.text).group(1)
+    used = owner.post("/signin/link/use", data={"token": token, "csrf_token": csrf_of(page.text)},
+                      follow_redirects=False)
+    assert used.status_code == 303 and owner.get("/account").status_code == 200  # in, past the limit
+    again = browser(site)
+    assert again.post("/signin/link/use", data={"token": token, "csrf_token": csrf_of(again.get("/signin").text)}
+                      ).status_code == 400  # once only
+    # and the password works again for the owner
+    assert form(browser(site), "/signin", "/signin", email="owen@example.org", password=PASSWORD).status_code == 303
+
+
+def test_sign_in_links_expire(site, smtp, clock):
+    store = site.state.store
+    pia = member(store, "pia")
+    _user, token = session_rules.start_link(store, "pia@example.org", NOW)
+    clock["t"] = NOW + session_rules.LINK_TTL + dt.timedelta(seconds=1)
+    c = browser(site)
+    assert c.get(f"/signin/link?token={token}").status_code == 400
+    assert c.post("/signin/link/use", data={"token": token, "csrf_token": csrf_of(c.get("/signin").text)}
+                  ).status_code == 400
+    assert store.sessions.count(pia.id, NOW - dt.timedelta(days=1), NOW - dt.timedelta(days=1)) == 0

@@ -189,6 +189,10 @@ class Limits:
         self.sign_in_address = limiter("signin-email", 10, 15 * 60, "sign-in attempts for this address")
         self.sign_in_client = limiter("signin-client", 30, 15 * 60, "sign-in attempts from your address")
         self.sign_up = limiter("signup", 10, 60 * 60, "new accounts from your address")
+        # sign-in links: per client it refuses (429); per address it only stops mailing (silently,
+        # so the answer tells nothing), and the links already sent keep working
+        self.sign_in_link_client = limiter("signin-link-client", 20, 60 * 60, "sign-in link requests from your address")
+        self.sign_in_link_address = limiter("signin-link-email", 5, 60 * 60, "sign-in links for this address")
         self.sign_up_address = limiter("signup-email", 5, 60 * 60, "sign-ups with this email address")
         self.password_reset = limiter("reset", 5, 60 * 60, "password-reset requests")
         self.comments = limiter("comments", 10, 10 * 60, "comments")

@@ -1,5 +1,6 @@
-"""Accounts in the browser: sign up (confirmed by mail), sign in, sign out, password reset by
-email, the account page (profile, password, sessions, personal API tokens).
+"""Accounts in the browser: sign up (confirmed by mail), sign in (with a password, or with a
+one-time link by email), sign out, password reset by email, the account page (profile, password,
+sessions, personal API tokens).
 
 Forms that mail something (sign-up, reset) answer the same whatever the address, queue the
 message in the outbox and send it after the answer (web/outgoing.py): no answer, status or
@@ -15,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from dailypapers.community import accounts, signups
 from dailypapers.community import sessions as lifetimes
 from dailypapers.delivery import account_mail
-from dailypapers.errors import AuthenticationFailed, Conflict, InvalidInput, InvalidToken
+from dailypapers.errors import AuthenticationFailed, Conflict, InvalidInput, InvalidToken, RateLimited
 from dailypapers.web import deps, sessions
 from dailypapers.web.outgoing import send_after
 from dailypapers.web.render.templating import render
@@ -98,8 +99,13 @@ def signin_form(request: Request, next: str = "/") -> Response:
 @router.post("/signin")
 def signin(request: Request, email: Text = "", password: Secret = "", next: Text = "/") -> Response:
     limits = deps.limits(request)
-    limits.sign_in_client.hit(deps.client_address(request))  # RateLimited: 429
-    limits.sign_in_address.hit(email.strip().lower())
+    try:
+        limits.sign_in_client.hit(deps.client_address(request))
+        limits.sign_in_address.hit(email.strip().lower())
+    except RateLimited as exc:  # the page says how to get in anyway: a sign-in link by email
+        page = _form(request, "signin.html", 429, str(exc), next=sessions.safe_next(next), email=email, locked=True)
+        page.headers["Retry-After"] = str(exc.retry_after)
+        return page
     try:
         user = accounts.authenticate(deps.store(request), email, password)
     except AuthenticationFailed as exc:
@@ -107,6 +113,57 @@ def signin(request: Request, email: Text = "", password: Secret = "", next: Text
     limits.sign_in_address.reset(email.strip().lower())
     sessions.sign_in(request, user)
     return _redirect(sessions.safe_next(next))
+
+
+# -- one-time sign-in links (past a sign-in limit an attacker filled) ---------------------------
+
+
+@router.get("/signin/link")
+def signin_link_page(request: Request, token: str = "") -> Response:
+    """Without a token: the form asking for a link. With one (the mailed link): a button that
+    uses it, so a mail scanner opening the link signs nobody in."""
+    if not token:
+        return _form(request, "signin_link.html", sent=False, token="")
+    try:
+        lifetimes.check_link(deps.store(request), token, deps.now(request))
+    except InvalidToken as exc:
+        return _form(request, "signin_link.html", 400, str(exc), sent=False, token="")
+    return _form(request, "signin_link.html", sent=False, token=token)
+
+
+@router.post("/signin/link")
+def signin_link(request: Request, email: Text = "") -> Response:
+    limits = deps.limits(request)
+    limits.sign_in_link_client.hit(deps.client_address(request))  # RateLimited: 429
+    outbox_id = None
+    try:
+        limits.sign_in_link_address.hit(email.strip().lower())
+    except RateLimited:  # enough links went to this address this hour: they still work
+        pass
+    else:
+        outbox_id = _queue_signin_link(request, email)
+    # the same answer whether or not the address has an account; the mail goes after it
+    return send_after(request, _form(request, "signin_link.html", sent=True, token=""), outbox_id)
+
+
+def _queue_signin_link(request: Request, email: str) -> int | None:
+    store, now = deps.store(request), deps.now(request)
+    started = lifetimes.start_link(store, email, now)
+    if started is None:
+        return None
+    minutes = int(lifetimes.LINK_TTL.total_seconds() // 60)
+    return account_mail.queue_signin_link(store, deps.settings(request), *started, now, minutes=minutes)
+
+
+@router.post("/signin/link/use")
+def signin_link_use(request: Request, token: Text = "") -> Response:
+    try:
+        user = lifetimes.use_link(deps.store(request), token, deps.now(request))
+    except InvalidToken as exc:
+        return _form(request, "signin_link.html", 400, str(exc), sent=False, token="")
+    deps.limits(request).sign_in_address.reset(user.email)  # the owner may use the password again
+    sessions.sign_in(request, user)
+    return _redirect("/")
 
 
 @router.post("/signout")

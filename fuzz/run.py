@@ -1,4 +1,5 @@
-"""`make fuzz`: run each parser's fuzzer for a bounded time, keep what it learnt, report.
+"""`make fuzz`: run each target's fuzzer (the parsers, then redact) for a bounded time, keep what
+it learnt, report.
 
     python fuzz/run.py [FORMAT...]      # FUZZ_SECONDS (default 60) each; FUZZ_MAX_LEN (16384)
 
@@ -22,8 +23,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-FORMATS = ("atom", "oai", "snapshot", "hf", "abs", "listings")
-DICTS = {"atom": "xml", "oai": "xml", "snapshot": "json", "hf": "json", "listings": "json", "abs": "abs"}
+FORMATS = ("atom", "oai", "snapshot", "hf", "abs", "listings", "redact")  # the parsers, then redact
+DICTS = {"atom": "xml", "oai": "xml", "snapshot": "json", "hf": "json", "listings": "json", "abs": "abs",
+         "redact": "redact"}
 STAT = re.compile(r"^stat::(\w+):\s*(\d+)", re.MULTILINE)
 COV = re.compile(r"cov: (\d+) ft: (\d+) corp: (\d+)")
 
@@ -76,7 +78,7 @@ def record(results: list[dict], seconds: int) -> None:
     sys.path.insert(0, str(HERE.parent / "bench"))
     from report import write_section
 
-    lines = ["| parser | seconds | execs | execs/s | coverage (edges) | features | seeds + kept corpus | found |",
+    lines = ["| target | seconds | execs | execs/s | coverage (edges) | features | seeds + kept corpus | found |",
              "|---|---:|---:|---:|---:|---:|---:|---|"]
     for r in results:
         seeds = len(os.listdir(HERE / "seeds" / r["format"]))
@@ -85,7 +87,8 @@ def record(results: list[dict], seconds: int) -> None:
                      f"{r['cov']} | {r['features']} | {seeds} + {r['corpus']} | {found} |")
     body = ("## Fuzzing the parsers (atheris)\n\n"
             "Coverage-guided fuzzing of each source parser (fuzz/fuzz_parser.py): any bytes in, a storable Record or "
-            "a ParseError out (fuzz/harness.py). Seconds are wall-clock on a shared machine, so execs/s vary with its "
+            "a ParseError out (fuzz/harness.py); and of `redact` (any text in: bounded, linear, nothing left to "
+            "mask, no secret). Seconds are wall-clock on a shared machine, so execs/s vary with its "
             "load. What earlier runs found is in fuzz/crashes/ and replayed by tests/test_fuzz_regressions.py.\n\n"
             + "\n".join(lines))
     write_section("fuzz", body, f"FUZZ_SECONDS={seconds} make fuzz")

@@ -1,6 +1,6 @@
-"""Build the seeds of each fuzzer (fuzz/seeds/<parser>/) from the recorded fixtures in tests/data
-(small files only: a few kilobytes each). Run once; `make fuzz` keeps what it learns beyond
-them in fuzz/corpus/<parser>/.
+"""Build the seeds of each fuzzer (fuzz/seeds/<target>/) from the recorded fixtures in tests/data
+(small files only: a few kilobytes each), and redact's from the log lines below. Run once;
+`make fuzz` keeps what it learns beyond them in fuzz/corpus/<target>/.
 
     python fuzz/seed.py [--force]
 """
@@ -48,7 +48,21 @@ def seeds() -> dict[str, list[bytes]]:
             entry.pop("summary", None)
         hf.append(json.dumps({"date": day["date"], "daily_papers": entries}).encode() + b"\n")
         hf.append(json.dumps(entries).encode())  # the raw API response form
-    return {"atom": atom, "oai": oai, "abs": abs_seeds, "snapshot": snapshot, "listings": listings, "hf": hf}
+    return {"atom": atom, "oai": oai, "abs": abs_seeds, "snapshot": snapshot, "listings": listings, "hf": hf,
+            "redact": REDACT}
+
+
+# log lines redact sees: uvicorn's access log (with a long or hostile path), a library error quoting
+# an address, a secret, an address at the cut, percent-encoding, non-ASCII and control characters
+REDACT = [
+    b'127.0.0.1:53412 - "GET /search?q=ada%40example.org&mode=hybrid HTTP/1.1" 200',
+    b'127.0.0.1:53412 - "GET /' + b"a" * 2000 + b' HTTP/1.1" 414',
+    b'127.0.0.1:53412 - "GET /?to=' + b"x.y+z" * 400 + b'@ HTTP/1.1" 404',
+    b"SMTPRecipientsRefused: {'bob.smith+news@mail.example.co.uk': (550, b'5.1.1 unknown user')}",
+    b"IntegrityError: duplicate key (email)=(Eve@Example.ORG) at users; secret fuzz-secret-0123456789",
+    b"mailto:a@b.co, x@@y..z, @@@, a@-b.c, a@b., a.@b.c, \"quoted\"@example.org, 1@2.3",
+    b"caf\xc3\xa9@exemple.fr \xe2\x80\xae\x00\x1b[31m@red.example\r\n\tcontinued",
+]
 
 
 def _lines_tail(path: Path, n: int) -> list[bytes]:

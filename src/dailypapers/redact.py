@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import re
-import string
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -28,10 +27,12 @@ if TYPE_CHECKING:
     from dailypapers.config import Settings
 
 MAX_SCAN = 32_768  # characters of one text (a message, a log argument) that are read and logged
-_LOCAL_CHARS = "A-Za-z0-9.!#$%&*+/=?^_`{|}~-"
-_LOCAL_RUN = re.compile(f"[{_LOCAL_CHARS}]*+")  # possessive: never backtracks
-_DOMAIN_RUN = re.compile(r"[A-Za-z0-9.-]*+")
-_ADDRESS_CHARS = string.ascii_letters + string.digits + ".!#$%&*+/=?^_`{|}~-@"
+_LOCAL_CHARS = "A-Za-z0-9.!#$%&'*+/=?^_`{|}~-"  # RFC 5322's atext and dots (o'brien@ too)
+# letters and digits of any script count (`josé@example.org`, `用户@例子.广告`: the fuzz target found
+# them logged whole); possessive runs never backtrack
+_LOCAL_RUN = re.compile(f"[\\w{_LOCAL_CHARS}]*+")
+_DOMAIN_RUN = re.compile(r"[\w.-]*+")
+_ADDRESS_PUNCT = ".!#$%&'*+/=?^_`{|}~-@"
 _secrets: set[str] = set()
 
 
@@ -102,7 +103,11 @@ def redact(text: str) -> str:
 def _bounded(text: str) -> str:
     if len(text) <= MAX_SCAN:
         return text
-    kept = text[:MAX_SCAN].rstrip(_ADDRESS_CHARS)
+    kept = text[:MAX_SCAN]
+    end = len(kept)
+    while end and (kept[end - 1].isalnum() or kept[end - 1] in _ADDRESS_PUNCT):
+        end -= 1  # an address cut in two at MAX_SCAN is dropped whole
+    kept = kept[:end]
     return f"{kept}... [{len(text) - len(kept)} more characters not logged]"
 
 

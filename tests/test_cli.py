@@ -82,8 +82,8 @@ def test_unknown_format_and_missing_file_fail_clearly(tmp_path, fresh_data_dir):
 
 def test_search_rejects_an_oversized_query(fresh_data_dir):
     run(fresh_data_dir, "init", check=True)
-    proc = run(fresh_data_dir, "search", "x" * 501)
-    assert proc.returncode == 2 and "500" in proc.stderr
+    proc = run(fresh_data_dir, "search", "x" * 2001)
+    assert proc.returncode == 2 and "2000" in proc.stderr
 
 
 def feed(pipe_path: Path, data: bytes, until: threading.Event) -> None:

@@ -141,3 +141,30 @@ def test_all_modes_with_the_real_encoder(tmp_path):
     # the paraphrased queries are found by meaning: semantic puts each judged paper first
     assert a["semantic"]["mrr@10"] == pytest.approx(3 / 4)  # q4 was rejected
     assert a["hybrid"]["recall@100"] >= a["keyword"]["recall@100"]
+
+
+def test_mode_lines_are_one_parseable_line_per_mode():
+    table = {"keyword": {"ndcg@10": 0.41, "mrr@10": 0.5, "recall@100": 1.0, "queries": 35},
+             "hybrid": {"ndcg@10": 0.5, "mrr@10": 0.6, "recall@100": 1.0, "queries": 35, "notice": "no model"}}
+    lines = evaluate.mode_lines(table)
+    assert lines[0] == "keyword ndcg@10=0.4100 mrr@10=0.5000 recall@100=1.0000 queries=35"
+    assert lines[1].startswith("hybrid ndcg@10=0.5000 ") and lines[1].endswith(" fallback=keyword")
+    parsed = {line.split()[0]: dict(f.split("=") for f in line.split()[1:]) for line in lines}
+    assert float(parsed["keyword"]["ndcg@10"]) == 0.41 and parsed["hybrid"]["queries"] == "35"
+
+
+def test_eval_command_prints_lines_or_json(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    adi = ROOT / "bench" / "collections" / "adi"
+    args = [sys.executable, "-m", "dailypapers", "eval", "--corpus", str(adi / "corpus.jsonl"),
+            "--queries", str(adi / "queries.jsonl"), "--qrels", str(adi / "qrels" / "test.tsv"), "--mode", "keyword"]
+    env = dict(os.environ, DAILYPAPERS_DATA_DIR=str(tmp_path / "data"))
+    lines = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300, check=True).stdout.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("keyword ndcg@10=") and "queries=35" in lines[0]
+    out = subprocess.run([*args, "--json"], env=env, capture_output=True, text=True, timeout=300, check=True).stdout
+    data = json.loads(out)
+    assert data["modes"]["keyword"]["queries"] == 35
+    assert f"ndcg@10={data['modes']['keyword']['ndcg@10']:.4f}" in lines[0]

@@ -215,8 +215,13 @@ def eval_cmd(
     queries: Annotated[Path, typer.Option(help="BEIR queries.jsonl (_id, text).")],
     qrels: Annotated[Path, typer.Option(help="BEIR qrels TSV with a header: query-id, corpus-id, score.")],
     mode: Annotated[str, typer.Option(help="hybrid, keyword, semantic or all.")] = "all",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of lines.")] = False,
 ) -> None:
-    """Score search quality on a BEIR-format set: nDCG@10, MRR@10 and Recall@100 per mode."""
+    """Score search quality on a BEIR-format set: nDCG@10, MRR@10 and Recall@100 per mode.
+
+    Prints one line per mode (`hybrid ndcg@10=0.5122 mrr@10=0.6760 recall@100=0.9991 queries=35`),
+    or with --json {"corpus": ..., "modes": {mode: {"ndcg@10": ..., ...}}}."""
+    import json
     import tempfile
 
     from dailypapers.search import evaluate
@@ -227,13 +232,10 @@ def eval_cmd(
             table = evaluate.run(corpus, queries, qrels, modes, Path(workdir))
         except (DailyPapersError, ValueError, OSError) as exc:
             fail(str(exc), 2)
-    rows = evaluate.table_rows(table)
-    out = Table(title=f"{corpus.name}")
-    for col in rows[0]:
-        out.add_column(col)
-    for row in rows[1:]:
-        out.add_row(*row)
-    console.print(out)
+    if as_json:
+        print(json.dumps({"corpus": str(corpus), "queries": str(queries), "qrels": str(qrels), "modes": table}))
+    else:
+        print("\n".join(evaluate.mode_lines(table)))
 
 
 @app.command()

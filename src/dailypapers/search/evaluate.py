@@ -15,7 +15,7 @@ Metrics (as in BEIR / trec_eval): nDCG@10 with linear gains (the qrels score) an
 discount, the ideal ranking taken from all of the query's positive judgements; MRR@10, the
 reciprocal rank of the first relevant result in the top 10; Recall@100, the share of the
 relevant documents (score > 0) in the top 100. Queries without a positive judgement are left
-out, as BEIR does. A query the service rejects (InvalidQuery: empty, over 500 characters)
+out, as BEIR does. A query the service rejects (InvalidQuery: empty, over 2,000 characters)
 counts with an empty ranking.
 
 Deterministic: documents are indexed in file order, the HNSW graph is built on one thread (its
@@ -317,6 +317,19 @@ def _raiser(message: str | None) -> Callable:
     def load():
         raise RuntimeError(message or "no encoder")
     return load
+
+
+def mode_lines(table: Mapping[str, Mapping[str, float | str]]) -> list[str]:
+    """One line per mode, `key=value` fields separated by spaces (what `dailypapers eval` prints):
+
+        keyword ndcg@10=0.4100 mrr@10=0.5655 recall@100=0.9831 queries=35
+
+    A mode that fell back to keyword search ends with `fallback=keyword`."""
+    lines = []
+    for mode, m in table.items():
+        fields = [f"{name}={float(m[name]):.4f}" for name in METRICS] + [f"queries={m['queries']}"]
+        lines.append(" ".join([mode, *fields] + (["fallback=keyword"] if m.get("notice") else [])))
+    return lines
 
 
 def table_rows(table: Mapping[str, Mapping[str, float | str]]) -> list[list[str]]:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from dailypapers.errors import InvalidQuery
 
-MAX_QUERY_LENGTH = 500
+MAX_QUERY_LENGTH = 2000  # a natural-language need, or a pasted abstract (arXiv caps those at 1,920)
 # Dates a filter may name: arXiv began in 1991, and the keyword index stores dates only between
 # 1677 and 2262 (nanoseconds since 1970 in 64 bits): `from:9999-12-31` is a mistake to point out.
 DATE_RANGE = (dt.date(1900, 1, 1), dt.date(2199, 12, 31))

@@ -11,15 +11,18 @@ by ONNX Runtime, with the model's own `tokenizers` tokenizer:
 `device="cuda"` loads the torch pipeline of `dailypapers.search.encoder.gpu` (half precision, tokenising
 in worker processes), for backfills on a GPU machine.
 
-A paper's vector is `document_vectors`: the embedding of "title. abstract" plus the embedding of
-the title alone, normalised. Mean pooling over ~250 abstract tokens dilutes the title's words:
-"making language models use less energy" ranked *Addition is All You Need for Energy-efficient
-Language Models* 1,917th of the 9,877 demo papers against its title+abstract vector, 1st against
-its title's, 4th against the sum (BENCHMARKS.md, "Search quality", has the dev-set figures).
-Queries are embedded as they are.
+A paper's vector is `document_vectors`: the embedding of "title. abstract" (TITLE_WEIGHT = 0).
+A second, title-only embedding added to it (weight 1, model id `all-MiniLM-L6-v2+title`) lifted
+one example (*Addition is All You Need for Energy-efficient Language Models* for "making
+language models use less energy") and cost every evaluation set: nDCG@10 of the semantic list
+on the ten sets of bench/ (bench/fusion_lab.py, exact search) fell on nine (paraphrase 0.651 ->
+0.591, mixed 0.713 -> 0.634, categories 0.374 -> 0.330, CISI 0.428 -> 0.384, Cranfield 0.377
+-> 0.365) and rose on one (title words, 0.868 -> 0.955), where hybrid is 1.000 either way. Title
+matches are the keyword list's job (BM25 weighs the title three times the abstract), and hybrid
+search fuses both (search/hybrid.py). Queries are embedded as they are.
 
 Every variant computes the same function of the text: vectors are tagged with one `model_id`
-(`all-MiniLM-L6-v2+title`, the model and the document recipe) whatever variant made them, so
+(`all-MiniLM-L6-v2`, the model and the document recipe) whatever variant made them, so
 vectors made on a GPU serve queries encoded by the int8 CPU encoder. Measured on 600 real
 abstracts: int8 vs fp32 cosine 0.995 on average, document-vs-document scores within 0.03 (p99);
 querying fp32 vectors with int8 queries keeps
@@ -45,8 +48,8 @@ __all__ = [
 ]
 
 MODEL_NAME = "all-MiniLM-L6-v2"
-MODEL_ID = f"{MODEL_NAME}+title"   # what stored vectors are tagged with: model + recipe (module doc)
-TITLE_WEIGHT = 1.0                 # the title vector's weight in a document vector
+MODEL_ID = MODEL_NAME   # what stored vectors are tagged with: model + recipe (module doc; "+title" was 1.0)
+TITLE_WEIGHT = 0.0      # the title-only vector's weight in a document vector (module doc)
 DIM = 384
 MAX_TOKENS = 256               # sentence-transformers' max_seq_length for this model
 MAX_CHARS = 100 * MAX_TOKENS   # longer inputs are cut before tokenising (never reached by abstracts)
@@ -64,7 +67,8 @@ def paper_text(paper: Paper) -> str:
 
 def document_vectors(encoder: "Encoder", texts: Sequence[str], titles: Sequence[str],
                      batch_size: int | None = None) -> np.ndarray:
-    """Papers' vectors: normalise(e(text) + TITLE_WEIGHT * e(title)) (see the module doc).
+    """Papers' vectors: normalise(e(text) + TITLE_WEIGHT * e(title)) (see the module doc); with
+    TITLE_WEIGHT 0 the titles are not encoded at all.
 
     `texts` are `embed_text(title, abstract)`; an empty title adds nothing. Titles are encoded in
     their own batches: short texts batched with abstracts would be padded to their length.
@@ -73,7 +77,7 @@ def document_vectors(encoder: "Encoder", texts: Sequence[str], titles: Sequence[
     full = np.asarray(encoder.encode(list(texts), **kw), dtype=np.float32)
     if not len(full):
         return full.reshape(0, encoder.dim)
-    wanted = [i for i, t in enumerate(titles) if t and t != texts[i]]
+    wanted = [i for i, t in enumerate(titles) if t and t != texts[i]] if TITLE_WEIGHT else []
     if wanted:
         title_vecs = np.asarray(encoder.encode([titles[i] for i in wanted], **kw), dtype=np.float32)
         full[wanted] += TITLE_WEIGHT * title_vecs

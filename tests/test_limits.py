@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import secrets
 import threading
+import time
 
 import httpx
 import pytest
@@ -310,10 +311,21 @@ def test_two_real_server_processes_share_the_database_counters(tmp_path, web_dat
     with running(*servers):
         for server in servers:
             server.wait_ready()
-        codes = []
+        for n in range(2, 8):  # a run that straddles a minute boundary is done again by a new client
+            minute = int(time.time() // 60)
+            codes = alternating_searches([s.url for s in servers], f"127.0.0.{n}")
+            if int(time.time() // 60) == minute:  # one fixed window, and under 60 s: the limit is exact
+                break
+    assert codes.count(200) == allowed and codes.count(429) == 16 - allowed, codes
+
+
+def alternating_searches(urls: list[str], source: str) -> list[int]:
+    """16 searches from the loopback address `source` (its own rate-limit key), alternating servers."""
+    codes = []
+    with httpx.Client(transport=httpx.HTTPTransport(local_address=source), timeout=60) as http:
         for i in range(16):
-            response = httpx.get(f"{servers[i % 2].url}/api/papers/search", params={"q": "graph"}, timeout=60)
+            response = http.get(f"{urls[i % 2]}/api/papers/search", params={"q": "graph"})
             codes.append(response.status_code)
             if response.status_code == 429:
                 assert 1 <= int(response.headers["Retry-After"]) <= 120
-    assert codes.count(200) == allowed and codes.count(429) == 16 - allowed, codes
+    return codes

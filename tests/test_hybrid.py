@@ -252,7 +252,7 @@ def test_invalid_parameters(world):
     with pytest.raises(InvalidQuery):
         svc.search("x", offset=-1)
     with pytest.raises(InvalidQuery):
-        svc.search("x", mode="hybrid", offset=995, limit=10)
+        svc.search("x", mode="hybrid", offset=1000, limit=10)  # the list ends at RANK_DEPTH
     with pytest.raises(InvalidQuery):
         svc.search("x", rrf_k=-1)
 

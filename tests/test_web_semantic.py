@@ -96,3 +96,56 @@ def test_bad_queries_are_4xx_in_every_mode(web_client, mode):
 
 def test_unknown_mode_is_rejected(web_client):
     assert web_client.get("/api/papers/search", params={"q": "energy", "mode": "psychic"}).status_code == 422
+
+
+# ---------------------------------------------------------------------------------------------
+# one ranking per query: pages 1-10 show one total and no paper twice, in every mode
+
+
+MODES = ["hybrid", "keyword", "semantic"]
+SITES = ["with vectors", "without vectors"]  # (semantic and hybrid fall back to keywords there)
+QUERY = {"with vectors": "energy", "without vectors": "learning"}  # the test site has 10 energy papers
+
+
+def html_page(client, q: str, mode: str, page: int) -> tuple[list[str], str | None]:
+    soup = BeautifulSoup(client.get("/search", params={"q": q, "mode": mode, "page": page}).text, "html.parser")
+    count = soup.select_one(".result-count")
+    return [card["data-id"] for card in soup.select("article.card")], count.text.split()[0] if count else None
+
+
+@pytest.mark.parametrize("site", SITES)
+@pytest.mark.parametrize("mode", MODES)
+def test_search_pages_show_one_total_and_no_paper_twice(semantic_client, web_client, site, mode):
+    client = semantic_client if site == "with vectors" else web_client
+    pages = [html_page(client, QUERY[site], mode, page) for page in range(1, 11)]
+    seen = [pid for ids, _ in pages for pid in ids]
+    totals = {total for ids, total in pages if ids}
+    assert len(totals) == 1 and len(seen) == len(set(seen))
+    size = len(pages[0][0])
+    assert len(seen) == min(int(totals.pop().replace(",", "")), 10 * size)  # no gaps either
+
+
+def api_page(client, q: str, mode: str, p: int, limit: int):
+    response = client.get("/api/papers/search", params={"q": q, "mode": mode, "p": p, "limit": limit})
+    assert response.status_code == 200
+    return [h["paper"]["id"] for h in response.json()], response.headers
+
+
+@pytest.mark.parametrize("site", SITES)
+@pytest.mark.parametrize("mode", MODES)
+def test_api_search_pages_one_ranking(semantic_client, web_client, site, mode):
+    client = semantic_client if site == "with vectors" else web_client
+    got, totals = [], set()
+    for p in range(10):
+        ids, headers = api_page(client, QUERY[site], mode, p, 30)
+        got += ids
+        totals.add(headers["x-total-count"])
+        if "link" not in headers:
+            assert (p + 1) * 30 >= int(headers["x-total-count"])
+            break
+        assert headers["link"].endswith('>; rel="next"') and f"p={p + 1}" in headers["link"]
+    assert len(totals) == 1 and len(got) == len(set(got)) == min(int(totals.pop()), 300)
+    wide = [pid for p in range(3) for pid in api_page(client, QUERY[site], mode, p, 100)[0]]
+    assert wide[:len(got)] == got[:len(wide)]  # pages of 30 and of 100 cut the same list
+    beyond = client.get("/api/papers/search", params={"q": QUERY[site], "mode": mode, "p": 10, "limit": 100})
+    assert beyond.status_code == 400

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import html
+import os
 import shutil
 import threading
 from collections.abc import Iterable, Sequence
@@ -35,13 +36,15 @@ from tantivy import Document, Filter, Occur, Query, TextAnalyzerBuilder, Tokeniz
 from dailypapers.errors import IndexUnavailable, InvalidQuery
 from dailypapers.ids import order_rank
 from dailypapers.models import Paper
-from dailypapers.search import generations
+from dailypapers.search import bm25, generations
 from dailypapers.search.query import ParsedQuery
 
-SCHEMA_VERSION = 2  # 2: the `newest` sort key
+SCHEMA_VERSION = 3  # 2: the `newest` sort key; 3: each paper's analysed tokens and field lengths
 FIELD_BOOSTS = {"title": 3.0, "authors": 2.0, "abstract": 1.0}
 WRITER_HEAP = 64_000_000
 MAX_LIMIT = 1000
+RANK_DEPTH = 1000  # a query's ranked list (KeywordIndex.candidates) is at most this long
+POOL_MARGIN = 0.5  # tantivy's top depth * (1 + POOL_MARGIN) matches are re-scored for the top depth
 SORTS = ("relevance", "date")
 SNIPPET_CHARS = {"title": 1000, "authors": 300, "abstract": 280}
 _TIE_BREAKER = 0.1
@@ -69,6 +72,9 @@ def _schema() -> tantivy.Schema:
     sb.add_text_field("categories", stored=True, tokenizer_name="raw", index_option="basic")
     sb.add_date_field("published", stored=True, indexed=True, fast=True)
     sb.add_unsigned_field("newest", fast=True)
+    sb.add_bytes_field("terms", stored=True, indexed=False, fast=False)  # analysed tokens, a field a line
+    for name in _FIELD_ANALYZER:
+        sb.add_unsigned_field(f"{name}_len", fast=True)  # tokens in the field, summed for the average
     return sb.build()
 
 
@@ -117,9 +123,14 @@ def _category_terms(paper: Paper) -> list[str]:
 def _document(paper: Paper) -> Document:
     doc = Document()
     doc.add_text("arxiv_id", paper.arxiv_id)
-    doc.add_text("title", _clean(paper.title))
-    doc.add_text("authors", ", ".join(_clean(a.name) for a in paper.authors))
-    doc.add_text("abstract", _clean(paper.abstract))
+    texts = {"title": _clean(paper.title), "abstract": _clean(paper.abstract),
+             "authors": ", ".join(_clean(a.name) for a in paper.authors)}
+    for name, text in texts.items():
+        doc.add_text(name, text)
+    terms = {name: _ANALYZERS[_FIELD_ANALYZER[name]].analyze(text) for name, text in texts.items()}
+    doc.add_bytes("terms", "\n".join(" ".join(terms[name]) for name in _FIELD_ANALYZER).encode())
+    for name, tokens in terms.items():
+        doc.add_unsigned(f"{name}_len", len(tokens))
     for term in _category_terms(paper):
         doc.add_text("categories", term)
     if paper.published is not None:
@@ -326,6 +337,7 @@ class KeywordIndex:
         self._gen: str | None = None
         self._index: tantivy.Index | None = None
         self._open_lock = threading.Lock()
+        self._corpus_cache: _Corpus | None = None
         self.path.mkdir(parents=True, exist_ok=True)
         with self._write_lock():
             state = self._read_state()
@@ -465,23 +477,50 @@ class KeywordIndex:
         hits = _hits(searcher, result, q, by_date)[:limit]
         return SearchPage(result.count, hits, relaxed, "date" if by_date else sort, offset, limit)
 
-    def candidates(self, q: ParsedQuery, depth: int) -> SearchPage:
-        """The best `depth` matches of `q` by relevance, as `search` finds them (every word, else
-        any word), but not highlighted: marking up every hit is half the cost of a hybrid search
-        that takes 100 candidates and shows 30. Each hit keeps its stored fields for `highlight`."""
+    def candidates(self, q: ParsedQuery, depth: int = RANK_DEPTH, *, any_word: bool | None = None) -> SearchPage:
+        """The best `depth` matches of `q` (every word, else any word; `any_word` True or False
+        forces one), ranked the same on every node: `total` counts every match.
+
+        tantivy's BM25 uses its segments' statistics, deleted documents included, and breaks ties
+        by position in the segments, so a node that followed updates and a freshly rebuilt one
+        order the same papers differently. Its top depth * (1 + POOL_MARGIN) matches (more while
+        the last ones tie) are therefore re-scored with the formula of search/bm25.py over the
+        live papers' statistics, ties going to the newer id (`ids.order_rank`). Hits are not
+        highlighted (that is half the cost of a hybrid search): each keeps its stored fields for
+        `highlight`."""
         _check_page(0, depth, "relevance")
-        searcher = self._current().searcher()
-        query, n_terms = _build_query(q, relaxed=False)
-        if query is None:
-            return SearchPage(0, [], limit=depth)
-        result = _run(searcher, query, 0, depth, False)
-        relaxed = result.count == 0 and n_terms > 1
-        if relaxed:
+        version, searcher = self.version(), self._current().searcher()
+        query, n_terms = _build_query(q, relaxed=bool(any_word))
+        count = 0 if query is None else _count(searcher, query)
+        relaxed = bool(any_word)
+        if count == 0 and n_terms > 1 and any_word is None:
             query, _ = _build_query(q, relaxed=True)
             assert query is not None  # the same clauses, the words any-of
-            result = _run(searcher, query, 0, depth, False)
-        hits = [_bare_hit(searcher.doc(address), float(score)) for score, address in result.hits[:depth]]
-        return SearchPage(result.count, hits, relaxed, "relevance", 0, depth)
+            count, relaxed = _count(searcher, query), True
+        if query is None or count == 0:
+            return SearchPage(0, [], relaxed, limit=depth)
+        scorer = _Scorer(q, self._corpus(version, searcher))
+        pool = _pool(searcher, query, count, depth)
+        lengths = [searcher.fast_field_values(f"{name}_len", pool) for name in _FIELD_ANALYZER]
+        hits = []
+        for address, *lens in zip(pool, *lengths, strict=True):
+            doc = searcher.doc(address)
+            hits.append(_bare_hit(doc, scorer(_stored_terms(doc), dict(zip(_FIELD_ANALYZER, lens, strict=True)))))
+        hits.sort(key=rank_key)
+        return SearchPage(count, hits[:depth], relaxed, "relevance", 0, depth)
+
+    def version(self) -> tuple:
+        """A token that changes whenever the index changes (a commit, or a rebuild's switch)."""
+        generation = self._state()["generation"]
+        st = os.stat(self.path / generation / "meta.json")  # tantivy replaces it on every commit
+        return (generation, st.st_mtime_ns, st.st_ino, st.st_size)
+
+    def _corpus(self, version: tuple, searcher: tantivy.Searcher) -> _Corpus:
+        with self._open_lock:
+            cached = self._corpus_cache
+            if cached is None or cached.version != version:
+                cached = self._corpus_cache = _Corpus.of(version, searcher)
+        return cached
 
     def highlight(self, q: ParsedQuery, hits: Iterable[Hit]) -> None:
         """Fill in `matched_terms` and `highlights` of hits from `candidates`, in place."""
@@ -567,6 +606,94 @@ def _write(index: tantivy.Index, papers: Iterable[Paper], heap: int, threads: in
 
 def _id_set(ids: Sequence[str]) -> Query:
     return Query.term_set_query(SCHEMA, "arxiv_id", list(ids))
+
+
+def rank_key(hit: Hit) -> tuple[float, int, str]:
+    """The order of a ranked list: best score first, ties to the newer id, then the id."""
+    return (-hit.score, -order_rank(hit.arxiv_id), hit.arxiv_id)
+
+
+def _pool(searcher: tantivy.Searcher, query: Query, count: int, depth: int) -> list[tantivy.DocAddress]:
+    """tantivy's best depth * (1 + POOL_MARGIN) matches, extended while the last ones tie (which of
+    tied documents tantivy returns depends on the segments)."""
+    n = min(count, depth + int(depth * POOL_MARGIN))
+    while True:
+        hits = searcher.search(query, limit=n + 1, count=False).hits
+        if len(hits) <= n or hits[n][0] < hits[n - 1][0]:
+            return [address for _, address in hits[:n]]
+        n *= 2
+
+
+def _stored_terms(doc: Document) -> dict[str, str]:
+    """The paper's analysed tokens per field, each field's space-separated on one line."""
+    lines = (doc.get_first("terms") or b"").decode().split("\n")
+    return dict(zip(_FIELD_ANALYZER, lines, strict=False))
+
+
+@dataclass
+class _Corpus:
+    """Statistics of the live papers (deleted documents left out), for one index version."""
+
+    version: tuple
+    searcher: tantivy.Searcher
+    docs: int
+    avg_length: dict[str, float]
+    doc_freqs: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, version: tuple, searcher: tantivy.Searcher) -> _Corpus:
+        docs = searcher.num_docs
+        aggs = {name: {"sum": {"field": f"{name}_len"}} for name in _FIELD_ANALYZER}
+        sums = searcher.aggregate(Query.all_query(), aggs) if docs else {}
+        avg = {name: float(sums.get(name, {}).get("value") or 0.0) / max(docs, 1) for name in _FIELD_ANALYZER}
+        return cls(version, searcher, docs, avg)
+
+    def idf(self, field_name: str, token: str) -> float:
+        key = (field_name, token)
+        if key not in self.doc_freqs:
+            if len(self.doc_freqs) > 10_000:
+                self.doc_freqs.clear()
+            self.doc_freqs[key] = _count(self.searcher, Query.term_query(SCHEMA, field_name, token))
+        return bm25.idf(self.doc_freqs[key], self.docs)
+
+
+class _Scorer:
+    """BM25 of one query, as `_build_query` asks tantivy for it (each word or phrase the best of
+    its boosted fields plus a tenth of the others, summed; filters score nothing)."""
+
+    def __init__(self, q: ParsedQuery, corpus: _Corpus) -> None:
+        self.avg = corpus.avg_length
+        self.items: list[list[tuple[str, float, list[str], float]]] = []
+        for text in q.terms + q.phrases:
+            runs = [(name, boost, analyse(name, text)) for name, boost in FIELD_BOOSTS.items()]
+            item = [(name, boost, run, sum(corpus.idf(name, t) for t in run)) for name, boost, run in runs if run]
+            if item:
+                self.items.append(item)
+
+    def __call__(self, terms: dict[str, str], lengths: dict[str, int]) -> float:
+        tokens = _Tokens(terms)
+        total = 0.0
+        for item in self.items:
+            scores = [boost * bm25.term_score(tokens.frequency(name, run), lengths[name], self.avg[name], idf)
+                      for name, boost, run, idf in item]
+            total += bm25.dismax([x for x in scores if x > 0], _TIE_BREAKER)
+        return total
+
+
+class _Tokens:
+    """One paper's token lines, split only where a run's first token occurs (a substring test)."""
+
+    def __init__(self, lines: dict[str, str]) -> None:
+        self.lines = lines
+        self.split: dict[str, list[str]] = {}
+
+    def frequency(self, name: str, run: list[str]) -> int:
+        line = self.lines.get(name, "")
+        if run[0] not in line:
+            return 0
+        if name not in self.split:
+            self.split[name] = line.split()
+        return bm25.frequency(self.split[name], run)
 
 
 def _bare_hit(doc: Document, score: float) -> Hit:

@@ -29,24 +29,26 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dailypapers.errors import InvalidQuery, NotFound
+from dailypapers.ids import order_rank
 from dailypapers.models import Paper
+from dailypapers.search.floor import above_floor, floor_for
 from dailypapers.search.hybrid import (
     DEFAULT_RRF_K,
     Explanation,
+    Fused,
     FusionWeights,
     KeywordCandidate,
     adaptive_weights,
     fuse,
 )
-from dailypapers.search.floor import above_floor, floor_for
-from dailypapers.search.keyword import MAX_LIMIT, KeywordIndex
+from dailypapers.search.keyword import MAX_LIMIT, RANK_DEPTH, Hit, KeywordIndex
 from dailypapers.search.lookup import IdMatch, look_up, paper_refs
 from dailypapers.search.phrases import distinctive_words, key_phrases
 from dailypapers.search.query import ParsedQuery, normalise_category, parse_query
@@ -59,8 +61,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MODES = ("hybrid", "keyword", "semantic")
-DEPTH = 100                  # candidates taken from each list before fusing
-MAX_DEPTH = MAX_LIMIT        # offset + limit may not go beyond this in semantic/hybrid modes
+DEPTH = RANK_DEPTH           # candidates taken from each list before fusing
+RANKINGS_CACHED = 64         # whole result lists kept per service (LRU), for paging
 ALLOWED_FETCH_MAX = 20_000   # filters passing at most this many papers: fetch their ids
 POST_FILTER_MAX = 8_000      # otherwise: at most this many vector candidates are filtered
 RETRY_ENCODER_AFTER = 60.0   # seconds before a failed encoder load is tried again
@@ -85,8 +87,8 @@ class Results:
 
     `mode` is what was asked, `used_mode` what ran (keyword when semantic search was not
     available, "filter" for a query of filters only). `total` is how many results can be paged
-    through: all keyword matches in keyword mode; the ranked candidates (at most MAX_DEPTH) in
-    semantic and hybrid modes.
+    through: the length of the query's ranked list (at most RANK_DEPTH, see SearchService.ranking),
+    the same on every page; for a query of filters only, every paper passing them (newest first).
     """
 
     query: str
@@ -115,6 +117,26 @@ class Results:
         for r in out["results"]:
             r["published"] = r["published"].isoformat() if r["published"] else None
         return out
+
+
+@dataclass
+class Ranking:
+    """A query's whole result list in one mode, best first (see SearchService.ranking).
+
+    `hits`: the keyword hits by id (stored text for highlighting a page, publication dates);
+    `matches`: papers matching the words (every word, or any when `relaxed`), however many."""
+
+    used_mode: str
+    entries: list[Fused]
+    hits: dict[str, Hit] = field(default_factory=dict)
+    relaxed: bool = False
+    matches: int = 0
+    weights: FusionWeights | None = None
+    notice: str | None = None
+
+
+class _SemanticFailed(Exception):
+    """Semantic search failed for this query; the message is the notice shown with keyword results."""
 
 
 @dataclass
@@ -178,6 +200,7 @@ class SearchService:
         self._lock = threading.Lock()
         self.query_cache = _LRU(query_cache_size)
         self.keyword_cache = _LRU(keyword_cache_size)
+        self.rankings = _LRU(RANKINGS_CACHED)
         self._allowed_cache = _LRU(64)
         self._resolved_cache = _LRU(16)  # the same sets resolved to vector-index labels
 
@@ -310,47 +333,94 @@ class SearchService:
         base = {"query": query, "mode": mode, "offset": offset, "limit": limit, "parsed": pq}
         if not pq.has_text:
             return self._keyword(pq, base, used_mode="filter")
+        if offset >= RANK_DEPTH:
+            raise InvalidQuery(f"search pages only through the first {RANK_DEPTH} results")
+        return self._page(self.ranking(pq, mode, rrf_k=rrf_k), pq, base)
+
+    # -- one ranking per query ------------------------------------------------------------------
+
+    def ranking(self, pq: ParsedQuery, mode: str = "hybrid", *, rrf_k: int | None = None) -> Ranking:
+        """`pq`'s whole result list in `mode`, at most RANK_DEPTH papers: every page is a slice of
+        it, so the total stays put and no paper shows twice. Kept (LRU) per query, filters, mode
+        and index versions, so paging does not recompute it; the keyword list is node-independent
+        (KeywordIndex.candidates). Falls back to the keyword list, with a notice, when semantic
+        search is unavailable."""
+        rrf_k = self.rrf_k if rrf_k is None else rrf_k
         if mode == "keyword":
-            return self._keyword(pq, base)
-        if offset + limit > MAX_DEPTH:
-            raise InvalidQuery(f"{mode} search pages only through the first {MAX_DEPTH} results")
+            return self._keyword_ranking(pq)
         notice = self._semantic_unavailable()
-        if notice is not None:
-            return self._keyword(pq, base, notice=notice)
+        if notice is None:
+            try:
+                return self._semantic_ranking(pq, mode, rrf_k)
+            except _SemanticFailed as failed:
+                notice = str(failed)
+        return replace(self._keyword_ranking(pq), notice=notice)
+
+    def _keyword_ranking(self, pq: ParsedQuery) -> Ranking:
+        key = ("keyword", _query_key(pq), self.keyword.version())
+        ranking = self.rankings.get(key)
+        if ranking is None:
+            found = self.keyword.candidates(pq, RANK_DEPTH)
+            entries = [Fused(h.arxiv_id, h.score, Explanation(mode="keyword", keyword_rank=n, keyword_score=h.score))
+                       for n, h in enumerate(found.hits, 1)]
+            ranking = Ranking("keyword", entries, {h.arxiv_id: h for h in found.hits}, found.relaxed, found.total)
+            self.rankings.put(key, ranking)
+        return ranking
+
+    def _semantic_ranking(self, pq: ParsedQuery, mode: str, rrf_k: int) -> Ranking:
+        index = self.vectors()
+        if index is None:
+            raise _SemanticFailed(NOTICE_NO_INDEX.format(reason=self._vector_error or "there is no vector index"))
+        key = (mode, _query_key(pq), rrf_k, getattr(self._encoder, "model_id", ""), index.version,
+               self.keyword.version())
+        ranking = self.rankings.get(key)
+        if ranking is None:
+            semantic = self._semantic_list(pq)
+            ranking = self._semantic_only(semantic) if mode == "semantic" else self._fused(pq, semantic, rrf_k)
+            self.rankings.put(key, ranking)
+        return ranking
+
+    def _semantic_list(self, pq: ParsedQuery) -> list[tuple[str, float]]:
+        """The semantic candidates, most similar first, ties to the newer id (as the keyword list)."""
         try:
             qvec = self.embed_query(semantic_text(pq))
         except Exception as exc:  # the encoder failed on this input: fall back, never 500
             log.exception("query embedding failed")
-            return self._keyword(pq, base, notice=NOTICE_NO_MODEL.format(reason=f"the encoder failed: {exc}"))
-        depth = max(self.depth, offset + limit)
+            raise _SemanticFailed(NOTICE_NO_MODEL.format(reason=f"the encoder failed: {exc}")) from exc
+        depth = RANK_DEPTH
         try:
             floor = floor_for(self.keyword, pq, getattr(self._encoder, "model_id", None))
             semantic = above_floor(self._semantic_candidates(qvec, pq, depth), floor)
         except VectorIndexError as exc:
-            return self._keyword(pq, base, notice=NOTICE_NO_INDEX.format(reason=str(exc)))
-        if mode == "semantic":
-            page = semantic[offset:offset + limit]
-            results = [Result(pid, sim, Explanation(mode="semantic", semantic_rank=offset + n + 1, similarity=sim))
-                       for n, (pid, sim) in enumerate(page)]
-            return Results(used_mode="semantic", total=len(semantic), results=results, **base)
-        kw_page = self.keyword.candidates(pq, depth)
-        kw_hits, relaxed, kw_total = kw_page.hits, kw_page.relaxed, kw_page.total
-        candidates = [KeywordCandidate(h.arxiv_id, h.score) for h in kw_hits]
-        weights = adaptive_weights(relaxed=relaxed, keyword_hits=len(candidates),
-                                   keyword_total=kw_total, rrf_k=rrf_k)
-        fused = fuse(candidates, semantic, weights)
-        page = fused[offset:offset + limit]
-        by_id = {h.arxiv_id: h for h in kw_hits}
-        self.keyword.highlight(pq, [by_id[f.arxiv_id] for f in page if f.arxiv_id in by_id])
+            raise _SemanticFailed(NOTICE_NO_INDEX.format(reason=str(exc))) from exc
+        return sorted(semantic, key=lambda c: (-c[1], -order_rank(c[0]), c[0]))
+
+    @staticmethod
+    def _semantic_only(semantic: list[tuple[str, float]]) -> Ranking:
+        entries = [Fused(pid, sim, Explanation(mode="semantic", semantic_rank=n, similarity=sim))
+                   for n, (pid, sim) in enumerate(semantic, 1)]
+        return Ranking("semantic", entries)
+
+    def _fused(self, pq: ParsedQuery, semantic: list[tuple[str, float]], rrf_k: int) -> Ranking:
+        words = self._keyword_ranking(pq)
+        candidates = [KeywordCandidate(e.arxiv_id, e.score) for e in words.entries[:self.depth]]
+        weights = adaptive_weights(relaxed=words.relaxed, keyword_hits=len(candidates),
+                                   keyword_total=words.matches, rrf_k=rrf_k)
+        fused = fuse(candidates, semantic[:self.depth], weights)[:RANK_DEPTH]
+        return Ranking("hybrid", fused, words.hits, words.relaxed, words.matches, weights)
+
+    def _page(self, ranking: Ranking, pq: ParsedQuery, base: dict) -> Results:
+        """One page of `ranking`; only its keyword hits are highlighted."""
+        page = ranking.entries[base["offset"]:base["offset"] + base["limit"]]
+        self.keyword.highlight(pq, [ranking.hits[e.arxiv_id] for e in page if e.arxiv_id in ranking.hits])
         results = []
-        for f in page:
-            hit = by_id.get(f.arxiv_id)
-            if hit is not None:
-                f.explanation.matched_terms = list(hit.matched_terms)
-            results.append(Result(f.arxiv_id, f.score, f.explanation, hit.highlights if hit else {},
+        for entry in page:
+            hit = ranking.hits.get(entry.arxiv_id)
+            explanation = replace(entry.explanation, matched_terms=list(hit.matched_terms) if hit else [])
+            results.append(Result(entry.arxiv_id, entry.score, explanation, hit.highlights if hit else {},
                                   hit.published if hit else None))
-        return Results(used_mode="hybrid", total=len(fused), results=results, relaxed=relaxed,
-                       weights=weights, **base)
+        return Results(used_mode=ranking.used_mode, total=len(ranking.entries), results=results,
+                       notice=ranking.notice, relaxed=ranking.relaxed, weights=ranking.weights, **base)
 
     def _lookup(self, refs, base: dict) -> Results:
         """A query of arXiv ids or paper links (search/lookup.py): those papers, as named."""
@@ -478,6 +548,10 @@ def semantic_text(pq: ParsedQuery) -> str:
 def filters_only(pq: ParsedQuery) -> ParsedQuery:
     return ParsedQuery(authors=list(pq.authors), categories=list(pq.categories),
                        date_from=pq.date_from, date_to=pq.date_to)
+
+
+def _query_key(pq: ParsedQuery) -> tuple:
+    return (tuple(pq.terms), tuple(pq.phrases), *_filter_key(pq))
 
 
 def _filter_key(pq: ParsedQuery) -> tuple:

@@ -45,8 +45,8 @@ def knows_any_word(index: KeywordIndex, pq: ParsedQuery) -> bool:
     words = query_words(pq)
     if not words:
         return True
-    searcher = index._current().searcher()
-    return any(_known(searcher, [t for _, t in kw._tokens("dp_text", w)], w) for w in words)
+    searcher = index.searcher()
+    return any(_known(searcher, kw.analyse("abstract", w), w) for w in words)
 
 
 def did_you_mean(index: KeywordIndex, raw: str, pq: ParsedQuery) -> str | None:

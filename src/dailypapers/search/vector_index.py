@@ -377,6 +377,12 @@ class VectorIndex:
         return self._gen
 
     @property
+    def version(self) -> tuple:
+        """Changes whenever searches could answer differently: a newly saved generation (read-only
+        indexes pick it up in `refresh`), or additions and removals not saved yet."""
+        return (self._state.get("generation"), self.ntotal, len(self._gen.dead))
+
+    @property
     def storage(self) -> str | None:
         return self._state.get("storage")
 

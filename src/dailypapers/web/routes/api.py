@@ -10,9 +10,9 @@ from fastapi import APIRouter, Query, Request, Response
 
 from dailypapers import ids
 from dailypapers.community import lists
-from dailypapers.errors import IndexUnavailable, InvalidDate
+from dailypapers.errors import IndexUnavailable, InvalidDate, InvalidQuery
 from dailypapers.models import Paper
-from dailypapers.search.keyword import MISSING
+from dailypapers.search.keyword import MISSING, RANK_DEPTH
 from dailypapers.search.query import parse_query
 from dailypapers.store.repo import Listed, Store
 from dailypapers.web import deps
@@ -71,14 +71,22 @@ def _latest(store: Store) -> periods.Period | None:
 
 
 @router.get("/papers/search", response_model=list[SearchResultOut], summary="Search papers (hybrid by default)",
-            responses=UNAVAILABLE)
+            response_description="A page of the query's ranked list (at most 1,000 papers, the same on every "
+                                 "page and node).",
+            responses={**UNAVAILABLE, 200: {"headers": {
+                "X-Total-Count": {"description": "Papers in the ranked list, all pages (at most 1,000).",
+                                  "schema": {"type": "integer", "minimum": 0}},
+                "Link": {"description": '`<URL>; rel="next"` while there are more pages.',
+                         "schema": {"type": "string", "pattern": '^<[^>]+>; rel="next"$'}}}}})
 def search_papers(
     request: Request,
+    response: Response,
     q: Annotated[str | None, Query(description="Words, \"phrases\", author:, cat:, from:, to: (500 chars max).")]
     = None,
     mode: Annotated[Literal["hybrid", "keyword", "semantic"],
                     Query(description="hybrid fuses the keyword (BM25) and semantic (embedding) rankings.")]
     = "hybrid",
+    p: Annotated[int, Query(ge=0, le=999, description="Page index, from 0.")] = 0,
     limit: Limit = 50,
 ) -> list[dict]:
     store = deps.store(request)
@@ -89,7 +97,10 @@ def search_papers(
     service = deps.search_service(request)
     if service is None:
         raise IndexUnavailable(MISSING)
-    found = service.search(q, mode, limit=limit)
+    if p * limit >= RANK_DEPTH:
+        raise InvalidQuery(f"search pages only through the first {RANK_DEPTH} results")
+    found = service.search(q, mode, offset=p * limit, limit=limit)
+    _page_headers(request, response, found.total, p, limit)
     by_id = store.papers_by_ids(found.ids)
     objects = {o["paper"]["id"]: o for o in _daily_objects(request, _listed(store, [by_id[i] for i in found.ids
                                                                                     if i in by_id]))}
@@ -109,6 +120,12 @@ def similar_papers(request: Request, arxiv_id: str, limit: Limit = 10) -> list[d
     found = store.papers_by_ids([s.arxiv_id for s in similar])
     return [{"paper": views.paper_object(found[s.arxiv_id], None), "similarity": s.similarity, "source": s.source}
             for s in similar if s.arxiv_id in found]
+
+
+def _page_headers(request: Request, response: Response, total: int, p: int, limit: int) -> None:
+    response.headers["X-Total-Count"] = str(total)
+    if (p + 1) * limit < total:
+        response.headers["Link"] = f'<{request.url.include_query_params(p=p + 1, limit=limit)}>; rel="next"'
 
 
 def _daily_objects(request: Request, items: list[Listed]) -> list[dict]:

@@ -61,7 +61,11 @@ class Submitter:
 
 @dataclass
 class DailyEntry:
-    """A paper listed on a day's page, with the community figures of its latest snapshot."""
+    """A paper listed on a day's page, with the community figures of its latest snapshot.
+
+    `published_at` is the entry's own `publishedAt` (HF orders a day by upvotes, then by it,
+    newest first). `source_json` is the entry as its source gave it (an HF daily-papers entry,
+    JSON text): the API serves it whole, fields this model does not name included."""
 
     arxiv_id: str
     date: dt.date
@@ -71,6 +75,8 @@ class DailyEntry:
     submitted_by: Submitter | None = None
     submitted_at: dt.datetime | None = None
     media_url: str | None = None
+    published_at: dt.datetime | None = None
+    source_json: str | None = None
 
 
 @dataclass

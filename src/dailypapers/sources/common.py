@@ -406,7 +406,7 @@ def storable(record: Record) -> Record:
     texts += [t for a in paper.authors for t in (a.name, a.affiliation)]
     texts += [link.url for link in paper.links]
     if daily is not None:
-        texts.append(daily.media_url)
+        texts += [daily.media_url, daily.source_json]
         if daily.submitted_by is not None:
             sub = daily.submitted_by
             texts += [sub.user, sub.fullname, sub.avatar_url]

@@ -7,6 +7,10 @@ The real data has two generations of fields: older entries carry the listing tim
 `publishedAt` and the submitter in `submittedBy` (`name` = user name); newer ones (from 2025-03)
 also have `paper.submittedOnDailyAt` (the listing time) and `paper.submittedOnDailyBy` (`user`),
 and their entry `publishedAt` is the arXiv publication time instead. Both are handled.
+
+Each entry is also kept whole, as JSON text (`DailyEntry.source_json`): the API serves what HF
+gave (thumbnails, organizations, claimed authors, AI summaries...), not only the fields the
+records name.
 """
 
 from __future__ import annotations
@@ -106,6 +110,8 @@ def entry_record(entry: Any, day: dt.date | None, line: int | None) -> Record:
         submitted_by=_submitter(get_dict(paper_obj, "submittedOnDailyBy") or get_dict(entry, "submittedBy")),
         submitted_at=listed_at,
         media_url=_media_url(entry, paper_obj),
+        published_at=parse_datetime(get_str(entry, "publishedAt")),
+        source_json=json.dumps(entry, ensure_ascii=False, separators=(",", ":"), allow_nan=False),
     )
     return Record(paper=paper, daily=daily, line=line)
 

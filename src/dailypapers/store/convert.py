@@ -66,7 +66,8 @@ def entry_row(e: DailyEntry) -> dict:
         "paper_id": e.arxiv_id, "date": e.date, "upvotes": e.upvotes, "num_comments": e.num_comments,
         "github_stars": e.github_stars, "submitted_by": s.user if s else None,
         "submitted_by_name": s.fullname if s else None, "submitted_by_avatar": s.avatar_url if s else None,
-        "submitted_at": utc(e.submitted_at), "media_url": e.media_url,
+        "submitted_at": utc(e.submitted_at), "media_url": e.media_url, "published_at": utc(e.published_at),
+        "source_json": e.source_json,
     }
 
 
@@ -76,5 +77,5 @@ def entry_from_row(row) -> DailyEntry:
     return DailyEntry(
         arxiv_id=row.paper_id, date=as_date(row.date), upvotes=row.upvotes, num_comments=row.num_comments,
         github_stars=row.github_stars, submitted_by=submitter, submitted_at=utc(row.submitted_at),
-        media_url=row.media_url,
+        media_url=row.media_url, published_at=utc(row.published_at), source_json=row.source_json,
     )

@@ -88,6 +88,8 @@ daily_entries = Table(
     Column("submitted_by_avatar", Text),
     Column("submitted_at", DateTime(timezone=True)),
     Column("media_url", Text),
+    Column("published_at", DateTime(timezone=True)),  # the entry's own publishedAt (HF's tie-break)
+    Column("source_json", Text),  # the entry as its source gave it (HF's JSON), served whole by the API
     Index("ix_daily_entries_date", "date"),
     Index("ix_daily_entries_submitted_by", "submitted_by"),
 )

@@ -102,6 +102,7 @@ OPERATIONS = [
     ("GET", "/api/papers/{arxiv_id}"), ("GET", "/api/papers/{arxiv_id}/similar"),
     ("GET", "/api/papers/{arxiv_id}/comments"), ("POST", "/api/papers/{arxiv_id}/comments"),
     ("POST", "/api/papers/{arxiv_id}/vote"), ("POST", "/api/papers/submit"), ("GET", "/api/whoami"),
+    ("GET", "/api/arxiv/{arxiv_id}/repos"),
 ]
 # strings an attacker or a broken client sends: markup, SQL, traversal, NUL and control bytes,
 # right-to-left marks, astral characters, huge and empty values, ids that are almost ids
@@ -137,7 +138,7 @@ def _string_parameters(operation) -> list[tuple[str, str]]:
 
 # operations whose only input is a free-form string (or nothing) have no invalid input to generate
 NOTHING_NEGATIVE = {("GET", "/api/whoami"), ("GET", "/api/papers/{arxiv_id}"),
-                    ("GET", "/api/papers/{arxiv_id}/comments")}
+                    ("GET", "/api/papers/{arxiv_id}/comments"), ("GET", "/api/arxiv/{arxiv_id}/repos")}
 CASES = [(m, p, mode) for m, p in OPERATIONS for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
          if mode is GenerationMode.POSITIVE or (m, p) not in NOTHING_NEGATIVE]
 # a path value with a slash or dot segments addresses another route (or none), not this operation
@@ -192,6 +193,8 @@ REAL_CASES = [
     ("GET", "/api/daily_papers", {"query": {"date": "2026-08-21", "sort": "trending"}}),
     ("GET", "/api/daily_papers", {"query": {"week": "2026-W34", "limit": 100}}),
     ("GET", "/api/daily_papers", {"query": {"month": "2026-07", "p": 1}}),
+    ("GET", "/api/daily_papers", {"query": {"p": 2, "limit": 30}}),  # no period: the feed
+    ("GET", "/api/daily_papers", {"query": {"submitter": "taesiri", "sort": "publishedAt"}}),
     ("GET", "/api/papers", {"query": {"limit": 100}}),
     ("GET", "/api/papers/search", {"query": {"q": "agent", "mode": "keyword"}}),
     ("GET", "/api/papers/search", {"query": {"q": '"language model" cat:cs.CL', "mode": "hybrid"}}),
@@ -208,6 +211,7 @@ REAL_CASES = [
     ("POST", "/api/papers/{arxiv_id}/comments", {"path_parameters": {"arxiv_id": "2501.00001"},
                                                  "body": {"body": "<script>alert(1)</script> **bold** $x^2$"}}),
     ("GET", "/api/papers/{arxiv_id}/comments", {"path_parameters": {"arxiv_id": "2501.00001"}}),
+    *(("GET", "/api/arxiv/{arxiv_id}/repos", {"path_parameters": {"arxiv_id": i}}) for i in ("2607.13639", "2401.99999")),
 ]
 
 

@@ -95,7 +95,7 @@ def test_bad_queries_are_4xx_in_every_mode(web_client, mode):
 
 
 def test_unknown_mode_is_rejected(web_client):
-    assert web_client.get("/api/papers/search", params={"q": "energy", "mode": "psychic"}).status_code == 422
+    assert web_client.get("/api/papers/search", params={"q": "energy", "mode": "psychic"}).status_code == 400
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 
 from .. import ranking
 from ..store import Store
-from ..store.lists import RankRow, period_rows
+from ..store.lists import RankRow, feed_rows, period_rows
 from ..store.repo import Listed, Page
 from ..store.sqlutil import utcnow
 
 SORTS = ("trending", "upvotes", "date")
+FEED_TRENDING_DAYS = 30  # a list without a period ranks this many days by trending score
 
 
 def _scored(rows: list[RankRow], reference: dt.datetime) -> dict[str, ranking.Explanation]:
@@ -25,8 +26,14 @@ def _order(rows: list[RankRow], sort: str, scores: dict[str, ranking.Explanation
         newest_first = sorted(rows, key=lambda r: r.entry.arxiv_id, reverse=True)
         return sorted(newest_first, key=lambda r: (-scores[r.entry.arxiv_id].score,
                                                    -(r.entry.upvotes + r.local_votes)))
-    return sorted(rows, key=lambda r: (-(r.entry.upvotes + r.local_votes), -r.entry.date.toordinal(),
-                                       r.entry.arxiv_id))
+    # HF's order: upvotes, then the entry's publishedAt, newest first
+    return sorted(rows, key=lambda r: (-(r.entry.upvotes + r.local_votes), -_published(r),
+                                       -r.entry.date.toordinal(), r.entry.arxiv_id))
+
+
+def _published(row: RankRow) -> float:
+    when = row.entry.published_at or row.published
+    return when.timestamp() if when else float("-inf")
 
 
 def daily(store: Store, start: dt.date, end: dt.date, *, sort: str = "upvotes", submitter: str | None = None,
@@ -41,6 +48,24 @@ def daily(store: Store, start: dt.date, end: dt.date, *, sort: str = "upvotes", 
     items = [Listed(found[r.entry.arxiv_id], r.entry) for r in ordered if r.entry.arxiv_id in found]
     return Page(items, len(rows), offset, limit,
                 extra={"scores": {r.entry.arxiv_id: scores[r.entry.arxiv_id] for r in ordered}})
+
+
+def feed(store: Store, *, sort: str = "upvotes", submitter: str | None = None, offset: int = 0, limit: int = 30,
+         now: dt.datetime | None = None) -> Page:
+    """The daily lists without a period: each day's list in turn, newest day first, so that pages go
+    back through earlier days (with `submitter`, the member's whole history). `trending` ranks the
+    last FEED_TRENDING_DAYS days (a member's whole history) by the trending score instead: older
+    papers' scores have decayed to nothing."""
+    if sort == "trending":
+        latest = store.latest_date()
+        if latest is None:
+            return Page([], 0, offset, limit)
+        start = dt.date.min if submitter else latest - dt.timedelta(days=FEED_TRENDING_DAYS - 1)
+        return daily(store, start, latest, sort="trending", submitter=submitter, offset=offset, limit=limit, now=now)
+    rows, total = feed_rows(store, sort=sort, submitter=submitter, offset=offset, limit=limit)
+    found = store.papers_by_ids([r.entry.arxiv_id for r in rows])
+    return Page([Listed(found[r.entry.arxiv_id], r.entry) for r in rows if r.entry.arxiv_id in found], total,
+                offset, limit)
 
 
 @dataclass(frozen=True)

@@ -349,8 +349,9 @@ class Store:
         """Papers listed between two dates (inclusive), one row per paper (its latest entry)."""
         latest = latest_entries_in(start, end, submitter)
         joined = latest.join(papers, papers.c.id == latest.c.paper_id)
-        order = {
-            "upvotes": [latest.c.upvotes.desc(), latest.c.date.desc(), latest.c.paper_id],
+        order = {  # upvotes: HF's order, then the entry's publishedAt, newest first
+            "upvotes": [latest.c.upvotes.desc(), func.coalesce(latest.c.published_at, papers.c.published).desc()
+                        .nulls_last(), latest.c.date.desc(), latest.c.paper_id],
             "date": [papers.c.published.desc(), latest.c.paper_id],
         }[sort]
         with self.engine.connect() as conn:
@@ -396,6 +397,10 @@ class Store:
         sub = select(paper_categories.c.paper_id).where(or_(
             paper_categories.c.category == category, paper_categories.c.category.like(f"{category}.%")))
         return self._paper_page(papers.c.id.in_(sub), offset, limit)
+
+    def paper_total(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(papers)).scalar_one()
 
     def paper_cursor(self, cursor: str | None, limit: int) -> tuple[list[Paper], str | None]:
         """All papers, newest id first, for cursor pagination of /api/papers."""

@@ -8,7 +8,7 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from dailypapers.web import background, errors, limits, params, sessions
+from dailypapers.web import background, errors, limits, methods, params, sessions
 from dailypapers.web.render.templating import STATIC, make_env
 from dailypapers.web.routes import (
     api,
@@ -70,11 +70,13 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     sessions.install(app, settings)
     # outermost last: headers on every response, then errors contained, then sizes checked
     app.add_middleware(limits.SizeLimits, settings=settings)
+    app.add_middleware(methods.ApiCors)  # preflight OPTIONS for /api GETs
     hosts = trusted_hosts(settings)
     if hosts is not None:  # requests for another host name get 400 (links never come from Host anyway)
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
     app.add_middleware(errors.ContainErrors)
     app.add_middleware(SecurityHeaders, hsts=settings.public_url.startswith("https://"))
+    app.add_middleware(methods.HeadAsGet)  # HEAD on every GET route
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # community routers first: their /papers/{id}/… and /api/papers/{id}/… paths would otherwise
     # be taken by the catch-all paper routes

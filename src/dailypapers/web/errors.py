@@ -14,7 +14,8 @@ Library errors map the same way on both sides:
     FetchError, MailError                  502
     IndexUnavailable, StorageError         503 with Retry-After (a search index being rebuilt, a
                                            database that refuses writes), logged as a warning
-    a malformed parameter (FastAPI)        422
+    a malformed parameter (FastAPI)        /api: 400 for the query or path, 422 for a JSON
+                                           body; pages: 422
     an unknown route                       404
     anything else                          500, logged as one line (no stack trace), never shown
                                            to the client (ContainErrors catches what no handler took)
@@ -32,6 +33,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dailypapers.search.query import MAX_QUERY_LENGTH
 from dailypapers.web.render.templating import render
 
 from ..errors import (
@@ -67,7 +69,7 @@ HINTS = {
     NotFound: ["Check the address, or search for the paper by its title."],
     InvalidArxivId: ["arXiv identifiers look like 2405.15738, 2405.15738v2 or hep-th/9901001."],
     InvalidDate: ["Days are written 2025-03-14, ISO weeks 2025-W11 and months 2025-03."],
-    InvalidQuery: ["Queries are at most 500 characters.",
+    InvalidQuery: [f"Queries are at most {MAX_QUERY_LENGTH:,} characters.",
                    'Use quotes for phrases, author:name, cat:cs.CL, from:2025-01-01 and to:2025-02-01.'],
 }
 
@@ -134,7 +136,11 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> Re
     for err in exc.errors()[:5]:
         where = ".".join(str(p) for p in err.get("loc", ())[1:]) or "request"
         parts.append(f"{where}: {err.get('msg', 'invalid value')}")
-    return error_response(request, 422, "; ".join(parts) or "invalid parameters")
+    # /api answers a bad query or path parameter with 400, as Hugging Face's API does; a JSON body
+    # that does not fit its model stays 422
+    in_body = all(err.get("loc", ("body",))[0] == "body" for err in exc.errors())
+    status = 400 if wants_json(request) and not in_body else 422
+    return error_response(request, status, "; ".join(parts) or "invalid parameters")
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:

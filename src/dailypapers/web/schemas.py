@@ -13,19 +13,35 @@ from pydantic import BaseModel, Field
 from dailypapers.web.params import JsonId
 
 
-class AuthorOut(BaseModel):
-    name: str
-    hidden: bool = False
-
-
 class UserOut(BaseModel):
-    """Who put a paper on the daily list."""
+    """A Hugging Face user, as HF gives one (who put a paper on the daily list, a claimed author)."""
 
-    user: str = Field(description="User name (unique).")
+    id_: str | None = Field(None, alias="_id", description="HF's id for the user.")
+    user: str | None = Field(None, description="User name (unique); older HF entries give it as `name` only.")
+    name: str | None = None
+    fullname: str | None = None
+    avatarUrl: str | None = None
+    type: str | None = Field(None, description="user or org.")
+    isPro: bool | None = None
+    isHf: bool | None = None
+    isMod: bool | None = None
+    followerCount: int | None = None
+
+
+class AuthorOut(BaseModel):
+    id_: str | None = Field(None, alias="_id", description="HF's id for the author entry.")
     name: str
-    fullname: str
-    avatarUrl: str = ""
-    type: str = "user"
+    hidden: bool | None = None
+    user: UserOut | None = Field(None, description="The HF member who claimed the authorship.")
+    status: str | None = Field(None, description="How the claim stands on HF (e.g. claimed_verified).")
+    statusLastChangedAt: str | None = None
+
+
+class OrganizationOut(BaseModel):
+    id_: str | None = Field(None, alias="_id")
+    name: str | None = None
+    fullname: str | None = None
+    avatar: str | None = None
 
 
 class LinkOut(BaseModel):
@@ -42,18 +58,27 @@ class VersionOut(BaseModel):
 
 
 class PaperOut(BaseModel):
-    """A paper, as `GET /api/papers/{id}` returns it (HF fields first, then extras)."""
+    """A paper, as `GET /api/papers/{id}` returns it: HF's fields, then our extras.
+
+    A paper imported from Hugging Face carries every field HF gave (fields not named here too);
+    a field we do not hold is absent, as on HF, never null."""
 
     id: str = Field(description="arXiv identifier without version, e.g. 2405.15738 or hep-th/9901001.")
     authors: list[AuthorOut]
     publishedAt: str | None = Field(None, description="First submission to arXiv.")
     title: str
-    summary: str = Field(description="The abstract.")
+    summary: str = Field(description="The abstract, as the source gave it.")
     upvotes: int = Field(0, description="Imported upvotes (the Hugging Face baseline) plus local members' votes.")
-    numComments: int = 0
+    numComments: int = Field(0, description="Imported (HF) comments plus local ones.")
+    discussionId: str | None = None
     githubRepo: str | None = None
+    githubRepoAddedBy: str | None = None
     githubStars: int | None = None
     projectPage: str | None = None
+    mediaUrls: list[str] | None = None
+    organization: OrganizationOut | None = None
+    ai_summary: str | None = Field(None, description="HF's AI summary, where the source has one.")
+    ai_keywords: list[str] | None = None
     submittedOnDailyAt: str | None = None
     submittedOnDailyBy: UserOut | None = None
     importedUpvotes: int = Field(0, description="Upvotes imported with the paper's latest daily-list snapshot.")
@@ -70,17 +95,52 @@ class PaperOut(BaseModel):
     versions: list[VersionOut] = []
 
 
+class RepoOut(BaseModel):
+    """A Hugging Face repository a paper links to."""
+
+    id: str = Field(description="owner/name (or a legacy single name).")
+    author: str | None = None
+    url: str
+    source: str = Field(description="Where the link was found (hf, abstract, comments).")
+
+
+class PaperInfoOut(PaperOut):
+    """`GET /api/papers/{id}`: the paper with its linked Hugging Face repositories (paper_info)."""
+
+    linkedModels: list[RepoOut] = []
+    numTotalModels: int = 0
+    linkedDatasets: list[RepoOut] = []
+    numTotalDatasets: int = 0
+    linkedSpaces: list[RepoOut] = []
+    numTotalSpaces: int = 0
+
+
+class LinkedReposOut(BaseModel):
+    """`GET /api/arxiv/{id}/repos`: empty lists when the paper's sources link to none."""
+
+    models: list[RepoOut] = []
+    datasets: list[RepoOut] = []
+    spaces: list[RepoOut] = []
+
+
 class DailyPaperOut(BaseModel):
-    """One entry of the daily list (and of search results): the paper nested, as HF returns it."""
+    """One entry of the daily list (and of search results): the paper nested, as HF returns it.
+
+    An entry imported from Hugging Face carries every field HF gave; a field we do not hold is
+    absent, never null."""
 
     paper: PaperOut
     publishedAt: str | None = None
     title: str
-    summary: str
+    summary: str | None = Field(None, description="The abstract (older HF entries have it on the paper only).")
+    thumbnail: str | None = None
     mediaUrl: str | None = None
+    mediaUrls: list[str] | None = None
     numComments: int = 0
     submittedBy: UserOut | None = None
-    isAuthorParticipating: bool = False
+    organization: OrganizationOut | None = None
+    submitterOrganization: OrganizationOut | None = None
+    isAuthorParticipating: bool | None = None
 
 
 class ExplanationOut(BaseModel):
@@ -120,8 +180,10 @@ class ErrorOut(BaseModel):
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {  # FastAPI's `responses=`
-    400: {"model": ErrorOut, "description": "A malformed id, date, week, month or query, a date out of range, "
-                                            "text with a control character, or too many query parameters."},
+    400: {"model": ErrorOut, "description": "A malformed id, date, week, month or query, a date out of range or "
+                                            "in the future, a query or path parameter of the wrong type or out "
+                                            "of range, text with a control character, or too many query "
+                                            "parameters."},
     401: {"model": ErrorOut, "description": "An `Authorization: Bearer dp_…` token that is unknown or revoked "
                                             "(read routes need none), or on a write a token that is not ours "
                                             "(an HF token; read routes ignore one)."},
@@ -129,7 +191,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {  # FastAPI's `responses=`
     413: {"model": ErrorOut, "description": "A request body over the size limit (`DAILYPAPERS_MAX_BODY_BYTES`)."},
     414: {"model": ErrorOut, "description": "A path and query string over the size limit "
                                             "(`DAILYPAPERS_MAX_URL_BYTES`)."},
-    422: {"model": ErrorOut, "description": "A parameter of the wrong type or out of range."},
+    422: {"model": ErrorOut, "description": "A JSON body field of the wrong type or out of range."},
     429: {"model": ErrorOut, "description": "Rate limited; the `Retry-After` header gives the seconds to wait.",
           "headers": {"Retry-After": {"description": "Seconds to wait.", "required": True,
                                       "schema": {"type": "integer", "minimum": 1}}}},

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 import re
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote, urlparse
 
 from markupsafe import Markup, escape
@@ -179,6 +182,63 @@ KIND_LABELS = {"github": "Code (GitHub)", "code": "Code", "project": "Project pa
 
 
 # -- Hugging Face-compatible JSON ------------------------------------------------------
+#
+# An entry imported from Hugging Face is served from the JSON HF gave (DailyEntry.source_json):
+# every field (thumbnails, organizations, claimed authors, AI summaries...), titles and abstracts
+# verbatim, URLs as given; only a URL with a scheme other than http(s) is dropped. Our figures
+# replace HF's where they differ: `upvotes` and `numComments` add local votes and comments. A
+# paper from another source gets the HF fields we hold; a field we do not hold is absent, as on
+# HF, not null. Our extras (importedUpvotes, categories, links, versions...) follow the same rule.
+
+_URL_KEYS = frozenset({"avatarUrl", "avatar", "thumbnail", "mediaUrl", "mediaUrls", "projectPage", "githubRepo",
+                       "url"})
+_BLANKS = "".join(map(chr, range(0x21)))  # C0 controls and space: browsers strip them around a URL
+_REPO_KINDS = {"hf_model": "models", "hf_dataset": "datasets", "hf_space": "spaces"}
+
+
+def api_url(url: str) -> bool:
+    """Whether a URL may leave through the API as given: http(s), or a path on the source's site
+    (HF's `/avatars/…`). Never `javascript:`, `data:`..., however disguised."""
+    flat = re.sub(r"[\t\n\r]", "", url).strip(_BLANKS)
+    return flat.lower().startswith(("http://", "https://")) or flat.startswith("/")
+
+
+def _vetted(value: Any, key: str | None = None) -> Any:
+    """A copy of source JSON without the URLs `api_url` refuses (under the keys that hold URLs)."""
+    if isinstance(value, dict):
+        return {k: _vetted(v, k) for k, v in value.items()
+                if not (k in _URL_KEYS and isinstance(v, str) and not api_url(v))}
+    if isinstance(value, list):
+        return [_vetted(v, key) for v in value if not (key in _URL_KEYS and isinstance(v, str) and not api_url(v))]
+    return value
+
+
+def _source(entry: DailyEntry | None) -> dict | None:
+    """The entry as its source gave it (vetted), or None for an entry we built ourselves."""
+    if entry is None or not entry.source_json:
+        return None
+    found = json.loads(entry.source_json)
+    return _vetted(found) if isinstance(found, dict) and isinstance(found.get("paper"), dict) else None
+
+
+def _present(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class _Counts:
+    imported: int
+    local: int
+    comments: int
+
+    @property
+    def upvotes(self) -> int:
+        return self.imported + self.local
+
+
+def _counts(paper: Paper, entry: DailyEntry | None, overlay: Overlay) -> _Counts:
+    comments = (entry.num_comments if entry else 0) + overlay.comments.get(paper.arxiv_id, 0)
+    return _Counts(entry.upvotes if entry else 0, overlay.votes.get(paper.arxiv_id, 0), comments)
 
 
 def hf_user(entry: DailyEntry | None) -> dict | None:
@@ -189,33 +249,11 @@ def hf_user(entry: DailyEntry | None) -> dict | None:
             "type": "user"}
 
 
-def paper_object(paper: Paper, entry: DailyEntry | None, overlay: Overlay | None = None) -> dict:
-    """A paper in the HF papers API's field names, plus our extras (categories, links, versions...).
-
-    `upvotes` is the imported baseline plus local votes; the extras give each part."""
-    overlay = overlay or Overlay()
-    imported = entry.upvotes if entry else 0
-    local = overlay.votes.get(paper.arxiv_id, 0)
-    comments = (entry.num_comments if entry else 0) + overlay.comments.get(paper.arxiv_id, 0)
-    github = first_link(paper, "github", "code")
-    project = first_link(paper, "project")
-    stars = github.stars if github and github.stars is not None else (entry.github_stars if entry else None)
-    return {
-        "id": paper.arxiv_id,
-        "authors": [{"name": a.name, "hidden": False} for a in paper.authors],
-        "publishedAt": hf_time(paper.published),
-        "title": paper.title,
-        "summary": paper.abstract,
-        "upvotes": imported + local,
-        "numComments": comments,
-        "githubRepo": github.url if github else None,
-        "githubStars": stars if github else None,
-        "projectPage": project.url if project else None,
-        "submittedOnDailyAt": hf_time(entry.submitted_at or entry.date) if entry else None,
-        "submittedOnDailyBy": hf_user(entry),
-        # extras, beyond the HF fields
-        "importedUpvotes": imported,
-        "localUpvotes": local,
+def _extras(paper: Paper, counts: _Counts) -> dict[str, Any]:
+    """What we add to HF's fields: where upvotes come from, and arXiv's metadata."""
+    return _present({
+        "importedUpvotes": counts.imported,
+        "localUpvotes": counts.local,
         "version": paper.version,
         "updatedAt": hf_time(paper.updated),
         "primaryCategory": paper.primary_category,
@@ -229,20 +267,84 @@ def paper_object(paper: Paper, entry: DailyEntry | None, overlay: Overlay | None
                   for link in web_links(paper)],
         "versions": [{"version": v.version, "submittedAt": hf_time(v.submitted), "size": v.size}
                      for v in paper.versions],
-    }
+    })
 
 
-def daily_object(item: Listed, overlay: Overlay | None = None) -> dict:
-    """One entry of `GET /api/daily_papers` (and of search results): the paper nested, as HF does."""
-    paper, entry = item.paper, item.entry
-    inner = paper_object(paper, entry, overlay)
-    return {
-        "paper": inner,
+def _built_paper(paper: Paper, entry: DailyEntry | None) -> dict[str, Any]:
+    """HF's paper fields from what we hold, for a paper no HF entry brought."""
+    github = first_link(paper, "github", "code")
+    project = first_link(paper, "project")
+    stars = github.stars if github and github.stars is not None else (entry.github_stars if entry else None)
+    return _present({
+        "id": paper.arxiv_id,
+        "authors": [{"name": a.name, "hidden": False} for a in paper.authors],
         "publishedAt": hf_time(paper.published),
         "title": paper.title,
         "summary": paper.abstract,
+        "githubRepo": github.url if github else None,
+        "githubStars": stars if github else None,
+        "projectPage": project.url if project else None,
+        "submittedOnDailyAt": hf_time(entry.submitted_at or entry.date) if entry else None,
+        "submittedOnDailyBy": hf_user(entry),
+    })
+
+
+def _paper_fields(paper: Paper, entry: DailyEntry | None, source: dict | None, counts: _Counts) -> dict[str, Any]:
+    fields = source["paper"] if source is not None else _built_paper(paper, entry)
+    fields.update({"id": paper.arxiv_id, "upvotes": counts.upvotes})
+    fields.update(_extras(paper, counts))
+    return fields
+
+
+def paper_object(paper: Paper, entry: DailyEntry | None, overlay: Overlay | None = None, *,
+                 repos: bool = False) -> dict[str, Any]:
+    """A paper in the HF papers API's field names, plus our extras (categories, links, versions...).
+
+    `upvotes` is the imported baseline plus local votes; the extras give each part. With `repos`
+    (`GET /api/papers/{id}`, what paper_info reads) the linked models, datasets and Spaces too."""
+    counts = _counts(paper, entry, overlay or Overlay())
+    fields = _paper_fields(paper, entry, _source(entry), counts)
+    fields["numComments"] = counts.comments  # a daily entry has it beside the paper, not in it
+    if repos:
+        linked = linked_repos(paper)
+        for group, name in (("models", "Models"), ("datasets", "Datasets"), ("spaces", "Spaces")):
+            fields[f"linked{name}"] = linked[group]
+            fields[f"numTotal{name}"] = len(linked[group])
+    return fields
+
+
+def daily_object(item: Listed, overlay: Overlay | None = None) -> dict[str, Any]:
+    """One entry of `GET /api/daily_papers` (and of search results): the paper nested, as HF does."""
+    paper, entry = item.paper, item.entry
+    counts = _counts(paper, entry, overlay or Overlay())
+    source = _source(entry)
+    inner = _paper_fields(paper, entry, source, counts)
+    if source is not None:
+        return {**source, "paper": inner, "numComments": counts.comments}
+    return _present({
+        "paper": inner,
+        "publishedAt": hf_time((entry.published_at if entry else None) or paper.published),
+        "title": paper.title,
+        "summary": paper.abstract,
         "mediaUrl": safe_url(entry.media_url) if entry else None,
-        "numComments": inner["numComments"],
+        "numComments": counts.comments,
         "submittedBy": hf_user(entry),
-        "isAuthorParticipating": False,
-    }
+    })
+
+
+def linked_repos(paper: Paper) -> dict[str, list[dict[str, str]]]:
+    """The Hugging Face models, datasets and Spaces a paper links to (`GET /api/arxiv/{id}/repos`),
+    from the links its sources carry (HF data, the abstract, the comments); empty lists otherwise."""
+    out: dict[str, list[dict[str, str]]] = {"models": [], "datasets": [], "spaces": []}
+    for link in web_links(paper):
+        group = _REPO_KINDS.get(link.kind)
+        if group:
+            out[group].append(_repo(link))
+    return out
+
+
+def _repo(link: Link) -> dict[str, str]:
+    parts = urlparse(link.url).path.strip("/").split("/")
+    repo_id = "/".join(parts[1:] if parts[0] in ("datasets", "spaces") else parts)
+    author = {"author": repo_id.split("/")[0]} if "/" in repo_id else {}
+    return {"id": repo_id, **author, "url": link.url, "source": link.source}

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
 
 from dailypapers import ids
 from dailypapers.community import comments as comment_rules
@@ -44,13 +45,15 @@ def whoami(request: Request) -> dict:
              responses={409: {"model": ErrorOut, "description": "The paper is already on a daily list."},
                         502: {"model": ErrorOut, "description": "The paper is not stored here and the arXiv API "
                                                                 "could not be reached to fetch it."}})
-def submit(request: Request, body: SubmitIn) -> dict:
+def submit(request: Request, body: SubmitIn) -> Response:
     user = sessions.require_user(request)
     deps.limits(request).submissions.hit(str(user.id))
     store = deps.store(request)
     paper = submitting.submit(store, deps.settings(request), user, body.id, now=deps.now(request))
     entries = store.entries_for(paper.arxiv_id)
-    return views.paper_object(paper, entries[-1] if entries else None, overlay.load(request, [paper.arxiv_id]))
+    # as built: a field the paper lacks stays absent (the model would write it as null)
+    return JSONResponse(views.paper_object(paper, entries[-1] if entries else None,
+                                           overlay.load(request, [paper.arxiv_id])))
 
 
 @router.post("/papers/{arxiv_id:path}/vote", response_model=VoteOut, summary="Upvote a paper, or take the vote back")

@@ -44,7 +44,7 @@ FIELD_BOOSTS = {"title": 3.0, "authors": 2.0, "abstract": 1.0}
 WRITER_HEAP = 64_000_000
 MAX_LIMIT = 1000
 RANK_DEPTH = 1000  # a query's ranked list (KeywordIndex.candidates) is at most this long
-POOL_MARGIN = 0.5  # tantivy's top depth * (1 + POOL_MARGIN) matches are re-scored for the top depth
+POOL_MARGIN = 0.2  # tantivy's top depth * (1 + POOL_MARGIN) matches are re-scored for the top depth
 SORTS = ("relevance", "date")
 SNIPPET_CHARS = {"title": 1000, "authors": 300, "abstract": 280}
 _TIE_BREAKER = 0.1
@@ -502,12 +502,14 @@ class KeywordIndex:
         scorer = _Scorer(q, self._corpus(version, searcher))
         pool = _pool(searcher, query, count, depth)
         lengths = [searcher.fast_field_values(f"{name}_len", pool) for name in _FIELD_ANALYZER]
-        hits = []
+        scored = []
         for address, *lens in zip(pool, *lengths, strict=True):
             doc = searcher.doc(address)
-            hits.append(_bare_hit(doc, scorer(_stored_terms(doc), dict(zip(_FIELD_ANALYZER, lens, strict=True)))))
-        hits.sort(key=rank_key)
-        return SearchPage(count, hits[:depth], relaxed, "relevance", 0, depth)
+            score = scorer(_stored_terms(doc), dict(zip(_FIELD_ANALYZER, lens, strict=True)))
+            scored.append((-score, -order_rank(_stored_id(doc)), _stored_id(doc), doc))
+        scored.sort(key=lambda s: s[:3])
+        hits = [_bare_hit(doc, -negative) for negative, _, _, doc in scored[:depth]]
+        return SearchPage(count, hits, relaxed, "relevance", 0, depth)
 
     def version(self) -> tuple:
         """A token that changes whenever the index changes (a commit, or a rebuild's switch)."""
@@ -608,20 +610,24 @@ def _id_set(ids: Sequence[str]) -> Query:
     return Query.term_set_query(SCHEMA, "arxiv_id", list(ids))
 
 
-def rank_key(hit: Hit) -> tuple[float, int, str]:
-    """The order of a ranked list: best score first, ties to the newer id, then the id."""
-    return (-hit.score, -order_rank(hit.arxiv_id), hit.arxiv_id)
-
-
 def _pool(searcher: tantivy.Searcher, query: Query, count: int, depth: int) -> list[tantivy.DocAddress]:
-    """tantivy's best depth * (1 + POOL_MARGIN) matches, extended while the last ones tie (which of
-    tied documents tantivy returns depends on the segments)."""
+    """tantivy's best depth * (1 + POOL_MARGIN) matches. Which of the documents tied at the cut
+    tantivy returns depends on the segments, so the whole tied run is fetched (addresses and
+    scores only) and the newer ids (the `newest` fast field's low bits) fill the pool."""
     n = min(count, depth + int(depth * POOL_MARGIN))
-    while True:
-        hits = searcher.search(query, limit=n + 1, count=False).hits
-        if len(hits) <= n or hits[n][0] < hits[n - 1][0]:
-            return [address for _, address in hits[:n]]
-        n *= 2
+    limit = n + 1
+    hits = searcher.search(query, limit=limit, count=False).hits
+    while len(hits) == limit and hits[-1][0] == hits[n - 1][0]:
+        limit *= 2
+        hits = searcher.search(query, limit=limit, count=False).hits
+    if len(hits) <= n:
+        return [address for _, address in hits]
+    cut = hits[n - 1][0]
+    above = [address for score, address in hits if score > cut]
+    tied = [address for score, address in hits if score == cut]
+    ranks = searcher.fast_field_values("newest", tied)
+    tied = [address for _, address in sorted(zip(ranks, tied, strict=True), key=lambda r: -(r[0] & 0xFFFFFFFF))]
+    return above + tied[:n - len(above)]
 
 
 def _stored_terms(doc: Document) -> dict[str, str]:

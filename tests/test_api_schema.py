@@ -112,7 +112,12 @@ HOSTILE = [
     "\u202eevil", "\U0001f600" * 50, "\ud7ff", "x" * 5000, "2405.15738", "2405.15738v2", "2405.15738v0",
     "hep-th/9901001", "hep-th/9901001v3", "9999.99999", "0000.0000", "arxiv:2405.15738", "1e308", "-1", "NaN",
     "null", "[]", "{}", "author:", "cat:", "from:2025-99-99", "to:", '"', '""', "(((", "***", "?", "#", "&",
+    # hostile ranges (issue 14): years 1 and 9999 in every date form, numbers past 2^31 and 2^63,
+    # noncharacters, a 64 KB value
+    "9999-12-31", "0001-01-01", "9999-W52", "0001-W01", "9999-12", "0001-01", "x from:9999-12-31", "x to:0001-01-01",
+    str(2**31), str(2**63), str(2**64), "\ufffe", "\uffff", "a\ufffeb\uffffc", "x" * 65536,
 ]
+EDGE_INTEGERS = [0, -1, 2**31 - 1, 2**31, 2**32, 2**63 - 1, 2**63, 2**64, -(2**63) - 1, 10**40]
 AUTH = {"none": None, "member": "member", "forged": "Bearer dp_forged-token-0123456789"}
 
 
@@ -134,6 +139,11 @@ def _string_parameters(operation) -> list[tuple[str, str]]:
     return [(p.location.value, p.name) for p in operation.iter_parameters()
             if p.definition.get("schema", {}).get("type", "string") == "string"
             or any(s.get("type") == "string" for s in p.definition.get("schema", {}).get("anyOf", []))]
+
+
+def _integer_parameters(operation) -> list[str]:
+    return [p.name for p in operation.iter_parameters() if p.location.value == "query"
+            and p.definition.get("schema", {}).get("type") == "integer"]
 
 
 # operations whose only input is a free-form string (or nothing) have no invalid input to generate
@@ -178,10 +188,14 @@ def test_hostile_strings_in_every_parameter(api_schema, api_app, method, path):
             container = {"query": "query", "path": "path_parameters", "header": "headers"}.get(location)
             if container and value:
                 getattr(case, container)[name] = value
+        for name in _integer_parameters(operation):  # page numbers and limits past 2^31 and 2^63
+            case.query[name] = data.draw(st.sampled_from(EDGE_INTEGERS), label=name)
         if isinstance(case.body, dict):
             for key, current in list(case.body.items()):
                 if isinstance(current, str):
                     case.body[key] = data.draw(st.sampled_from(HOSTILE), label=key)
+                elif isinstance(current, int) and not isinstance(current, bool):
+                    case.body[key] = data.draw(st.sampled_from(EDGE_INTEGERS), label=key)
         case.call_and_validate(headers=headers, checks=CHECKS, timeout=TIMEOUT)
 
     check()

@@ -157,6 +157,14 @@ def test_the_id_pattern_takes_exactly_the_numbers_up_to_its_limit(limit):
         assert bool(pattern.fullmatch(str(value))) == (value <= limit), (limit, value)
 
 
+def test_a_saved_notice_without_a_subscription_is_no_error(site, ada):
+    """Found by fuzzing the pages (tests/test_pages_schema.py): `?done=saved` on /subscribe without a
+    subscription rendered `None.address` (500)."""
+    for client in (_anonymous(site), ada):
+        response = client.get("/subscribe", params={"done": "saved"})
+        assert response.status_code == 200, response.text[:300]
+
+
 # -- item 8: control characters in any text -------------------------------------------------------
 
 

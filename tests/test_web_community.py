@@ -298,8 +298,10 @@ def test_trending_order_is_the_documented_score(site):
     store = site.state.store
     entries = store.latest_entries([e["paper"]["id"] for e in got])
     reference = ranking.reference_time(LATEST, NOW)
+    papers = store.papers_by_ids([e["paper"]["id"] for e in got])
     scores = [ranking.score(entries[e["paper"]["id"]].upvotes, e["paper"]["localUpvotes"],
-                            ranking.listed_at(LATEST, entries[e["paper"]["id"]].submitted_at), reference) for e in got]
+                            ranking.listed_at(LATEST, entries[e["paper"]["id"]].submitted_at,
+                                              papers[e["paper"]["id"]].published), reference) for e in got]
     assert scores == sorted(scores, reverse=True) and len(got) == 17
     page = soup(client(site).get(f"/papers/date/{LATEST}?sort=trending"))
     assert [a["data-id"] for a in page.select("article.card")] == [e["paper"]["id"] for e in got]

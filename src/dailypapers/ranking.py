@@ -4,8 +4,11 @@
 
 - `imported`: the upvotes the paper had on the Hugging Face daily list when it was imported
   (its baseline, daily_entries.upvotes); `local`: upvotes cast by members of this site.
-- `age_hours`: hours from when the paper joined the list (the time it was submitted, or midnight
-  UTC of its list day when that is unknown) to the reference time.
+- `age_hours`: hours from when the paper appeared to the reference time. That is the time it was
+  submitted to the list when the source gives it to the minute; when the source gives only the
+  list day (a bare midnight, as the HF archive does), the paper's first arXiv version, so that
+  papers on one day differ in age (as on HF, where a day's trending order is not its vote order);
+  midnight UTC of the list day when neither is known.
 - The reference time is now for lists that include today, and the end of the period for past
   days, weeks and months: a past list ranks as it would have at its close.
 - 2 hours of offset keep brand-new papers from dividing by almost nothing; gravity 1.8 is the
@@ -41,7 +44,7 @@ class Explanation:
             ("imported upvotes (Hugging Face baseline)", str(self.imported)),
             ("local upvotes (members here)", str(self.local)),
             ("votes", str(self.votes)),
-            ("on the list since", self.listed_at.strftime("%Y-%m-%d %H:%M UTC")),
+            ("age counted from", self.listed_at.strftime("%Y-%m-%d %H:%M UTC")),
             ("reference time", self.reference.strftime("%Y-%m-%d %H:%M UTC")),
             ("age in hours", f"{self.age_hours:.1f}"),
             ("divisor (age + 2) ^ 1.8", f"{(self.age_hours + OFFSET_HOURS) ** GRAVITY:.1f}"),
@@ -52,11 +55,15 @@ class Explanation:
         return (f"({self.imported} + {self.local}) / ({self.age_hours:.1f} + 2) ^ 1.8 = {self.score:.4f}")
 
 
-def listed_at(day: dt.date, submitted_at: dt.datetime | None) -> dt.datetime:
-    """When a paper joined its list: the submission time, else midnight UTC of the list day."""
-    if submitted_at is not None:
+def listed_at(day: dt.date, submitted_at: dt.datetime | None, published: dt.datetime | None = None) -> dt.datetime:
+    """When a paper appeared: its submission to the list when known to the minute, else its first
+    arXiv version (`published`), else midnight UTC of the list day."""
+    midnight = dt.datetime.combine(day, dt.time(), dt.timezone.utc)
+    if submitted_at is not None and submitted_at.astimezone(dt.timezone.utc) != midnight:
         return submitted_at.astimezone(dt.timezone.utc)
-    return dt.datetime.combine(day, dt.time(), dt.timezone.utc)
+    if published is not None:
+        return published.astimezone(dt.timezone.utc)
+    return midnight
 
 
 def reference_time(period_end: dt.date | None, now: dt.datetime) -> dt.datetime:

@@ -17,7 +17,8 @@ FEED_TRENDING_DAYS = 30  # a list without a period ranks this many days by trend
 
 def _scored(rows: list[RankRow], reference: dt.datetime) -> dict[str, ranking.Explanation]:
     return {r.entry.arxiv_id: ranking.explain(r.entry.upvotes, r.local_votes,
-                                              ranking.listed_at(r.entry.date, r.entry.submitted_at), reference)
+                                              ranking.listed_at(r.entry.date, r.entry.submitted_at, r.published),
+                                              reference)
             for r in rows}
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
-from dailypapers import ids
+from dailypapers import ids, ranking
 from dailypapers.community import lists
 from dailypapers.errors import IndexUnavailable, NotFound
 from dailypapers.search import lookup, suggest
@@ -27,6 +29,7 @@ router = APIRouter(include_in_schema=False)
 PageNo = Annotated[int, Query(ge=1, le=10_000)]
 ListSort = Annotated[Literal["upvotes", "trending", "date"], Query()]
 CATEGORY = re.compile(r"[A-Za-z][A-Za-z-]*(?:\.[A-Za-z][A-Za-z-]*)?")
+TRENDING_DAYS = 30  # /papers/trending ranks this many days' lists together
 SEARCH_SORTS = {"relevance": "Best match", "date": "Newest"}
 
 
@@ -43,8 +46,33 @@ def home(request: Request, sort: ListSort = "upvotes", page: PageNo = 1) -> Resp
 
 
 @router.get("/papers")
-def papers_root() -> Response:
-    return RedirectResponse("/", status_code=307)
+def papers_root(request: Request, date: str | None = None, week: str | None = None,
+                month: str | None = None) -> Response:
+    """HF's `/papers?date=YYYY-MM-DD` (and week=, month=): the period's page; without one, the home page."""
+    kind, slug = next(((k, v) for k, v in (("date", date), ("week", week), ("month", month)) if v), ("", ""))
+    if not kind:
+        return RedirectResponse("/", status_code=307)
+    period = periods.parse(kind, slug[:10] if kind == "date" else slug)  # a full ISO datetime names its day
+    rest = [(k, v) for k, v in request.query_params.multi_items() if k in ("sort", "page")]
+    query = ("?" + urlencode(rest)) if rest else ""
+    return RedirectResponse(period.path + query, status_code=307)
+
+
+@router.get("/papers/trending")
+def trending_page(request: Request, page: PageNo = 1) -> Response:
+    """HF's trending page: the last TRENDING_DAYS days' lists ranked together by the trending score."""
+    store, size = deps.store(request), deps.settings(request).page_size
+    latest = store.latest_date()
+    result = Page([], 0, 0, size) if latest is None else lists.daily(
+        store, latest - dt.timedelta(days=TRENDING_DAYS - 1), latest, sort="trending",
+        offset=(page - 1) * size, limit=size, now=deps.now(request))
+    extra = overlay.load(request, [item.paper.arxiv_id for item in result.items])
+    return render(
+        request, "trending.html", cards=[views.card(item, overlay=extra) for item in result.items],
+        total=result.total, days=TRENDING_DAYS, latest=latest, formula=ranking.FORMULA,
+        pagination=listing.pagination(request, page, result.total, size), canonical="/papers/trending",
+        nav_section="daily",
+    )
 
 
 @router.get("/papers/date/{slug}")

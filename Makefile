@@ -76,6 +76,7 @@ lock: $(TEST_STAMP)
 bench: $(TEST_STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/bench_votes.py
+	$(BIN)/python bench/bench_search_quality.py --write
 
 # FUZZ_SECONDS (default 60) for each parser; corpus and crashes are kept in fuzz/ (see fuzz/run.py)
 fuzz: $(FUZZ_STAMP)

@@ -13,9 +13,12 @@ import subprocess
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from support.community import PASSWORD, copy_data_dir, csrf_of, make_app, member, signed_in_client
+from support.databases import data_dir_env
+from support.processes import Server, running
 
 from dailypapers.models import Author, DailyEntry, Link, Paper, Record, Submitter
 from dailypapers.search.keyword import KeywordIndex
@@ -288,6 +291,26 @@ def test_env_example_reads_the_same_in_sh_as_documented():
     expected = {line.split("=", 1)[0]: line.split("=", 1)[1].strip('"') for line in lines}
     assert got == expected
     assert got["DAILYPAPERS_MAIL_FROM"] == "dailypapers <papers@example.org>"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("trusted", "second"), [("127.0.0.1,::1", 200), ("192.0.2.7", 429)],
+                         ids=["proxy-trusted", "proxy-elsewhere"])
+def test_x_forwarded_for_counts_per_client_only_from_a_trusted_proxy(web_data_dir, tmp_path, trusted, second):
+    """What docs/deployment.md says, on a real `dailypapers serve`: uvicorn takes the client address
+    from X-Forwarded-For only when the request comes from an address in FORWARDED_ALLOW_IPS. Two
+    clients behind the proxy (127.0.0.1 here) get a search each at a limit of one a minute when
+    it is trusted; when it is not (the proxy is named as another machine), they share one limit."""
+    data_dir = copy_data_dir(web_data_dir, tmp_path / "data")
+    env = {**data_dir_env(data_dir), "FORWARDED_ALLOW_IPS": trusted, "DAILYPAPERS_RATE_LIMIT_SEARCH": "1",
+           "DAILYPAPERS_RATE_LIMIT_API": "0", "DAILYPAPERS_RATE_LIMIT_STORE": "memory",
+           "DAILYPAPERS_INDEX_FOLLOW_INTERVAL": "0"}
+    server = Server(env, tmp_path / "serve.log")
+    with running(server):
+        server.wait_ready()
+        statuses = [httpx.get(f"{server.url}/search", params={"q": "agents"}, headers={"X-Forwarded-For": client},
+                              timeout=60).status_code for client in ("198.51.100.1", "198.51.100.2")]
+    assert statuses == [200, second], server.output()[-2000:]
 
 
 def test_deployment_docs_name_the_setting_that_trusts_a_remote_proxy():

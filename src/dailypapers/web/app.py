@@ -8,7 +8,7 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from dailypapers.web import background, errors, limits, methods, params, sessions
+from dailypapers.web import background, caching, errors, limits, methods, params, sessions
 from dailypapers.web.render.templating import STATIC, make_env
 from dailypapers.web.routes import (
     api,
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
                if settings.rate_limit_store == "database" else None)
     app.state.limits = Limits(settings=settings, counter=counter)
     errors.install(app)
+    app.add_middleware(caching.ConditionalGet)  # ETag / 304 for anonymous readers; inside the session
     sessions.install(app, settings)
     # outermost last: headers on every response, then errors contained, then sizes checked
     app.add_middleware(limits.SizeLimits, settings=settings)
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     if hosts is not None:  # requests for another host name get 400 (links never come from Host anyway)
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
     app.add_middleware(errors.ContainErrors)
+    caching.compress(app)  # gzip above 1 KB; inside SecurityHeaders, so a 304 has its headers too
     app.add_middleware(SecurityHeaders, hsts=settings.public_url.startswith("https://"))
     app.add_middleware(methods.HeadAsGet)  # HEAD on every GET route
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

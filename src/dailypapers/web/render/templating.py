@@ -52,4 +52,5 @@ def _add_viewer(request: Request, context: dict) -> None:
             context["viewer"] = viewer(request)
         except Exception:  # an error page must render even when the session or database cannot
             context["viewer"] = None
-    context.setdefault("csrf_token", csrf_token(request))
+    public = getattr(request.state, "public_page", False)  # web/caching.py: served to any anonymous reader
+    context.setdefault("csrf_token", "" if public else csrf_token(request))

@@ -1,0 +1,124 @@
+"""Conditional GET and compression for the pages most read (issue 16, item 1).
+
+Anonymous readers of the daily, week and month lists, a paper's page (and its .md / .bib) and
+`/api/daily_papers` get an ETag: a hash of the store's content version (store/changes.py:
+`content_version`, read from the shared database in one statement, so every node and worker
+agrees and a vote, a new paper or a hidden comment changes it at once), the URL with its query,
+and today's date (a list's links to the next day depend on it). A request whose `If-None-Match`
+holds that tag gets 304 without the page being rendered. The answer is `public` for a short
+`max-age` (a proxy may serve it briefly, then revalidates); a response that sets a cookie is
+never public. A signed-in request (a member in the session) or one with an Authorization header
+is rendered as before and marked `private, no-store`. The middleware sits inside Starlette's
+SessionMiddleware, which it reads; an anonymous reader's page carries no CSRF token (its forms
+then ask to sign in, sessions.csrf_protect), so one reader's page can be served to another.
+
+`compress` adds Starlette's GZipMiddleware (bodies of at least GZIP_MIN_BYTES; it sends
+`Vary: Accept-Encoding`). Both sit inside SecurityHeaders, so a 304 carries the security headers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..store.changes import content_version
+from ..store.sqlutil import utcnow
+
+CACHED_PATHS = re.compile(r"^/(?:papers/(?:date|week|month)/[^/]+|papers/(?!date/|week/|month/).+|api/daily_papers)$")
+PUBLIC = "public, max-age=5"  # a proxy may answer for 5 s, then asks again (If-None-Match, cheap)
+PRIVATE = "private, no-store"  # signed in: the page is the member's
+REVALIDATE = "private, no-cache"  # anonymous with a session cookie: the browser keeps it, asks each time
+PUBLIC_PAGE = "public_page"  # request.state flag: render for any anonymous reader (no CSRF token)
+VARY = "Cookie, Authorization"  # a shared cache keeps signed-in readers apart from anonymous ones
+GZIP_MIN_BYTES = 1024
+
+
+def compress(app: FastAPI) -> None:
+    """Gzip HTML, JSON and feeds of GZIP_MIN_BYTES or more when the client accepts it."""
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES)
+
+
+def anonymous(scope: Scope) -> bool:
+    """Not signed in (no member in the session) and no Authorization header: the page is the same
+    for every such reader, and it is rendered without a CSRF token (templating.py), so it holds
+    nothing of the visitor's."""
+    session = scope.get("session") or {}
+    return not (session.get("sid") or session.get("uid")) and "authorization" not in Headers(scope=scope)
+
+
+def etag_for(version: tuple, scope: Scope, today: str) -> str:
+    """A weak tag (the bytes differ between gzip and identity; the page does not)."""
+    key = repr((version, scope.get("path", ""), scope.get("query_string", b""), today))
+    return 'W/"' + hashlib.blake2b(key.encode(), digest_size=16).hexdigest() + '"'
+
+
+def matches(if_none_match: str, etag: str) -> bool:
+    """RFC 9110 weak comparison: `*`, or any listed tag with the same opaque part."""
+    wanted = etag.removeprefix("W/")
+    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return "*" in tags or wanted in tags
+
+
+class ConditionalGet:
+    """A plain ASGI middleware (no buffering): ETag, 304 and Cache-Control on CACHED_PATHS."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET" or not CACHED_PATHS.match(scope.get("path", "")):
+            await self.app(scope, receive, send)
+            return
+        if not anonymous(scope):
+            await self.app(scope, receive, _with_cache_control(send, scope, None))
+            return
+        etag = await run_in_threadpool(self._etag, scope)  # a database read: off the event loop
+        if matches(Headers(scope=scope).get("if-none-match", ""), etag):
+            await _not_modified(send, etag, _anonymous_cache(scope))
+            return
+        scope.setdefault("state", {})[PUBLIC_PAGE] = True
+        await self.app(scope, receive, _with_cache_control(send, scope, etag))
+
+    def _etag(self, scope: Scope) -> str:
+        app = scope["app"]
+        with app.state.store.engine.connect() as conn:
+            version = content_version(conn)
+        clock = getattr(app.state, "clock", None)
+        today = (clock() if clock is not None else utcnow()).date().isoformat()
+        return etag_for(version, scope, today)
+
+
+def _with_cache_control(send: Send, scope: Scope, etag: str | None) -> Send:
+    """Marks a 200: PRIVATE without an ETag (signed in) or when it sets a cookie, else the ETag and
+    _anonymous_cache, decided when the response starts (a route may have written the session)."""
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start" and message["status"] == 200:
+            headers = MutableHeaders(scope=message)
+            if etag is None or "set-cookie" in headers:
+                headers["Cache-Control"] = PRIVATE
+            else:
+                headers.setdefault("Cache-Control", _anonymous_cache(scope))
+                headers["ETag"] = etag
+                headers.add_vary_header(VARY)
+        await send(message)
+
+    return wrapped
+
+
+def _anonymous_cache(scope: Scope) -> str:
+    """PUBLIC, unless the reader has a session (a CSRF token from a form page): SessionMiddleware
+    then sends its cookie again with the response, and a response that sets a cookie is never public."""
+    return REVALIDATE if scope.get("session") else PUBLIC
+
+
+async def _not_modified(send: Send, etag: str, cache_control: str) -> None:
+    headers = [(b"etag", etag.encode()), (b"cache-control", cache_control.encode()),
+               (b"vary", ("Accept-Encoding, " + VARY).encode())]
+    await send({"type": "http.response.start", "status": 304, "headers": headers})
+    await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -89,3 +89,24 @@ def test_hf_url_forms_work(web_client, web_store):
     page(web_client, "/papers?date=2026-02-30", status=400)
     assert web_client.get("/papers", follow_redirects=False).headers["location"] == "/"
     page(web_client, "/papers/trending")
+
+
+# -- item 12: counts that agree ---------------------------------------------------------
+
+
+def test_paper_page_shows_the_hf_discussion_count_the_card_shows(web_client, web_store):
+    day = web_store.latest_date()
+    entries = web_store.daily(day, day, limit=100).items
+    listed = next(i for i in entries if i.entry.num_comments > 0)  # a paper discussed on HF
+    paper_id, hf_count = listed.paper.arxiv_id, listed.entry.num_comments
+    card = page(web_client, f"/papers/date/{day}").select_one(f'article.card[data-id="{paper_id}"]')
+    card_count = int(card.select_one("a[title=Comments]").get_text(strip=True))
+    soup = page(web_client, f"/papers/{paper_id}")
+    note = soup.select_one("#comments .hf-comments")
+    local = len(soup.select("#comments article.comment"))
+    assert int(note["data-hf-comments"]) == hf_count
+    link = note.select_one("a")
+    assert link["href"] == f"https://huggingface.co/papers/{paper_id}#community"
+    assert link.get_text(strip=True).startswith(f"{hf_count} comment")
+    assert card_count == hf_count + local
+    assert f"{card_count} in all" in note.get_text()

@@ -170,11 +170,20 @@ def paper_page(paper: Paper, entries: list[DailyEntry], overlay: Overlay | None 
         "arxiv": arxiv_urls(paper),
         "updated": human_date(paper.updated),
         "arxiv_comments": paper.comments,
+        **hf_discussion(paper, latest),
         "journal_ref": paper.journal_ref,
         "doi": paper.doi,
         "license": paper.license,
         "version": paper.version,
     }
+
+
+def hf_discussion(paper: Paper, entry: DailyEntry | None) -> dict:
+    """The paper's Hugging Face discussion: its comment count (the card counts it too) and its address."""
+    if entry is None:
+        return {"hf_comments": 0, "hf_discussion_url": None}
+    return {"hf_comments": entry.num_comments,
+            "hf_discussion_url": f"https://huggingface.co/papers/{paper.arxiv_id}#community"}
 
 
 KIND_LABELS = {"github": "Code (GitHub)", "code": "Code", "project": "Project page", "hf_model": "Model",

@@ -4,14 +4,23 @@ daily lists, trending across days and within a day, HF's URL forms, and counts t
 from __future__ import annotations
 
 import datetime as dt
+import json
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from bs4 import BeautifulSoup
+from sources_helpers import FIXTURES, ReplayServer, Reply
+from support.community import make_app
+from support.databases import copy_data_dir
 
 from dailypapers import ranking
+from dailypapers.errors import NotFound
 from dailypapers.store.lists import period_rows
 
 LATEST = "2026-08-21"
+KNOWN = "1707.08567"  # in the recorded arXiv API answers
+UNKNOWN = "2401.99999"  # well formed; answered with arXiv's recorded answer for an id it does not know
+NOBODY_KNOWS = "0808.05394"
 
 
 def page(client, url: str, status: int = 200) -> BeautifulSoup:
@@ -110,3 +119,75 @@ def test_paper_page_shows_the_hf_discussion_count_the_card_shows(web_client, web
     assert link.get_text(strip=True).startswith(f"{hf_count} comment")
     assert card_count == hf_count + local
     assert f"{card_count} in all" in note.get_text()
+
+
+# -- item 14: any arXiv paper on demand ---------------------------------------------------
+
+
+def _arxiv_replay() -> ReplayServer:
+    """The recorded arXiv API answers on loopback, chosen by id_list (never the network)."""
+    answers = {}
+    for meta in (FIXTURES / "arxiv-api-atom").glob("*.request.json"):
+        request = json.loads(meta.read_text())
+        query = dict(parse_qsl(urlsplit(request["url"]).query, keep_blank_values=True))
+        body = meta.with_name(meta.name.replace(".request.json", ".xml")).read_bytes()
+        answers[query.get("id_list", "")] = (request["status_code"], body)
+
+    def route(path: str) -> Reply:
+        query = dict(parse_qsl(urlsplit(path).query, keep_blank_values=True))
+        wanted = NOBODY_KNOWS if query.get("id_list") == UNKNOWN else query.get("id_list", "")
+        status, body = answers.get(wanted, (404, b"not recorded"))
+        return Reply(status, body, content_type="application/atom+xml")
+
+    return ReplayServer(route=route)
+
+
+@pytest.fixture
+def on_demand_site(web_data_dir, tmp_path):
+    """The app on its own copy of the data with the recorded arXiv API; no spacing between requests."""
+    from fastapi.testclient import TestClient
+
+    data_dir = copy_data_dir(web_data_dir, tmp_path / "data")
+    with _arxiv_replay() as arxiv:
+        app, store = make_app(data_dir, arxiv_api_url=arxiv.url + "/api/query", harvest_delay=0.0)
+        with TestClient(app, raise_server_exceptions=False) as client:
+            yield client, store, arxiv
+        store.close()
+
+
+def test_a_paper_not_stored_is_fetched_from_arxiv_stored_and_shown(on_demand_site):
+    client, store, arxiv = on_demand_site
+    with pytest.raises(NotFound):
+        store.get_paper(KNOWN)
+    soup = page(client, f"/papers/{KNOWN}")
+    assert soup.select_one("h1.paper-title").get_text(strip=True).startswith("Proceedings of Workshop AEW10")
+    assert store.get_paper(KNOWN).title.startswith("Proceedings of Workshop AEW10")
+    asked = len(arxiv.requests)
+    page(client, f"/papers/{KNOWN}")  # stored now: arXiv is not asked again
+    assert len(arxiv.requests) == asked
+
+
+def test_an_id_arxiv_does_not_know_gets_a_clear_404_and_is_not_asked_twice(on_demand_site):
+    client, store, arxiv = on_demand_site
+    soup = page(client, f"/papers/{UNKNOWN}", status=404)
+    assert "arXiv does not know it" in soup.select_one(".error-message").get_text()
+    asked = len(arxiv.requests)
+    page(client, f"/papers/{UNKNOWN}", status=404)
+    assert len(arxiv.requests) == asked
+    with pytest.raises(NotFound):
+        store.get_paper(UNKNOWN)
+
+
+def test_arxiv_unreachable_or_just_asked_gets_a_clear_page(web_data_dir, tmp_path):
+    from fastapi.testclient import TestClient
+
+    data_dir = copy_data_dir(web_data_dir, tmp_path / "data")
+    with ReplayServer() as gone:
+        dead = gone.url + "/api/query"  # a port that nothing listens on once the server is closed
+    app, store = make_app(data_dir, arxiv_api_url=dead, harvest_delay=3600.0)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        soup = page(client, f"/papers/{KNOWN}", status=404)
+        assert "arXiv could not be reached" in soup.select_one(".error-message").get_text()
+        soup = page(client, "/papers/1605.08386", status=404)  # within the hour: not sent at all
+        assert "try again in" in soup.select_one(".error-message").get_text()
+    store.close()

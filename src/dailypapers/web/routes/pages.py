@@ -11,10 +11,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
 from dailypapers import ids, ranking
-from dailypapers.community import lists
+from dailypapers.community import lists, on_demand
 from dailypapers.errors import IndexUnavailable, NotFound
 from dailypapers.search import lookup, suggest
 from dailypapers.search.query import MAX_QUERY_LENGTH, parse_query
+from dailypapers.models import Paper
 from dailypapers.store import Store
 from dailypapers.store.repo import Listed, Page
 from dailypapers.web import deps, sessions
@@ -114,12 +115,21 @@ def paper_page(request: Request, arxiv_id: str) -> Response:
             return export(request, arxiv_id.removesuffix(suffix))
     wanted = ids.parse(arxiv_id)
     store = deps.store(request)
-    paper = store.get_paper(wanted.id)
+    paper = _stored_or_fetched(request, store, wanted.id)
     entries = store.entries_for(wanted.id)
     extras = community.paper_context(request, paper, entries)
     return render(request, "paper.html", p=views.paper_page(paper, entries, extras["overlay"]),
                   bibtex=to_bibtex(paper), requested_version=wanted.version,
                   canonical=views.paper_url(paper.arxiv_id), community=extras, **_related(request, paper))
+
+
+def _stored_or_fetched(request: Request, store: Store, arxiv_id: str) -> Paper:
+    """The stored paper, else the arXiv API's (stored on the way: a rate-limited cache fill, on_demand.py)."""
+    try:
+        return store.get_paper(arxiv_id)
+    except NotFound:
+        return on_demand.for_app(request.app.state, deps.settings(request)).fetch(store, deps.settings(request),
+                                                                                  arxiv_id)
 
 
 def _related(request: Request, paper) -> dict:

@@ -76,8 +76,10 @@ def test_daily_papers_sorts(web_client):
     published = [e["paper"]["publishedAt"] for e in newest]
     assert published == sorted(published, reverse=True)
     trending = get_json(web_client, f"/api/daily_papers?date={LATEST}&sort=trending")
-    upvotes = [e["paper"]["upvotes"] for e in trending]
-    assert upvotes == sorted(upvotes, reverse=True) and trending[0]["paper"]["id"] == TOP_ID
+    # the papers of one day differ in age (their first arXiv versions), so trending is not the vote
+    # order; test_web_community checks it is the documented score
+    assert [e["paper"]["id"] for e in trending] != [e["paper"]["id"] for e in default]
+    assert trending[0]["paper"]["id"] == TOP_ID
     assert {e["paper"]["id"] for e in newest} == {e["paper"]["id"] for e in trending} == {
         e["paper"]["id"] for e in default}
 

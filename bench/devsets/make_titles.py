@@ -1,4 +1,4 @@
-"""The `titles` dev set: half-remembered titles (deterministic; rerun freely).
+"""The `titles` and `misremembered` dev sets: half-remembered titles (deterministic; rerun freely).
 
     python bench/devsets/make_titles.py
 
@@ -7,7 +7,11 @@ to 0 mod 25, the title without a coined name before a colon ("Z-Magic: ..."), wi
 stopwords and punctuation, lower-cased, then without every third remaining word, at most six
 words ("curriculum reinforcement learning quadruped" for "Learning Quadruped Locomotion with a
 Curriculum of ..."): the words a reader remembers of a title, some missing, none invented.
-Relevant: that paper. Keyword search is strong here, meaning helps when a word is misremembered.
+Relevant: that paper. Keyword search is strong here.
+
+`misremembered`: the same queries with one word added that the paper does not use (the first of
+EXTRA, in order, absent from its title and abstract): a title remembered with a wrong word, so
+no paper has every word and the any-word keyword list has to be weighed against meaning.
 """
 
 from __future__ import annotations
@@ -24,6 +28,16 @@ STOP = {
     "as", "at", "its", "it", "this", "that", "we", "our", "into", "using", "use", "based", "towards", "toward", "how",
     "what", "when", "can", "do", "does", "not", "vs",
 }
+
+
+EXTRA = ["framework", "efficient", "novel", "robust", "deep", "scalable", "approach", "analysis", "improved",
+         "towards", "adaptive", "generalized", "unified", "simple"]
+
+
+def misremembered(query: str, doc: dict) -> str:
+    used = set(re.findall(r"[a-z0-9'-]+", (doc["title"] + " " + doc["text"]).lower()))
+    extra = next(w for w in EXTRA if w not in used and w not in query.split())
+    return f"{query} {extra}"
 
 
 def half_remembered(title: str) -> str | None:
@@ -46,11 +60,18 @@ def main() -> None:
             qid = f"h{len(queries) + 1:03d}"
             queries.append({"_id": qid, "text": text})
             qrels.append((qid, d["_id"]))
-    folder = HERE / "titles"
+    write(HERE / "titles", queries, qrels)
+    by_id = {d["_id"]: d for d in docs}
+    wrong = [{"_id": "w" + q["_id"][1:], "text": misremembered(q["text"], by_id[d])}
+             for q, (_, d) in zip(queries, qrels, strict=True)]
+    write(HERE / "misremembered", wrong, [("w" + q[1:], d) for q, d in qrels])
+
+
+def write(folder: Path, queries: list[dict], qrels: list[tuple[str, str]]) -> None:
     folder.mkdir(exist_ok=True)
     (folder / "queries.jsonl").write_text("".join(json.dumps(q) + "\n" for q in queries))
     (folder / "qrels.tsv").write_text("query-id\tcorpus-id\tscore\n" + "".join(f"{q}\t{d}\t1\n" for q, d in qrels))
-    print(f"titles: {len(queries)} queries")
+    print(f"{folder.name}: {len(queries)} queries")
 
 
 if __name__ == "__main__":

@@ -356,18 +356,42 @@ def kinds(alpha: float, alpha_relaxed: float, norm: str = "minmax", long_words: 
     return rank
 
 
+def shipped(data: dict, i: int, sims: np.ndarray, sem_depth: int = LIST_DEPTH) -> list[str]:
+    """search/hybrid.fuse itself, fed as SearchService feeds it (exact cosines, no floor)."""
+    from dailypapers.search.hybrid import NORM_DEPTH, KeywordCandidate, fuse, fusion_weights
+    from dailypapers.search.query import parse_query
+
+    lists = data["lists"][data["qids"][i]]
+    pq = parse_query(data["queries"][i], max_length=100_000)
+    weights = fusion_weights([*pq.terms, *pq.phrases], lists["and_count"])
+    keyword = [KeywordCandidate(p, sc) for p, sc in zip(*lists["or"], strict=True)][:NORM_DEPTH]
+    semantic = [(data["ids"][j], float(sims[j])) for j in top(sims, sem_depth)]
+    every = list(lists["and"][0]) if weights.literal_first else []
+    idx = data.setdefault("_idx", {p: j for j, p in enumerate(data["ids"])})
+    similarity = {p: float(sims[idx[p]]) for p in [*(c.arxiv_id for c in keyword), *every]}
+    return [f.arxiv_id for f in fuse(keyword, semantic, weights, similarity=similarity, every_word=every)[:DEPTH]]
+
+
 def rrf_w(w_kw: float, k: int = 60) -> Callable:
     return plain_rrf("or", k, w_kw)
 
 
 def default_rankers() -> dict[str, Callable]:
-    r: dict[str, Callable] = {"keyword (product)": keyword_only("product"), "keyword tiered": keyword_only("tiered"),
-                              "semantic": semantic_only, "current": current, "rrf60 or": plain_rrf("or")}
-    for norm in ("minmax", "z"):
-        for a in (0.1, 0.2, 0.3):
-            for ar in (0.05, 0.1, 0.15, 0.2):
-                r[f"kinds {norm} a={a} ar={ar}"] = kinds(a, ar, norm)
-    return r
+    """The single lists and the fusions BENCHMARKS.md compares ("search quality")."""
+    return {
+        "keyword (product)": keyword_only("product"), "keyword tiered": keyword_only("tiered"),
+        "semantic": semantic_only,
+        "adaptive RRF (shipped before)": current,
+        "RRF k=60, any-word list": plain_rrf("or"),
+        "RRF k=60 keyword w=0.25, every word first": every_word_first(rrf_w(0.25)),
+        "convex theoretical (tm2c2) a=0.2": convex("or", 0.2, "tm2c2"),
+        "convex z-score a=0.3": convex("or", 0.3, "z"),
+        "convex min-max a=0.3": convex("or", 0.3, "minmax"),
+        "convex min-max a=0.3, every word first": every_word_first(convex("or", 0.3, "minmax")),
+        "tiers + min-max a=0.3/0.15": kinds(0.3, 0.15),
+        "tiers + min-max a=0.3/0.3": kinds(0.3, 0.3),
+        "tiers + stand-out + min-max a=0.3/0.15 (shipped)": shipped,
+    }
 
 
 def main() -> None:

@@ -14,11 +14,16 @@ import pytest
 
 from dailypapers.errors import InvalidQuery
 from dailypapers.search.hybrid import (
+    KEYWORD_WEIGHT,
+    PAGE,
+    RELAXED_KEYWORD_WEIGHT,
     FusionWeights,
     KeywordCandidate,
-    adaptive_weights,
     fuse,
-    rrf_term,
+    fusion_weights,
+    literal_first,
+    minmax,
+    stands_out,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,62 +36,91 @@ def kw(*ids: str) -> list[KeywordCandidate]:
     return [KeywordCandidate(i, 10.0 - n, [f"w{n}"]) for n, i in enumerate(ids)]
 
 
-def test_rrf_term():
-    assert rrf_term(1, 1.0, 60) == pytest.approx(1 / 61)
-    assert rrf_term(10, 0.5, 60) == pytest.approx(0.5 / 70)
-    assert rrf_term(None, 1.0, 60) == 0.0
-    assert rrf_term(1, 1.0, 0) == 1.0
-    with pytest.raises(ValueError):
-        rrf_term(0, 1.0, 60)
+def test_minmax():
+    ref = np.array([4.0, 2.0, 3.0])
+    assert minmax(np.array([4.0, 2.0, 1.0]), ref).tolist() == [1.0, 0.0, -0.5]
+    assert minmax(np.array([5.0]), np.array([])).tolist() == [0.0]
+    assert minmax(np.array([2.0, 1.0]), np.array([2.0, 2.0])).tolist() == [1.0, 0.0]
 
 
 def test_fuse_scores_ranks_and_explanations():
-    fused = fuse(kw("a", "b", "c"), [("c", 0.9), ("d", 0.8), ("a", 0.7)], FusionWeights(1.0, 1.0, 60))
+    weights = FusionWeights(0.3, 0.7)
+    fused = fuse(kw("a", "b", "c"), [("c", 0.9), ("d", 0.8), ("a", 0.7)], weights, similarity={"b": 0.5})
     by_id = {f.arxiv_id: f for f in fused}
-    assert by_id["a"].score == pytest.approx(1 / 61 + 1 / 63)
-    assert by_id["c"].score == pytest.approx(1 / 63 + 1 / 61)
-    assert by_id["b"].score == pytest.approx(1 / 62)
-    assert by_id["d"].score == pytest.approx(1 / 62)
-    # a and c tie on score; b and d tie too: the better single rank wins, then the keyword rank
-    assert [f.arxiv_id for f in fused] == ["a", "c", "b", "d"]
+    # BM25 10, 9, 8 -> 1, 0.5, 0; cosine 0.9 .. 0.7 -> 1 .. 0 (b, below the semantic list: -1)
+    assert by_id["a"].score == pytest.approx(0.3 * 1.0 + 0.7 * 0.0)
+    assert by_id["b"].score == pytest.approx(0.3 * 0.5 + 0.7 * -1.0)
+    assert by_id["c"].score == pytest.approx(0.3 * 0.0 + 0.7 * 1.0)
+    assert by_id["d"].score == pytest.approx(0.7 * 0.5)
+    assert [f.arxiv_id for f in fused] == ["c", "d", "a", "b"]
     e = by_id["c"].explanation
     assert (e.keyword_rank, e.semantic_rank, e.similarity, e.matched_terms) == (3, 1, 0.9, ["w2"])
-    assert e.keyword_contribution == pytest.approx(1 / 63) and e.semantic_contribution == pytest.approx(1 / 61)
     assert e.keyword_contribution + e.semantic_contribution == pytest.approx(by_id["c"].score)
+    assert (e.keyword_weight, e.semantic_weight, e.every_word) == (0.3, 0.7, False)
     d = by_id["d"].explanation
     assert d.keyword_rank is None and d.keyword_contribution == 0.0 and d.matched_terms == []
-    assert "meaning: 0.80 (#2)" in d.summary()
-    assert "words: w2 (#3)" in e.summary()
+    assert "meaning: 0.80 (#2)" in d.summary() and "words: w2 (#3)" in e.summary()
+    assert by_id["b"].explanation.similarity == 0.5 and by_id["b"].explanation.semantic_rank is None
 
 
-def test_fuse_weights_k_and_duplicates():
-    fused = fuse(kw("a", "b", "a"), [("b", 0.5), ("b", 0.4)], FusionWeights(2.0, 0.5, 10))
+def test_fuse_duplicates_and_empty_lists():
+    fused = fuse(kw("a", "b", "a"), [("b", 0.5), ("b", 0.4)], FusionWeights(0.5, 0.5))
     by_id = {f.arxiv_id: f for f in fused}
-    assert by_id["a"].score == pytest.approx(2 / 11)  # the duplicate keeps its first rank
-    assert by_id["b"].score == pytest.approx(2 / 12 + 0.5 / 11)
-    assert by_id["b"].explanation.similarity == 0.5
-    assert by_id["b"].explanation.rrf_k == 10 and by_id["b"].explanation.keyword_weight == 2.0
+    assert by_id["a"].explanation.keyword_rank == 1 and by_id["a"].explanation.keyword_score == 10.0
+    assert by_id["b"].explanation.similarity == 0.5 and by_id["b"].explanation.semantic_rank == 1
     assert fuse([], [], FusionWeights()) == []
-    only_sem = fuse([], [("x", 0.3)], FusionWeights(1, 1, 60))
-    assert only_sem[0].score == pytest.approx(1 / 61)
+    only_words = fuse(kw("x", "y"), [], FusionWeights(0.3, 0.7))
+    assert [f.arxiv_id for f in only_words] == ["x", "y"]  # no meaning at all: BM25 orders
+    only_meaning = fuse([], [("x", 0.3), ("y", 0.2)], FusionWeights(0.3, 0.7))
+    assert [f.arxiv_id for f in only_meaning] == ["x", "y"]
 
 
 def test_fuse_is_deterministic_under_ties():
-    a = fuse(kw("p", "q"), [("q", 0.1), ("p", 0.1)], FusionWeights(1, 1, 60))
-    b = fuse(kw("p", "q"), [("q", 0.1), ("p", 0.1)], FusionWeights(1, 1, 60))
+    a = fuse(kw("p", "q"), [("q", 0.1), ("p", 0.1)], FusionWeights(0.5, 0.5))
+    b = fuse(kw("p", "q"), [("q", 0.1), ("p", 0.1)], FusionWeights(0.5, 0.5))
     assert [f.arxiv_id for f in a] == [f.arxiv_id for f in b] == ["p", "q"]
 
 
-def test_adaptive_weights():
-    few = adaptive_weights(relaxed=False, keyword_hits=2, keyword_total=2)
-    many = adaptive_weights(relaxed=False, keyword_hits=100, keyword_total=5000)
-    relaxed = adaptive_weights(relaxed=True, keyword_hits=100, keyword_total=800)
-    none = adaptive_weights(relaxed=False, keyword_hits=0, rrf_k=30)
-    assert few.keyword > few.semantic  # a precise keyword match leads
-    assert relaxed.keyword < many.keyword < many.semantic  # otherwise meaning leads
-    assert len({few.semantic, many.semantic, relaxed.semantic}) == 1
-    assert none.keyword == 0.0 and none.rrf_k == 30
-    assert few.rrf_k == 60 and few.reason and relaxed.reason
+def test_papers_with_every_word_come_first_when_the_tier_applies():
+    semantic = [("s1", 0.9), ("s2", 0.8), ("e2", 0.4), ("s3", 0.3)]
+    tier = FusionWeights(0.3, 0.7, literal_first=True)
+    fused = fuse(kw("e1", "e2"), semantic, tier, similarity={"e1": 0.35, "e3": 0.6}, every_word=["e1", "e2", "e3"])
+    ids = [f.arxiv_id for f in fused]
+    # within the tier the fused score orders: e1 0.3 * 1 + 0.7 * 0.08, e3 0.7 * 0.5, e2 0.7 * 0.17
+    assert ids[:3] == ["e1", "e3", "e2"] and ids[3:] == ["s1", "s2", "s3"]
+    assert all(f.explanation.every_word for f in fused[:3]) and not fused[3].explanation.every_word
+    no_tier = fuse(kw("e1", "e2"), semantic, FusionWeights(0.3, 0.7), similarity={"e1": 0.35},
+                   every_word=["e1", "e2", "e3"])
+    assert [f.arxiv_id for f in no_tier][0] == "s1" and "e3" not in [f.arxiv_id for f in no_tier]
+
+
+def test_a_keyword_match_that_stands_out_leads_a_long_query():
+    def hits(*scores: float) -> list[KeywordCandidate]:
+        return [KeywordCandidate(f"k{n}", sc) for n, sc in enumerate(scores)]
+
+    assert stands_out(hits(90.0, 50.0, 40.0)) == "k0"  # 1.8 times the runner-up: the known item
+    assert stands_out(hits(30.0, 28.0)) is None and stands_out([]) is None
+    assert stands_out(hits(12.0)) == "k0"  # the only paper with any of the words
+    semantic = [("s1", 0.9), ("s2", 0.85), ("k0", 0.5)]
+    long_query = fusion_weights(["half", "remembered", "title", "wrong", "word"], 0)
+    short_query = fusion_weights(["energy"], 0)
+    assert long_query.standout and not short_query.standout
+    assert fuse(hits(90.0, 50.0), semantic, long_query)[0].arxiv_id == "k0"
+    assert fuse(hits(90.0, 50.0), semantic, long_query)[0].explanation.stands_out
+    assert fuse(hits(90.0, 50.0), semantic, short_query)[0].arxiv_id == "s1"
+
+
+def test_literal_tiers_and_weights():
+    assert literal_first(["energy"], PAGE) and not literal_first(["energy"], PAGE - 1)
+    assert literal_first(["systems", "and", "control"], 500)
+    assert not literal_first(["turning", "speech", "into", "text"], 2)  # three content words
+    assert literal_first(["quality", "data", "impacts", "underscoring"], 1)
+    assert not literal_first(["quality", "data", "impacts", "underscoring"], 0)
+    some, none = fusion_weights(["a", "b"], 3), fusion_weights(["a", "b"], 0)
+    assert (some.keyword, none.keyword) == (KEYWORD_WEIGHT, RELAXED_KEYWORD_WEIGHT)
+    assert some.keyword + some.semantic == pytest.approx(1) and none.keyword + none.semantic == pytest.approx(1)
+    assert RELAXED_KEYWORD_WEIGHT < KEYWORD_WEIGHT < 0.5  # meaning leads; a literal match lifts
+    assert some.reason and none.reason and not some.literal_first
 
 
 # ---------------------------------------------------------------------------------------------
@@ -160,16 +194,19 @@ def test_modes_and_explanations(world):
             assert -1.0 <= e.similarity <= 1.0
         if e.keyword_rank is not None:
             assert e.keyword_score is not None
-    assert [r.score for r in hyb.results] == sorted((r.score for r in hyb.results), reverse=True)
+    order = [(not r.explanation.every_word, -r.score) for r in hyb.results]
+    assert order == sorted(order)  # papers with every word first (when they fill a page), then by score
     sem = svc.search("language models reasoning", mode="semantic", limit=20)
     sims = [r.explanation.similarity for r in sem.results]
     assert sims == sorted(sims, reverse=True)
     assert [r.explanation.semantic_rank for r in sem.results] == list(range(1, 21))
     key = svc.search("language models reasoning", mode="keyword", limit=20)
     assert key.used_mode == "keyword" and all(r.explanation.matched_terms for r in key.results)
-    assert hyb.as_dict()["results"][0]["explanation"]["rrf_k"] == 60
-    custom = svc.search("language models reasoning", mode="hybrid", limit=5, rrf_k=10)
-    assert custom.results[0].explanation.rrf_k == 10
+    explained = hyb.as_dict()["results"][0]["explanation"]
+    assert explained["keyword_weight"] + explained["semantic_weight"] == pytest.approx(1.0)
+    assert hyb.weights is not None and hyb.weights.reason
+    old_client = svc.search("language models reasoning", mode="hybrid", limit=5, rrf_k=10)  # accepted, unused
+    assert old_client.ids == hyb.ids[:5]
 
 
 def test_paging_is_consistent(world):
@@ -236,7 +273,7 @@ def test_filters_matching_nothing(world):
         assert res.results == []
 
 
-@pytest.mark.parametrize("bad", ["", "   ", "?!.,;", "*", "x" * 501, "\"\"", "\"?\" ()"])
+@pytest.mark.parametrize("bad", ["", "   ", "?!.,;", "*", "x" * 2001, "\"\"", "\"?\" ()"])
 def test_invalid_queries(world, bad):
     for mode in MODES:
         with pytest.raises(InvalidQuery):

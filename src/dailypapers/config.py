@@ -46,7 +46,8 @@ class Settings:
     arxiv_api_url: str = _setting("https://export.arxiv.org/api/query", "arXiv API endpoint (Atom).")
     harvest_delay: float = _setting(3.0, "Seconds between OAI-PMH requests (arXiv asks for at least 3).")
     page_size: int = _setting(30, "Papers per page in lists and search results.")
-    rrf_k: int = _setting(60, "Reciprocal-rank-fusion constant k for hybrid search.")
+    rrf_k: int = _setting(60, "Unused since hybrid search fuses normalised scores, not ranks "
+                              "(search/hybrid.py); still accepted.")
     index_follow_interval: float = _setting(2.0, "Seconds between a web node's checks of the change feed "
                                             "for papers to index; 0 turns following off.")
     public_url: str = _setting("", "Public base URL for links in emails and feeds (e.g. https://papers.example.org); "

@@ -1,34 +1,72 @@
 """Fusing the keyword (BM25) and semantic (cosine) result lists, with an explanation per hit.
 
-Reciprocal-rank fusion (Cormack et al., 2009): a paper at rank r (1-based) of a list earns
-weight / (k + r) from that list, and its fused score is the sum over the lists it appears in.
-Ranks, not scores, are fused, so BM25's unbounded scores and cosines in [-1, 1] need no
-calibration. k = 60 by default.
+A convex combination of normalised scores (Bruch, Gai and Ingber, "An Analysis of Fusion
+Functions for Hybrid Retrieval", 2023), inside literal tiers:
 
-Plain RRF weighs both lists equally. On our development sets (bench/devsets, BENCHMARKS.md)
-that lost badly to the semantic list alone on paraphrases and topic descriptions (nDCG@10
-0.40 against 0.62, 0.31 against 0.40, development run) and slightly to BM25 on keyword-style
-queries, because for each kind of query one list is mostly noise and equal weights let that
-noise displace the other list's good hits. `adaptive_weights` therefore weighs the keyword list per query by how
-discriminating its match was (see the constants below); the semantic list always has weight 1.
-The weights and k are recorded in each result's explanation (and the reason in
-Results.weights), so the page can show exactly how a score was made.
+    score = alpha * bm25_norm + (1 - alpha) * cosine_norm
+
+- `bm25_norm`: the paper's BM25 score in the any-word keyword list, min-max normalised over the
+  list's best NORM_DEPTH scores (1 = the best match, 0 = the NORM_DEPTH-th; papers below that
+  or not in the list: 0). The any-word list is used for every query, so a long question is not
+  cut short to the few papers that happen to contain every one of its words.
+- `cosine_norm`: the paper's cosine to the query, min-max normalised over the semantic list's
+  best NORM_DEPTH similarities. Every candidate's cosine is exact (the service looks up the
+  keyword candidates' vectors), so a keyword match that means something else sinks, and one
+  that is also close in meaning rises.
+- `alpha` = KEYWORD_WEIGHT when some paper contains every word of the query, half of it
+  (RELAXED_KEYWORD_WEIGHT) when none does: an any-word match is weaker evidence.
+
+Literal tiers (see `literal_first`): a query of at most SHORT_WORDS words that at least PAGE
+papers contain entirely lists those papers first (short queries are literal first: meaning
+orders them, and fills in only where the words run out); a query of LONG_CONTENT_WORDS or more
+content words lists the papers containing all of them first (matching four or more of a
+query's content words is rarely chance: the known item, or the passage the words came from).
+Before those, for a query longer than SHORT_WORDS words, a keyword match that stands out (its
+BM25 score at least STANDOUT_GAP above the runner-up's, relatively: a known item found by its
+words, e.g. a half-remembered title with one wrong word, which no paper contains entirely) leads.
+
+Measured on every set in bench/ (dev sets and the public collections, bench/fusion_lab.py,
+BENCHMARKS.md "search quality"): chosen for the best worst case of hybrid - max(keyword,
+semantic) nDCG@10 over the eleven sets (-0.003), then the mean. Reciprocal-rank fusion (k = 60)
+lost 0.04-0.62 to the better single list on eight of them, because a noise list's ranks count
+as much as a good one's; min-max beat z-score and theoretical (BM25/max, cosine from -1)
+normalisation; tiers for every query length cost the category-name set 0.04; without the
+stand-out rule no single alpha served both paraphrases (want alpha <= 0.15) and misremembered
+titles (want >= 0.5): 0.877 against keyword's 0.963 there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
-DEFAULT_RRF_K = 60
+import numpy as np
+
+KEYWORD_WEIGHT = 0.3            # alpha when some paper has every word of the query
+RELAXED_KEYWORD_WEIGHT = 0.15   # alpha when none has (the keyword list matched any word)
+NORM_DEPTH = 100                # each list's best scores that set its min-max range
+PAGE = 30                       # a page's worth of results (the site's page size)
+SHORT_WORDS = 3                 # a short query: at most this many words
+LONG_CONTENT_WORDS = 4          # a long query: at least this many content words
+STANDOUT_GAP = 0.35             # (best - runner-up) / best BM25 that makes the best match lead
+STOPWORDS = frozenset(
+    "a an and are as at be but by can do does for from has have how i in into is it its not of on or "
+    "our so that the their there these this those to was we were what when where which who why will "
+    "with you your".split())
+DEFAULT_RRF_K = 60              # kept for callers that still pass rrf_k; fusion no longer uses it
 
 
 @dataclass(frozen=True)
 class FusionWeights:
-    keyword: float = 1.0
-    semantic: float = 1.0
-    rrf_k: int = DEFAULT_RRF_K
-    reason: str = "equal weights"
+    """How a query's lists were fused: alpha for the keyword list, 1 - alpha for meaning, and
+    whether papers with every word come first."""
+
+    keyword: float = KEYWORD_WEIGHT
+    semantic: float = 1.0 - KEYWORD_WEIGHT
+    literal_first: bool = False
+    standout: bool = False      # whether a stand-out keyword match may lead (queries of 4+ words)
+    reason: str = ""
+    rrf_k: int | None = None    # always None: kept so stored explanations keep their shape
 
 
 @dataclass
@@ -45,7 +83,9 @@ class Explanation:
     """Why a paper is in the results, in numbers the page can show.
 
     Ranks are 1-based positions in each list (None: not in that list's candidates);
-    `keyword_contribution + semantic_contribution == score` for hybrid results.
+    `keyword_contribution + semantic_contribution == score` for hybrid results; `every_word`
+    marks a paper of the literal tier and `stands_out` the keyword match that leads (both listed
+    before the others whatever their score).
     """
 
     mode: str
@@ -59,6 +99,8 @@ class Explanation:
     keyword_weight: float | None = None
     semantic_weight: float | None = None
     rrf_k: int | None = None
+    every_word: bool = False
+    stands_out: bool = False
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -81,83 +123,94 @@ class Fused:
     explanation: Explanation
 
 
-def rrf_term(rank: int | None, weight: float, k: int) -> float:
-    """One list's contribution for a paper at 1-based `rank` (0 when it is not in the list)."""
-    if rank is None:
-        return 0.0
-    if rank < 1:
-        raise ValueError(f"ranks start at 1, got {rank}")
-    return weight / (k + rank)
+def content_words(words: Sequence[str]) -> int:
+    """How many of the query's words (or phrases) are not stopwords."""
+    return sum(1 for w in words if w.lower() not in STOPWORDS)
+
+
+def literal_first(words: Sequence[str], every_word_total: int) -> bool:
+    """Whether the papers containing every word go before the others (the module doc's tiers)."""
+    if every_word_total <= 0:
+        return False
+    if len(words) <= SHORT_WORDS:
+        return every_word_total >= PAGE
+    return content_words(words) >= LONG_CONTENT_WORDS
+
+
+def fusion_weights(words: Sequence[str], every_word_total: int) -> FusionWeights:
+    """The weights and tier rule for a query of `words` that `every_word_total` papers contain."""
+    tier = literal_first(words, every_word_total)
+    if every_word_total > 0:
+        alpha = KEYWORD_WEIGHT
+        reason = f"{every_word_total} paper(s) had every word" + (": those first, " if tier else ": ")
+    else:
+        alpha = RELAXED_KEYWORD_WEIGHT
+        reason = "no paper had every word: "
+    reason += f"then words {alpha:.2f} + meaning {1 - alpha:.2f}"
+    return FusionWeights(alpha, 1.0 - alpha, tier, len(words) > SHORT_WORDS, reason)
+
+
+def stands_out(keyword: Sequence[KeywordCandidate]) -> str | None:
+    """The id of the keyword list's best match when it stands out (the module doc), else None."""
+    if not keyword or keyword[0].score <= 0:
+        return None
+    runner_up = keyword[1].score if len(keyword) > 1 else 0.0
+    return keyword[0].arxiv_id if (keyword[0].score - runner_up) / keyword[0].score >= STANDOUT_GAP else None
+
+
+def minmax(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """`values` scaled so the reference's best is 1 and its worst 0 (0 for an empty reference)."""
+    if not len(reference):
+        return np.zeros(len(values))
+    hi, lo = float(np.max(reference)), float(np.min(reference))
+    return (values - lo) / (hi - lo) if hi > lo else (values >= hi).astype(float)
+
+
+def _first_ranks(items: Iterable[str]) -> dict[str, int]:
+    ranks: dict[str, int] = {}
+    for pid in items:
+        ranks.setdefault(pid, len(ranks) + 1)
+    return ranks
 
 
 def fuse(keyword: Sequence[KeywordCandidate], semantic: Sequence[tuple[str, float]],
-         weights: FusionWeights = FusionWeights()) -> list[Fused]:
-    """Weighted reciprocal-rank fusion of the two lists, best first.
+         weights: FusionWeights = FusionWeights(), *, similarity: Mapping[str, float] | None = None,
+         every_word: Sequence[str] = ()) -> list[Fused]:
+    """The fused list, best first (the module doc).
 
-    Duplicates within a list keep their first (best) rank. Ties on the fused score are broken
-    by the better of the two ranks, then the keyword rank, then the id, so the order is
-    deterministic.
+    `keyword`: the any-word BM25 list, best first; `semantic`: (id, cosine), best first;
+    `similarity`: exact cosines of candidates missing from `semantic` (a candidate with no
+    cosine counts as the semantic list's worst); `every_word`: ids of the papers that contain
+    every word, listed first when `weights.literal_first` (after a stand-out keyword match, when
+    `weights.standout`). Duplicates keep their first rank. Ties break on the better rank in
+    either list, then the id, so the order is deterministic.
     """
-    if weights.rrf_k < 0:
-        raise ValueError("rrf_k must be non-negative")
-    k = weights.rrf_k
-    kw_rank: dict[str, int] = {}
-    kw_hit: dict[str, KeywordCandidate] = {}
-    for hit in keyword:
-        if hit.arxiv_id not in kw_rank:
-            kw_rank[hit.arxiv_id] = len(kw_rank) + 1
-            kw_hit[hit.arxiv_id] = hit
-    sem_rank: dict[str, int] = {}
-    sem_sim: dict[str, float] = {}
-    for arxiv_id, sim in semantic:
-        if arxiv_id not in sem_rank:
-            sem_rank[arxiv_id] = len(sem_rank) + 1
-            sem_sim[arxiv_id] = float(sim)
-    out = []
-    for arxiv_id in dict.fromkeys([*kw_rank, *sem_rank]):
-        kr, sr = kw_rank.get(arxiv_id), sem_rank.get(arxiv_id)
-        kc, sc = rrf_term(kr, weights.keyword, k), rrf_term(sr, weights.semantic, k)
-        kw = kw_hit.get(arxiv_id)
-        out.append(Fused(arxiv_id, kc + sc, Explanation(
-            mode="hybrid", matched_terms=list(kw.matched_terms) if kw else [], keyword_rank=kr,
-            keyword_score=kw.score if kw else None, semantic_rank=sr, similarity=sem_sim.get(arxiv_id),
-            keyword_contribution=kc, semantic_contribution=sc, keyword_weight=weights.keyword,
-            semantic_weight=weights.semantic, rrf_k=k)))
+    kw_rank, sem_rank = _first_ranks(h.arxiv_id for h in keyword), _first_ranks(p for p, _ in semantic)
+    kw_hit = {h.arxiv_id: h for h in reversed(keyword)}
+    sims = {**(similarity or {}), **{p: float(s) for p, s in reversed(semantic)}}
+    ids = list(dict.fromkeys([*kw_rank, *sem_rank, *(every_word if weights.literal_first else ())]))
+    sem_ref = np.array([s for _, s in semantic[:NORM_DEPTH]], dtype=float)
+    floor = float(sem_ref.min()) if len(sem_ref) else 0.0
+    bm = minmax(np.array([kw_hit[p].score if p in kw_hit else -np.inf for p in ids], dtype=float),
+                np.array([h.score for h in keyword[:NORM_DEPTH]], dtype=float))
+    cs = minmax(np.array([sims.get(p, floor) for p in ids], dtype=float), sem_ref)
+    tier = set(every_word) if weights.literal_first else set()
+    lead = stands_out(keyword) if weights.standout else None
+    out = [_fused(p, max(0.0, float(b)), float(c), weights, kw_hit.get(p), kw_rank.get(p), sem_rank.get(p),
+                  sims.get(p), p in tier) for p, b, c in zip(ids, bm, cs, strict=True)]
+    for f in out:
+        f.explanation.stands_out = f.arxiv_id == lead
     big = 1 << 30
-    out.sort(key=lambda f: (-f.score, min(f.explanation.keyword_rank or big, f.explanation.semantic_rank or big),
-                            f.explanation.keyword_rank or big, f.arxiv_id))
+    out.sort(key=lambda f: (not f.explanation.stands_out, not f.explanation.every_word, -f.score,
+                            min(f.explanation.keyword_rank or big, f.explanation.semantic_rank or big), f.arxiv_id))
     return out
 
 
-# Chosen on bench/devsets (BENCHMARKS.md, "Search quality"), k = 60 throughout:
-#   every word matched and at most FEW_HITS papers have them all -> the keyword list leads
-#     (a precise, keyword-style query; meaning breaks ties between its few hits);
-#   every word matched by more papers -> meaning leads, exact matches get a small lift;
-#   no paper had every word (tantivy relaxed to "any word") -> the keyword list is noise for
-#     ranking (it only explains): weight 0.
-# Plain RRF (1, 1) lost 0.09-0.23 nDCG@10 to the semantic list on paraphrase and topic queries.
-FEW_HITS = 5
-FEW_KEYWORD_WEIGHT = 2.0
-MANY_KEYWORD_WEIGHT = 0.2
-RELAXED_KEYWORD_WEIGHT = 0.0
-SEMANTIC_WEIGHT = 1.0
-
-
-def adaptive_weights(*, relaxed: bool, keyword_hits: int, keyword_total: int | None = None,
-                     rrf_k: int = DEFAULT_RRF_K) -> FusionWeights:
-    """The per-query weights (see the module's docstring and the constants above).
-
-    `keyword_hits`: candidates the keyword list gave; `keyword_total`: papers matching every
-    word (tantivy's count; defaults to `keyword_hits`).
-    """
-    total = keyword_hits if keyword_total is None else keyword_total
-    if keyword_hits == 0:
-        return FusionWeights(0.0, SEMANTIC_WEIGHT, rrf_k, "no paper matched the words: ranked by meaning")
-    if relaxed:
-        return FusionWeights(RELAXED_KEYWORD_WEIGHT, SEMANTIC_WEIGHT, rrf_k,
-                             "no paper had every word: ranked by meaning")
-    if total <= FEW_HITS:
-        return FusionWeights(FEW_KEYWORD_WEIGHT, SEMANTIC_WEIGHT, rrf_k,
-                             f"{total} paper(s) had every word: words lead, meaning breaks ties")
-    return FusionWeights(MANY_KEYWORD_WEIGHT, SEMANTIC_WEIGHT, rrf_k,
-                         f"{total} papers had every word: meaning leads, exact matches lift")
+def _fused(pid: str, bm: float, cs: float, weights: FusionWeights, hit: KeywordCandidate | None,
+           kr: int | None, sr: int | None, sim: float | None, every: bool) -> Fused:
+    kc, sc = weights.keyword * bm, weights.semantic * cs
+    return Fused(pid, kc + sc, Explanation(
+        mode="hybrid", matched_terms=list(hit.matched_terms) if hit else [], keyword_rank=kr,
+        keyword_score=hit.score if hit else None, semantic_rank=sr, similarity=sim,
+        keyword_contribution=kc, semantic_contribution=sc, keyword_weight=weights.keyword,
+        semantic_weight=weights.semantic, every_word=every))

@@ -17,8 +17,8 @@ the matching papers newest first, whatever the mode.
 
 Everything the encoder or the vector index might fail at (model not installed, index missing,
 built with another model, unreadable) turns into a keyword search with a `notice`; invalid
-input (empty, punctuation only, longer than 500 characters, a bad filter) raises
-`InvalidQuery`, which the web answers with 400.
+input (empty, punctuation only, longer than query.MAX_QUERY_LENGTH characters, a bad filter)
+raises `InvalidQuery`, which the web answers with 400.
 """
 
 from __future__ import annotations
@@ -41,12 +41,13 @@ from dailypapers.models import Paper
 from dailypapers.search.floor import above_floor, floor_for
 from dailypapers.search.hybrid import (
     DEFAULT_RRF_K,
+    NORM_DEPTH,
     Explanation,
     Fused,
     FusionWeights,
     KeywordCandidate,
-    adaptive_weights,
     fuse,
+    fusion_weights,
 )
 from dailypapers.search.keyword import MAX_LIMIT, RANK_DEPTH, Hit, KeywordIndex
 from dailypapers.search.lookup import IdMatch, look_up, paper_refs
@@ -402,12 +403,26 @@ class SearchService:
         return Ranking("semantic", entries)
 
     def _fused(self, pq: ParsedQuery, semantic: list[tuple[str, float]], rrf_k: int) -> Ranking:
-        words = self._keyword_ranking(pq)
-        candidates = [KeywordCandidate(e.arxiv_id, e.score) for e in words.entries[:self.depth]]
-        weights = adaptive_weights(relaxed=words.relaxed, keyword_hits=len(candidates),
-                                   keyword_total=words.matches, rrf_k=rrf_k)
-        fused = fuse(candidates, semantic[:self.depth], weights)[:RANK_DEPTH]
-        return Ranking("hybrid", fused, words.hits, words.relaxed, words.matches, weights)
+        """search/hybrid.py's fusion: the any-word BM25 list and the semantic list, every
+        candidate with its exact cosine, papers with every word first where the tiers say so."""
+        words = self._keyword_ranking(pq)  # every word (else any word): the literal tier
+        weights = fusion_weights([*pq.terms, *pq.phrases], 0 if words.relaxed else words.matches)
+        any_word = words.hits if words.relaxed or len(pq.terms) <= 1 else {
+            h.arxiv_id: h for h in self.keyword.candidates(pq, NORM_DEPTH, any_word=True).hits}
+        keyword = [KeywordCandidate(pid, h.score) for pid, h in list(any_word.items())[:NORM_DEPTH]]
+        every = [e.arxiv_id for e in words.entries] if weights.literal_first else []
+        similarity = self._similarities(pq, [*any_word, *every], {pid for pid, _ in semantic})
+        fused = fuse(keyword, semantic, weights, similarity=similarity, every_word=every)[:RANK_DEPTH]
+        return Ranking("hybrid", fused, {**any_word, **words.hits}, words.relaxed, words.matches, weights)
+
+    def _similarities(self, pq: ParsedQuery, ids: Sequence[str], known: set[str]) -> dict[str, float]:
+        """Exact cosines of the query to `ids` not in `known` (keyword candidates the semantic list
+        did not reach), from the vector index; empty where it has none."""
+        wanted = [pid for pid in dict.fromkeys(ids) if pid not in known]
+        index = self.vectors()
+        if not wanted or index is None:
+            return {}
+        return dict(index.search(self.embed_query(semantic_text(pq)), len(wanted), allowed=wanted, exact=True))
 
     def _page(self, ranking: Ranking, pq: ParsedQuery, base: dict) -> Results:
         """One page of `ranking`; only its keyword hits are highlighted."""

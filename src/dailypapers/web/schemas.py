@@ -156,7 +156,10 @@ class ExplanationOut(BaseModel):
     semantic_contribution: float = 0.0
     keyword_weight: float | None = None
     semantic_weight: float | None = None
-    rrf_k: int | None = None
+    rrf_k: int | None = Field(None, description="Unused since hybrid fusion is a weighted sum of normalised scores.")
+    every_word: bool = Field(False, description="Hybrid: the paper has every word of the query and is listed "
+                                                "with those first (search/hybrid.py's literal tiers).")
+    stands_out: bool = Field(False, description="Hybrid: the keyword match that stands out, listed first.")
 
 
 class SearchResultOut(DailyPaperOut):

@@ -19,7 +19,7 @@ from dailypapers.sources import listings
 from dailypapers.store import Store
 from dailypapers.store.vectors import content_hash, embed_text, save_vectors
 
-OLD_MODEL = "all-MiniLM-L6-v2"  # the tag of vectors made before titles were embedded on their own
+OLD_MODEL = "all-MiniLM-L6-v2+title"  # the tag of vectors made while titles were also embedded on their own
 
 
 def _records(n: int):

@@ -19,7 +19,7 @@ from support.paths import LISTINGS
 
 from dailypapers.ingest import vectors as shipped
 from dailypapers.models import Paper, Record
-from dailypapers.search.encoder.embeddings import load_encoder, paper_text
+from dailypapers.search.encoder.embeddings import MODEL_ID, load_encoder, paper_text
 from dailypapers.store import Store
 from dailypapers.store import vectors as V
 from dailypapers.worker import embedding as J
@@ -30,7 +30,7 @@ def _offline(monkeypatch):
     """Nothing here may reach a model hub; scoped to each test so it cannot leak into others."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
-MODEL = "all-MiniLM-L6-v2+title"
+MODEL = MODEL_ID  # the tag embed_missing writes (model + recipe)
 
 
 def _cache_dir() -> Path:
@@ -156,7 +156,7 @@ def test_embed_missing_embeds_only_what_is_missing_or_stale(store):
     enc2 = FakeEncoder()
     report = J.embed_missing(store, enc2, batch_size=16)
     assert (report.embedded, report.stale) == (6, 1)
-    assert len(enc2.seen) == 12  # each paper's text and, on its own, its title
+    assert len(enc2.seen) == 6  # each paper's text, once
     assert f"{p.title}. {p.abstract} Revised." in enc2.seen
     # the stored hash now matches the text
     assert V.missing_or_stale(store, MODEL, 100) == []
@@ -190,7 +190,7 @@ def test_limit_stops_early_and_the_next_run_continues(store):
     assert store.load_checkpoint(J.checkpoint_name(MODEL)) is None
     enc = FakeEncoder()
     second = J.embed_missing(store, enc, batch_size=8)
-    assert second.embedded == 20 and second.complete and len(set(enc.seen)) == 40  # texts and titles
+    assert second.embedded == 20 and second.complete and len(set(enc.seen)) == 20  # one text a paper
 
 
 def test_real_encoder_vectors_in_the_store_find_by_meaning(database_url, encoder):
@@ -318,6 +318,6 @@ def test_a_killed_embed_run_resumes_without_redoing_finished_batches(tmp_path, e
     assert report.embedded == len(records) - saved and report.complete
     by_text = {paper_text(r.paper): r.paper.arxiv_id for r in records}
     redone = {by_text[t] for t in rec.seen if t in by_text} & finished_ids
-    assert not redone and len(rec.seen) == 2 * (len(records) - saved)  # texts and titles
+    assert not redone and len(rec.seen) == len(records) - saved  # one text a paper
     assert V.vector_count(s, MODEL) == len(records) and V.missing_or_stale(s, MODEL, 10) == []
     s.close()

@@ -13,7 +13,7 @@
 settings.worker_jobs chooses the recurring ones; `digest` and `cleanup` jobs run wherever
 `digests` does.
 Trending needs no job: it is computed when a list is read. The outbox is not a job: every worker
-sends due messages between jobs (digest/sender.py), the rows being claimed one by one.
+sends due messages between jobs (delivery/sender.py), the rows being claimed one by one.
 """
 
 from __future__ import annotations

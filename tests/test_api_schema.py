@@ -225,7 +225,8 @@ REAL_CASES = [
     ("POST", "/api/papers/{arxiv_id}/comments", {"path_parameters": {"arxiv_id": "2501.00001"},
                                                  "body": {"body": "<script>alert(1)</script> **bold** $x^2$"}}),
     ("GET", "/api/papers/{arxiv_id}/comments", {"path_parameters": {"arxiv_id": "2501.00001"}}),
-    *(("GET", "/api/arxiv/{arxiv_id}/repos", {"path_parameters": {"arxiv_id": i}}) for i in ("2607.13639", "2401.99999")),
+    *(("GET", "/api/arxiv/{arxiv_id}/repos", {"path_parameters": {"arxiv_id": i}})
+      for i in ("2607.13639", "2401.99999")),
 ]
 
 

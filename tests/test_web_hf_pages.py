@@ -94,7 +94,8 @@ def test_hf_url_forms_work(web_client, web_store):
     assert card_ids(page(web_client, f"/papers?date={day}T12:00:00.000Z")) == direct
     sorted_ = web_client.get(f"/papers?date={day}&sort=trending", follow_redirects=False)
     assert sorted_.headers["location"] == f"/papers/date/{day}?sort=trending"
-    assert web_client.get("/papers?week=2026-W34", follow_redirects=False).headers["location"] == "/papers/week/2026-W34"
+    week = web_client.get("/papers?week=2026-W34", follow_redirects=False)
+    assert week.headers["location"] == "/papers/week/2026-W34"
     page(web_client, "/papers?date=2026-02-30", status=400)
     assert web_client.get("/papers", follow_redirects=False).headers["location"] == "/"
     page(web_client, "/papers/trending")

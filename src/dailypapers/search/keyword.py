@@ -625,7 +625,7 @@ def _pool(searcher: tantivy.Searcher, query: Query, count: int, depth: int) -> l
     cut = hits[n - 1][0]
     above = [address for score, address in hits if score > cut]
     tied = [address for score, address in hits if score == cut]
-    ranks = searcher.fast_field_values("newest", tied)
+    ranks = [int(r or 0) for r in searcher.fast_field_values("newest", tied)]  # an int fast field: never None
     tied = [address for _, address in sorted(zip(ranks, tied, strict=True), key=lambda r: -(r[0] & 0xFFFFFFFF))]
     return above + tied[:n - len(above)]
 

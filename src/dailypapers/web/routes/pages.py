@@ -13,9 +13,9 @@ from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from dailypapers import ids, ranking
 from dailypapers.community import lists, on_demand
 from dailypapers.errors import IndexUnavailable, NotFound
+from dailypapers.models import Paper
 from dailypapers.search import lookup, suggest
 from dailypapers.search.query import MAX_QUERY_LENGTH, parse_query
-from dailypapers.models import Paper
 from dailypapers.store import Store
 from dailypapers.store.repo import Listed, Page
 from dailypapers.web import deps, sessions

@@ -178,9 +178,13 @@ def test_moving_a_paper_up_a_list_never_lowers_its_score(keyword_ids, semantic_i
     assert also_semantic >= before  # appearing in one more list never costs
 
 
-@given(relaxed=st.booleans(), hits=st.integers(0, 1000), extra=st.integers(0, 10**6))
-def test_adaptive_weights_are_valid_fusion_weights(relaxed, hits, extra):
-    weights = hybrid.adaptive_weights(relaxed=relaxed, keyword_hits=hits, keyword_total=hits + extra)
-    assert weights.keyword >= 0 and weights.semantic >= 0 and weights.rrf_k >= 0 and weights.reason
-    if hits == 0 or relaxed:
-        assert weights.keyword == 0
+@given(words=st.lists(st.sampled_from(["energy", "the", "of", "graph", "a", "models", "with"]), min_size=1,
+                     max_size=8), total=st.integers(0, 1000))
+def test_fusion_weights_are_valid_fusion_weights(words, total):
+    weights = hybrid.fusion_weights(words, total)
+    assert 0 < weights.keyword < 1 and math.isclose(weights.keyword + weights.semantic, 1.0) and weights.reason
+    if total == 0:
+        assert not weights.literal_first and weights.keyword == hybrid.RELAXED_KEYWORD_WEIGHT
+    elif len(words) <= hybrid.SHORT_WORDS:
+        assert weights.literal_first == (total >= hybrid.PAGE)  # short queries: literal first past a page
+

@@ -18,7 +18,7 @@ from dailypapers.errors import InvalidQuery
 from dailypapers.ids import order_rank
 from dailypapers.models import Author, Paper
 from dailypapers.search.keyword import KeywordIndex, SearchPage, analyse
-from dailypapers.search.query import parse_query
+from dailypapers.search.query import MAX_QUERY_LENGTH, parse_query
 
 LISTINGS = [LISTINGS_FILE]
 MARK = "glimmerwick"  # a made-up word in every hand-written abstract
@@ -308,7 +308,7 @@ def test_hostile_queries_never_raise_anything_but_invalid_query(index: KeywordIn
 
 def test_over_long_query(index: KeywordIndex) -> None:
     with pytest.raises(InvalidQuery):
-        search(index, "energy " * 100)
+        search(index, "energy " * (MAX_QUERY_LENGTH // 7 + 1))
 
 
 # --- writing ---------------------------------------------------------------------------------

@@ -43,6 +43,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from dailypapers.search.phrases import FUNCTION_WORDS
+
 KEYWORD_WEIGHT = 0.3            # alpha when some paper has every word of the query
 RELAXED_KEYWORD_WEIGHT = 0.15   # alpha when none has (the keyword list matched any word)
 NORM_DEPTH = 100                # each list's best scores that set its min-max range
@@ -50,10 +52,7 @@ PAGE = 30                       # a page's worth of results (the site's page siz
 SHORT_WORDS = 3                 # a short query: at most this many words
 LONG_CONTENT_WORDS = 4          # a long query: at least this many content words
 STANDOUT_GAP = 0.35             # (best - runner-up) / best BM25 that makes the best match lead
-STOPWORDS = frozenset(
-    "a an and are as at be but by can do does for from has have how i in into is it its not of on or "
-    "our so that the their there these this those to was we were what when where which who why will "
-    "with you your".split())
+STOPWORDS = FUNCTION_WORDS      # words that carry no topic: content_words counts the others
 DEFAULT_RRF_K = 60              # kept for callers that still pass rrf_k; fusion no longer uses it
 
 
@@ -194,7 +193,8 @@ def fuse(keyword: Sequence[KeywordCandidate], semantic: Sequence[tuple[str, floa
     floor = float(sem_ref.min()) if len(sem_ref) else 0.0
     bm = minmax(np.array([kw_hit[p].score if p in kw_hit else -np.inf for p in ids], dtype=float),
                 np.array([h.score for h in keyword[:NORM_DEPTH]], dtype=float))
-    cs = minmax(np.array([sims.get(p, floor) for p in ids], dtype=float), sem_ref)
+    known = np.array([p in sims for p in ids], dtype=bool)
+    cs = np.where(known, minmax(np.array([sims.get(p, floor) for p in ids], dtype=float), sem_ref), 0.0)
     tier = set(every_word) if weights.literal_first else set()
     lead = stands_out(keyword) if weights.standout else None
     out = [_fused(p, max(0.0, float(b)), float(c), weights, kw_hit.get(p), kw_rank.get(p), sem_rank.get(p),

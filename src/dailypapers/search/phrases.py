@@ -85,6 +85,12 @@ give gives
 """.split())
 
 STOPWORDS: frozenset[str] = frozenset(ENGLISH_WORDS + ABSTRACT_WORDS)
+# The words of a query that carry no topic (hybrid search counts the others to tell a long query)
+FUNCTION_WORDS: frozenset[str] = frozenset("""
+a an and are as at be but by can do does for from has have how i in into is it its not of on or
+our so that the their there these this those to was we were what when where which who why will
+with you your
+""".split())
 
 # Words of machine-learning abstracts too common to tell papers apart in tf-idf features.
 FIELD_WORDS: frozenset[str] = frozenset("data large learning model models task tasks".split())

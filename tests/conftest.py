@@ -136,6 +136,12 @@ def pytest_configure(config) -> None:
                                     "or set DAILYPAPERS_TEST_PG") from exc
 
 
+# Module fixtures that build a site with the demo's vectors or the real encoder: tests that use one
+# are `slow` (left out of `make check`, run by `make test`).
+VECTOR_SITES = {"world", "site", "trust_site", "semantic_client"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` reads the markers added here
 def pytest_collection_modifyitems(config, items) -> None:
     selected = databases.selected_backends()
     database_only = databases.database_tests_only()
@@ -151,6 +157,8 @@ def pytest_collection_modifyitems(config, items) -> None:
             drop.append(item)  # never touches a database: the other pass ran it
         else:
             keep.append(item)
+            if VECTOR_SITES & set(getattr(item, "fixturenames", ())):
+                item.add_marker(pytest.mark.slow)  # embeds or loads a site's vectors: minutes, not seconds
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

@@ -46,6 +46,7 @@ def test_every_command_has_help(tmp_path, command):
     assert "Usage" in proc.stdout
 
 
+@pytest.mark.slow
 def test_import_is_idempotent_and_searchable(tmp_path, fresh_data_dir):
     data = fresh_data_dir
     path = tmp_path / "part.jsonl.gz"
@@ -102,6 +103,7 @@ def papers_in(data: Path) -> int:
         return 0
 
 
+@pytest.mark.slow
 def test_sigkill_during_import_then_rerun_leaves_a_consistent_database(tmp_path, fresh_data_dir, backend):
     """The import reads a named pipe that never gets its last 1,000 lines, so it cannot finish
     before the kill, which lands wherever it has got to after its first 1,000 papers."""

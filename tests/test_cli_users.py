@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from support.databases import data_dir_env, data_dir_url
 
 from dailypapers.community import accounts
@@ -30,6 +31,7 @@ def store(data_dir: Path) -> Store:
     return Store.open(data_dir_url(data_dir))
 
 
+@pytest.mark.slow
 def test_create_admin_and_moderator_then_list_and_change_roles(fresh_data_dir):
     made = user(fresh_data_dir, "create", "Boss@Example.org", "--name", "Boss", "--admin")
     assert made.returncode == 0, made.stderr + made.stdout
@@ -51,6 +53,7 @@ def test_create_admin_and_moderator_then_list_and_change_roles(fresh_data_dir):
     s.close()
 
 
+@pytest.mark.slow
 def test_password_is_prompted_when_not_in_the_environment(fresh_data_dir):
     made = user(fresh_data_dir, "create", "ada@example.org", password=None,
                 stdin="prompted password\nprompted password\n")
@@ -60,6 +63,7 @@ def test_password_is_prompted_when_not_in_the_environment(fresh_data_dir):
     s.close()
 
 
+@pytest.mark.slow
 def test_errors_are_messages_not_tracebacks(fresh_data_dir):
     short = user(fresh_data_dir, "create", "ada@example.org", password="short")
     assert short.returncode == 1 and "at least 10 characters" in short.stdout + short.stderr

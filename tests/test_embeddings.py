@@ -85,6 +85,7 @@ def test_public_surface(int8, fp32):
     assert issubclass(ModelUnavailable, DailyPapersError)
 
 
+@pytest.mark.slow
 def test_fp32_graph_matches_sentence_transformers(fp32, reference):
     vecs = fp32.encode(reference["texts"].tolist())
     cos = (vecs * reference["vectors"]).sum(1)

@@ -62,6 +62,7 @@ def test_the_day_feed_matches_the_day_page_and_trending_says_why(site):
     assert "upvotes" in top.summary and top.get("author")
 
 
+@pytest.mark.slow
 def test_list_pages_link_their_feeds(site):
     _, _, client = site
     for path, feed in (("/", f"/feeds/date/{LATEST}.rss"), ("/papers/week/2026-W34", "/feeds/week/2026-W34.atom"),

@@ -93,6 +93,7 @@ def test_worker_processes_give_the_same_batches(texts, batcher):
     assert all(seen[i] == e.ids for i, e in enumerate(tok.encode_batch(texts)))
 
 
+@pytest.mark.slow
 def test_pipeline_with_the_onnx_forward_equals_the_cpu_encoder(texts, batcher):
     fp32 = load_encoder(_cache_dir(), "fp32")
 

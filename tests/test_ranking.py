@@ -56,6 +56,7 @@ def store(database_url) -> Store:
     s.close()
 
 
+@pytest.mark.slow
 def test_lists_by_total_upvotes_and_by_trending(store):
     now = NOON
     by_votes = lists.daily(store, DAY, DAY, sort="upvotes", now=now)

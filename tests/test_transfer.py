@@ -81,6 +81,7 @@ def test_restore_refuses_a_missing_or_corrupt_file(tmp_path, database_url):
     store.close()
 
 
+@pytest.mark.slow
 def test_cli_backup_and_restore(tmp_path, fresh_data_dir):
     env = dict(os.environ, **data_dir_env(fresh_data_dir))
     store = Store.open(data_dir_url(fresh_data_dir))

@@ -193,6 +193,7 @@ def test_limit_stops_early_and_the_next_run_continues(store):
     assert second.embedded == 20 and second.complete and len(set(enc.seen)) == 20  # one text a paper
 
 
+@pytest.mark.slow
 def test_real_encoder_vectors_in_the_store_find_by_meaning(database_url, encoder):
     s = Store.open(database_url)
     records = real_records(60)

@@ -73,16 +73,24 @@ def suggest_username(store: Store, email: str) -> str:
     return candidate
 
 
-def create_user(store: Store, email: str, password: str, *, username: str | None = None,
-                display_name: str = "", role: str = "member", now: dt.datetime | None = None) -> User:
-    """Create a member after checking every field; Conflict if the address or name is taken."""
-    check_role(role)
+def checked_fields(store: Store, email: str, password: str, username: str | None,
+                   display_name: str) -> tuple[str, str, str]:
+    """The sign-up form's (email, user name, display name), normalised; InvalidInput, or Conflict
+    for a taken user name."""
     email = normalize_email(email)
     username = check_username(username) if username else suggest_username(store, email)
     display_name = check_display_name(display_name)
     check_password(password)
     if store.accounts.name_taken(username):
         raise Conflict(f"the user name {username!r} is taken")
+    return email, username, display_name
+
+
+def create_user(store: Store, email: str, password: str, *, username: str | None = None,
+                display_name: str = "", role: str = "member", now: dt.datetime | None = None) -> User:
+    """Create a member after checking every field; Conflict if the address or name is taken."""
+    check_role(role)
+    email, username, display_name = checked_fields(store, email, password, username, display_name)
     if store.accounts.by_email(email) is not None:
         raise Conflict("an account with that address already exists; sign in or reset the password")
     return store.accounts.create_user(email=email, username=username, display_name=display_name,

@@ -18,14 +18,7 @@ from ..errors import Conflict, InvalidToken
 from ..store import Store
 from ..store.accounts import PendingSignup, User
 from . import passwords
-from .accounts import (
-    check_display_name,
-    check_password,
-    check_username,
-    digest,
-    normalize_email,
-    suggest_username,
-)
+from .accounts import checked_fields, digest, suggest_username
 
 SIGNUP_HOURS = 24
 SIGNUP_TTL = dt.timedelta(hours=SIGNUP_HOURS)
@@ -46,12 +39,7 @@ class Started:
 def start(store: Store, email: str, password: str, *, username: str | None = None, display_name: str = "",
           now: dt.datetime) -> Started:
     """Check the form (InvalidInput, or Conflict for a taken user name) and start the sign-up."""
-    email = normalize_email(email)
-    username = check_username(username) if username else suggest_username(store, email)
-    display_name = check_display_name(display_name)
-    check_password(password)
-    if store.accounts.name_taken(username):
-        raise Conflict(f"the user name {username!r} is taken")
+    email, username, display_name = checked_fields(store, email, password, username, display_name)
     password_hash = passwords.hash_password(password)  # on both paths: the answer takes as long
     member = store.accounts.by_email(email)
     if member is not None:

@@ -59,13 +59,6 @@ class Context:
             self._cache["index"] = KeywordIndex(path) if (path / "state.json").exists() else None
         return self._cache["index"]
 
-    def writable_index(self):
-        from dailypapers.search.keyword import KeywordIndex
-
-        if self._cache.get("index") is None:
-            self._cache["index"] = KeywordIndex(self.settings.index_dir / "keyword")
-        return self._cache["index"]
-
     def encoder(self):
         """The embedding model, or None when it cannot load (the reason is logged once)."""
         if "encoder" not in self._cache:

@@ -36,6 +36,10 @@ from dailypapers.models import Author, DailyEntry, Paper, Record  # noqa: E402
 from dailypapers.store import Store  # noqa: E402
 
 UTC = dt.timezone.utc
+# uvicorn closes a keep-alive connection idle for 5 s by default; on a loaded machine a client
+# (same process, same GIL) can take longer than that to send its next vote, and the server's
+# close then races the request: an httpx ReadError that is no fault of the code under test.
+KEEP_ALIVE_S = 600
 
 
 @dataclass
@@ -90,7 +94,7 @@ def serve(app):
 
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
-                                           backlog=4096))
+                                           backlog=4096, timeout_keep_alive=KEEP_ALIVE_S))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -258,7 +258,7 @@ def live_server(web_app) -> Iterator[str]:
 
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(web_app, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="off"))
+                                           lifespan="off", timeout_keep_alive=600))
     thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
     thread.start()
     deadline = time.monotonic() + 120  # only against a hang: it starts in well under a second

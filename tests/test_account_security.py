@@ -338,7 +338,8 @@ def test_reset_and_sign_up_answer_alike_for_members_and_strangers_even_with_smtp
 def serve(app):
     """The app under a real uvicorn server on 127.0.0.1 (a background thread)."""
     port = closed_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
+                                           timeout_keep_alive=600))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:

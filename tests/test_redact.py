@@ -114,7 +114,7 @@ def logging_server(web_app):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(web_app, host="127.0.0.1", port=port, log_level="info",
-                                           lifespan="off"))
+                                           lifespan="off", timeout_keep_alive=600))
     access = logging.getLogger("uvicorn.access")
     lines, seen = Lines(), Seen("/" + "a" * 100)
     lines.addFilter(seen)

@@ -226,6 +226,9 @@ paper_vectors = Table(
     Column("vector", LargeBinary, nullable=False),
     Column("content_hash", String(64), nullable=False),
     Column("embedded_at", DateTime(timezone=True), nullable=False),
+    # the paper's key phrases (JSON list of strings, migration 0009), computed from this vector when
+    # it is stored and replaced with it; NULL until computed (a backfill fills it)
+    Column("phrases", Text, nullable=True),
 )
 
 

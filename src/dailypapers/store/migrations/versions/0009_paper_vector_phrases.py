@@ -1,0 +1,23 @@
+"""paper_vectors keep the key phrases computed with the vector (JSON list; NULL until computed)
+
+Revision ID: 0009
+Revises: 0008
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0009'
+down_revision = '0008'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('paper_vectors') as batch:
+        batch.add_column(sa.Column('phrases', sa.Text(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('paper_vectors') as batch:
+        batch.drop_column('phrases')

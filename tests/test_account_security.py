@@ -15,7 +15,6 @@ import contextlib
 import datetime as dt
 import random
 import re
-import socket
 import threading
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from support.community import PASSWORD, copy_data_dir, csrf_of, make_app, member
 from support.delivery import SMTPServer
+from support.ports import closed_port
 
 from dailypapers import config
 from dailypapers.community import accounts
@@ -289,11 +289,6 @@ def test_extra_trusted_hosts(site):
 
 # -- item 5: no answer tells whether an address has an account ------------------------------------
 
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]  # nothing listens once the socket closes
 
 
 @pytest.fixture(scope="module")

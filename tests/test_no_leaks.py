@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from fastapi.testclient import TestClient
 from support.community import copy_data_dir, csrf_of, make_app, member
 from support.databases import data_dir_env
 from support.failing import add_failing_routes
+from support.ports import closed_port
 
 from dailypapers import redact
 
@@ -34,11 +34,6 @@ EMAIL = "ada_leaky@example.org"
 BOOM = f"failed for {EMAIL} with key {SECRET} and smtp {SMTP_PASSWORD}"
 TESTS = Path(__file__).resolve().parent
 
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]  # nothing listens here once the socket closes
 
 
 def assert_clean(text: str, what: str) -> None:

@@ -6,6 +6,7 @@ real encoder for queries."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from urllib.parse import parse_qs, urlsplit
 
 import feedparser
@@ -113,6 +114,28 @@ def test_a_misspelt_query_gets_a_suggestion_apart_from_the_results(client):
 def test_known_words_and_nonsense_get_no_suggestion(client):
     assert search_page(client, q="diffusion models").select_one(".did-you-mean") is None
     assert search_page(client, q=NONSENSE).select_one(".did-you-mean") is None
+
+
+def suggestions(client, **params) -> dict | None:
+    response = client.get("/api/papers/search", params=params)
+    assert response.status_code == 200, response.text[:300]
+    assert isinstance(response.json(), list)  # the body stays Hugging Face's: a list of hits
+    header = response.headers.get("X-Search-Suggestions")
+    return None if header is None else json.loads(header)
+
+
+def test_the_api_carries_the_suggestions_in_a_header(client):
+    assert suggestions(client, q="difusion modles", mode="keyword") == {"didYouMean": "diffusion models"}
+    assert suggestions(client, q="transfromer") == {"didYouMean": "transformer"}
+    assert suggestions(client, q="difusion naïve", mode="semantic") == {"didYouMean": "diffusion naïve"}
+    assert suggestions(client, q="2410.99999") == {"missingIds": ["2410.99999"]}
+    response = client.get("/api/papers/search", params={"q": "difusion"}, headers={"Origin": "https://example.org"})
+    assert "X-Search-Suggestions" in response.headers["Access-Control-Expose-Headers"]
+
+
+@pytest.mark.parametrize("query", ["diffusion models", NONSENSE, ENERGY_ID])
+def test_the_api_suggests_nothing_when_there_is_nothing_to_suggest(client, query):
+    assert suggestions(client, q=query) is None
 
 
 @pytest.mark.parametrize("query", ["x from:9999-12-31", "x to:0001-01-01", "x to:9999"])

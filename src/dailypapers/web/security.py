@@ -42,7 +42,7 @@ def apply(headers: MutableHeaders, path: str) -> None:
         headers.setdefault(key, value)
     if path.startswith("/api/"):
         headers.setdefault("Access-Control-Allow-Origin", "*")  # read-only, no credentials
-        headers.setdefault("Access-Control-Expose-Headers", "Link, X-Total-Count")
+        headers.setdefault("Access-Control-Expose-Headers", "Link, X-Total-Count, X-Search-Suggestions")
     elif path.startswith("/static/"):
         headers.setdefault("Cache-Control", STATIC_CACHE)
 

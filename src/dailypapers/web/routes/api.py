@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
@@ -14,8 +15,10 @@ from dailypapers import ids
 from dailypapers.community import lists
 from dailypapers.errors import IndexUnavailable, InvalidDate, InvalidQuery
 from dailypapers.models import Paper
-from dailypapers.search.keyword import MISSING, RANK_DEPTH
+from dailypapers.search import suggest
+from dailypapers.search.keyword import MISSING, RANK_DEPTH, KeywordIndex
 from dailypapers.search.query import parse_query
+from dailypapers.search.service import Results
 from dailypapers.store.repo import Listed, Store
 from dailypapers.web import deps
 from dailypapers.web.render import overlay, periods, views
@@ -43,6 +46,7 @@ PAGE_HEADERS = {
     "Link": {"description": '`<URL>; rel="next"` while there are more pages.',
              "schema": {"type": "string", "pattern": '^<[^>]+>; rel="next"$'}},
 }
+SUGGESTIONS_HEADER = "X-Search-Suggestions"
 UNAVAILABLE: dict[int | str, dict] = {503: {"model": ErrorOut, "description": "The keyword index is not on this "
                                          "server at the moment (a new node, or an index being rebuilt); see "
                                          "Retry-After."}}
@@ -116,7 +120,12 @@ def day_of(raw: str) -> str:
                 "X-Total-Count": {"description": "Papers in the ranked list, all pages (at most 1,000).",
                                   "schema": {"type": "integer", "minimum": 0}},
                 "Link": {"description": '`<URL>; rel="next"` while there are more pages.',
-                         "schema": {"type": "string", "pattern": '^<[^>]+>; rel="next"$'}}}}})
+                         "schema": {"type": "string", "pattern": '^<[^>]+>; rel="next"$'}},
+                SUGGESTIONS_HEADER: {"description": "Only when there is something to suggest: a JSON object "
+                                     "with `didYouMean` (the query with its unknown words spelled as the index "
+                                     "knows them) and/or `missingIds` (arXiv ids the query named that this "
+                                     "site does not hold).",
+                                     "schema": {"type": "string"}}}}})
 def search_papers(
     request: Request,
     q: Annotated[str | None, Query(description="Words, \"phrases\", author:, cat:, from:, to: (2,000 chars max).")]
@@ -141,9 +150,26 @@ def search_papers(
     by_id = store.papers_by_ids(found.ids)
     objects = {o["paper"]["id"]: o for o in _daily_objects(request, _listed(store, [by_id[i] for i in found.ids
                                                                                     if i in by_id]))}
+    headers = _page_headers(request, found.total, p, limit)
+    suggestions = _search_suggestions(service.keyword, q, found)
+    if suggestions:
+        headers[SUGGESTIONS_HEADER] = json.dumps(suggestions, ensure_ascii=True, separators=(",", ":"))
     return _json([{**objects[r.arxiv_id], "score": r.score, "explanation": r.explanation.as_dict(),
-                   "notice": found.notice} for r in found.results if r.arxiv_id in objects],
-                 _page_headers(request, found.total, p, limit))
+                   "notice": found.notice} for r in found.results if r.arxiv_id in objects], headers)
+
+
+def _search_suggestions(index: KeywordIndex, q: str, found: Results) -> dict[str, Any]:
+    """What the search page offers beside its results, for the X-Search-Suggestions header:
+    `didYouMean` (the query with the words the index does not know spelled as it knows them) and
+    `missingIds` (arXiv ids the query named that this site does not hold); empty when neither."""
+    out: dict[str, Any] = {}
+    if found.used_mode != "id":
+        fix = suggest.did_you_mean(index, q, found.parsed or parse_query(q))
+        if fix:
+            out["didYouMean"] = fix
+    if found.missing_ids:
+        out["missingIds"] = list(found.missing_ids)
+    return out
 
 
 @router.get("/papers/{arxiv_id:path}/similar", response_model=list[SimilarOut], summary="Papers similar to one",

@@ -44,7 +44,8 @@ class ApiCors:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.cors = CORSMiddleware(app, allow_origins=["*"], allow_methods=["GET", "HEAD"], allow_headers=["*"],
-                                   expose_headers=["Link", "X-Total-Count", "X-Search-Suggestions"], max_age=PREFLIGHT_MAX_AGE_S)
+                                   expose_headers=["Link", "X-Total-Count", "X-Search-Suggestions"],
+                                   max_age=PREFLIGHT_MAX_AGE_S)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/api/"):

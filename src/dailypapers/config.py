@@ -94,6 +94,17 @@ class Settings:
     rate_limit_store: str = _setting("database", "Where rate-limit counters live: `database` (shared by every "
                                      "web process on the database) or `memory` (this process only).")
 
+    # -- full text and thumbnails (issue 15) ------------------------------------------------
+    pdf_url: str = _setting("https://arxiv.org/pdf", "Where the `fulltext` worker job fetches papers' PDFs: "
+                            "<url>/<arXiv id> (a mirror, or a local server in tests).")
+    pdf_delay: float = _setting(3.0, "Seconds between PDF requests of the `fulltext` job (arXiv asks for at "
+                                "least 3).")
+    pdf_max_bytes: int = _setting(50_000_000, "Largest PDF the `fulltext` job downloads (bytes); a larger one is "
+                                  "recorded as too_large and not fetched again.")
+    remote_images: bool = _setting(False, "Show the thumbnails recorded from Hugging Face (their `thumbnail` "
+                                   "URLs) where no local one has been rendered yet; the pages' CSP then allows "
+                                   "images from that one host. Off: a placeholder instead. `make run` turns it on.")
+
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "dailypapers.db"

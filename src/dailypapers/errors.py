@@ -104,3 +104,16 @@ class PermanentMailError(MailError):
 
 class JobError(DailyPapersError):
     """A scheduled job failed; the worker records it and runs the job again later."""
+
+
+# -- full text and thumbnails (issue 15) -----------------------------------------------------
+
+
+class PdfUnavailable(DailyPapersError):
+    """A paper's PDF could not be had or read. `status` is what is recorded for the paper:
+    missing (404/410), not_pdf, too_large, corrupt (permanent), or unreachable (a transport
+    failure or a 5xx/429: retried a few times)."""
+
+    def __init__(self, status: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from .accounts import Accounts
     from .collections import Collections, Follows
     from .comments import Comments
+    from .fulltext import FullTexts
     from .jobs import Jobs
     from .outbox import Outbox
     from .ratelimits import RateLimits
@@ -190,6 +191,11 @@ class Store:
     def rate_limits(self) -> "RateLimits":
         from .ratelimits import RateLimits
         return RateLimits(self)
+
+    @cached_property
+    def fulltext(self) -> "FullTexts":
+        from .fulltext import FullTexts
+        return FullTexts(self)
 
     # -- writing -------------------------------------------------------------------------
 

@@ -434,3 +434,24 @@ pending_signups = Table(
 # User names are unique whatever their case, and compared with imported submitters' the same way.
 Index("uq_users_username_lower", func.lower(users.c.username), unique=True)
 Index("ix_daily_entries_submitted_by_lower", func.lower(daily_entries.c.submitted_by))
+
+# -- migration 0010: full text and thumbnails (issue 15) ---------------------------------------
+
+# One row per paper whose PDF the worker has tried (ingest/fulltext/job.py): the outcome, the text set
+# out in paragraphs (blank-line separated) and the first page as a small WebP. `status` is ok,
+# or why there is no text: missing, not_pdf, too_large, corrupt (final), unreachable (tried
+# again at next_attempt_at, a bounded number of times) or failed (unreachable too often).
+paper_fulltext = Table(
+    "paper_fulltext", metadata,
+    Column("paper_id", String(64), ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("detail", Text),  # the last failure, one line
+    Column("body", Text),  # the full text, paragraphs separated by a blank line
+    Column("pages", Integer),
+    Column("thumbnail", LargeBinary),
+    Column("thumbnail_type", String(32)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_paper_fulltext_status", "status", "next_attempt_at"),
+)

@@ -7,6 +7,9 @@
     index     index               1 min   follow the change sequence into the keyword index
     digests   digests             1 min   plan the digests that are due (one `digest` job each)
     digest    digest:<sid>:<day>  once    build one digest into the outbox
+    fulltext  fulltext            10 min  fetch the PDFs of a slice of papers without full text,
+                                          extract the text, render the thumbnail (ingest/fulltext/job.py;
+                                          not in the default DAILYPAPERS_WORKER_JOBS: add it)
     cleanup   cleanup             1 day   forget finished jobs, old job runs and the bodies of
                                           messages older than RETENTION (rows and keys stay)
 
@@ -30,7 +33,7 @@ from dailypapers.store.jobs import Job
 
 log = logging.getLogger("dailypapers.worker")
 
-INTERVALS = {"harvest": 6 * 3600, "embed": 15 * 60, "index": 60, "digests": 60}
+INTERVALS = {"harvest": 6 * 3600, "embed": 15 * 60, "index": 60, "digests": 60, "fulltext": 10 * 60}
 CLEANUP_INTERVAL = 24 * 3600
 RETENTION = dt.timedelta(days=30)
 MAX_ONE_OFF_ATTEMPTS = 5
@@ -150,6 +153,21 @@ def run_harvest(ctx: Context, job: Job) -> str:
     return f"harvested {oai_set}: {w.inserted:,} new, {w.updated:,} updated, {report.error_count} errors"
 
 
+def run_fulltext(ctx: Context, job: Job) -> str:
+    from dailypapers.ingest.fulltext import job as fulltext_job
+    from dailypapers.ingest.fulltext.fetch import PdfFetcher
+
+    s = ctx.settings
+    fetcher = PdfFetcher(s.pdf_url, s.data_dir / "pdf", max_bytes=s.pdf_max_bytes, delay=s.pdf_delay)
+    try:
+        report = fulltext_job.run(ctx.store, fetcher, ctx.now, should_stop=ctx.should_stop)
+    finally:
+        fetcher.close()
+    if report.outcomes.get("ok"):
+        ctx.store.jobs.wake("index", ctx.now())
+    return str(report)
+
+
 def run_digests(ctx: Context, job: Job) -> str:
     from dailypapers.delivery.build import plan
 
@@ -182,5 +200,5 @@ def run_cleanup(ctx: Context, job: Job) -> str:
 
 HANDLERS: dict[str, Callable[[Context, Job], str]] = {
     "index": run_index, "embed": run_embed, "harvest": run_harvest, "digests": run_digests, "digest": run_digest,
-    "cleanup": run_cleanup,
+    "cleanup": run_cleanup, "fulltext": run_fulltext,
 }

@@ -61,6 +61,11 @@ class FakeEncoder:
         return (out / np.linalg.norm(out, axis=1, keepdims=True)).astype(np.float32)
 
 
+def _paper_texts(seen: list[str]) -> list[str]:
+    """What an encoder was given, less the key phrases (1-3 words) the embedding job encodes too."""
+    return [t for t in seen if len(t.split()) > 3]
+
+
 def corrected(paper: Paper, abstract: str) -> Record:
     """A newer version of `paper` with another abstract (a newer version overrides the text)."""
     return Record(Paper(arxiv_id=paper.arxiv_id, title=paper.title, abstract=abstract,
@@ -156,7 +161,7 @@ def test_embed_missing_embeds_only_what_is_missing_or_stale(store):
     enc2 = FakeEncoder()
     report = J.embed_missing(store, enc2, batch_size=16)
     assert (report.embedded, report.stale) == (6, 1)
-    assert len(enc2.seen) == 6  # each paper's text, once
+    assert len(_paper_texts(enc2.seen)) == 6  # each paper's text, once
     assert f"{p.title}. {p.abstract} Revised." in enc2.seen
     # the stored hash now matches the text
     assert V.missing_or_stale(store, MODEL, 100) == []
@@ -190,7 +195,7 @@ def test_limit_stops_early_and_the_next_run_continues(store):
     assert store.load_checkpoint(J.checkpoint_name(MODEL)) is None
     enc = FakeEncoder()
     second = J.embed_missing(store, enc, batch_size=8)
-    assert second.embedded == 20 and second.complete and len(set(enc.seen)) == 20  # one text a paper
+    assert second.embedded == 20 and second.complete and len(_paper_texts(enc.seen)) == 20  # one text a paper
 
 
 @pytest.mark.slow

@@ -169,6 +169,35 @@ def _rebuild_vectors(store: Store, settings: config.Settings) -> int:
         return rebuild_vector_index(store, settings.index_dir / "vectors", MODEL_ID, DIM, progress=advance)
 
 
+@index_app.command("phrases")
+def index_phrases(
+    batch_size: Annotated[int, typer.Option(help="Papers per committed batch.")] = 256,
+    limit: Annotated[Optional[int], typer.Option(help="Stop after about this many papers.")] = None,
+) -> None:
+    """Compute the key phrases of papers embedded without them (before they were stored with the
+    vectors); resumable: a stopped run loses one batch at most, and the next carries on."""
+    from dailypapers.search.encoder.embeddings import MODEL_ID, load_encoder
+    from dailypapers.store.vectors import count_without_phrases
+    from dailypapers.worker.embedding import fill_phrases
+
+    settings = load_settings()
+    store = _store(settings)
+    pending = count_without_phrases(store, MODEL_ID)
+    if pending == 0:
+        console.print("every stored vector has its key phrases")
+        store.close()
+        return
+    try:
+        encoder = load_encoder(settings.data_dir / "models")
+    except DailyPapersError as exc:
+        fail(str(exc))
+    with count_progress("key phrases", pending) as advance:
+        report = fill_phrases(store, encoder, batch_size=batch_size, progress=advance, limit=limit)
+    console.print(f"stored the key phrases of {report.stored:,} papers in {report.seconds:.0f} s; "
+                  f"{report.remaining:,} vectors still without (stale ones: `dailypapers embed`)", highlight=False)
+    store.close()
+
+
 @index_app.command("sync")
 def index_sync() -> None:
     """Index the papers changed since the last sync (imports do this already)."""
@@ -406,7 +435,9 @@ def demo(path: Annotated[Path, typer.Option(help="Demo data directory.")] = demo
         _print_import_report(imported)
     if report.vectors is not None:
         console.print(f"demo vectors: {report.vectors.imported:,} loaded, "
-                      f"{report.vectors.stale + report.vectors.unknown:,} skipped")
+                      f"{report.vectors.stale + report.vectors.unknown:,} skipped"
+                      + (f", key phrases of {report.vectors.phrases_filled:,} stored"
+                         if report.vectors.phrases_filled else ""))
     _ensure_vectors(store, settings)
     email, password = report.member
     console.print(f"demo member: sign in at /signin as {email} / {password}", highlight=False)

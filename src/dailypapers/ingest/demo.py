@@ -57,13 +57,15 @@ def vectors_path(path: Path) -> Path:
 
 
 def load_vectors(store: Store, path: Path) -> VectorImportReport | None:
-    """Load the demo's precomputed vectors while the store has none of the model's. Needs no
-    model: rows are matched to the papers by content hash. None when there was nothing to do."""
+    """Load the demo's precomputed vectors (and their key phrases) while the store has none of the
+    model's, or vectors without key phrases (a database loaded before the file shipped them).
+    Needs no model: rows are matched to the papers by content hash. None when there was nothing
+    to do."""
     from dailypapers.search.encoder.embeddings import MODEL_ID
-    from dailypapers.store.vectors import vector_count
+    from dailypapers.store.vectors import count_without_phrases, vector_count
 
     file = vectors_path(path)
-    if not file.exists() or vector_count(store, MODEL_ID) > 0:
+    if not file.exists() or (vector_count(store, MODEL_ID) > 0 and count_without_phrases(store, MODEL_ID) == 0):
         return None
     return import_vectors(store, file, model_id=MODEL_ID)
 

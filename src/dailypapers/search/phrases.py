@@ -10,7 +10,7 @@ stopword list (delivery/recommend.py adds `FIELD_WORDS` to it for tf-idf).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -94,6 +94,7 @@ with you your
 
 # Words of machine-learning abstracts too common to tell papers apart in tf-idf features.
 FIELD_WORDS: frozenset[str] = frozenset("data large learning model models task tasks".split())
+STORED = 6  # key phrases stored with a paper's vector (the paper page shows 6)
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-']*[A-Za-z0-9]|[A-Za-z]")
 
 
@@ -173,6 +174,32 @@ def key_phrases(paper: Paper, encoder: Encoder | None, k: int = 6, doc_vector: n
     vecs = np.asarray(encoder.encode(cands), dtype=np.float32)
     picked = mmr(np.asarray(doc_vector, dtype=np.float32), vecs, k * 2)
     return _dedupe([cands[i] for i in picked], k)
+
+
+def key_phrases_batch(abstracts: Sequence[str], doc_vectors: np.ndarray, encoder: Encoder, k: int = STORED,
+                      batch_size: int | None = None) -> list[list[str]]:
+    """`key_phrases` of many papers at once, from their document vectors: what the embedding job
+    stores with each vector (the paper page then reads them and runs no model).
+
+    Each distinct candidate phrase of the batch is encoded once (phrases recur across papers), in
+    batches of short texts of their own; the picks are those of `key_phrases` for each paper.
+    """
+    cands = [candidate_phrases(a or "") for a in abstracts]
+    unique = list(dict.fromkeys(c for paper in cands for c in paper))
+    if not unique:
+        return [[] for _ in cands]
+    kw = {} if batch_size is None else {"batch_size": batch_size}
+    vecs = np.asarray(encoder.encode(unique, **kw), dtype=np.float32)
+    row = {c: i for i, c in enumerate(unique)}
+    docs = np.asarray(doc_vectors, dtype=np.float32)
+    out: list[list[str]] = []
+    for i, paper in enumerate(cands):
+        if not paper:
+            out.append([])
+            continue
+        picked = mmr(docs[i], vecs[[row[c] for c in paper]], k * 2)
+        out.append(_dedupe([paper[j] for j in picked], k))
+    return out
 
 
 def _dedupe(phrases: Iterable[str], k: int) -> list[str]:

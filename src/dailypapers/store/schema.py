@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 
 metadata = MetaData()
@@ -229,6 +230,9 @@ paper_vectors = Table(
     # the paper's key phrases (JSON list of strings, migration 0009), computed from this vector when
     # it is stored and replaced with it; NULL until computed (a backfill fills it)
     Column("phrases", Text, nullable=True),
+    # the vectors still without phrases, for the backfill (empty once it is done, so finding none is instant)
+    Index("ix_paper_vectors_no_phrases", "paper_id", sqlite_where=text("phrases IS NULL"),
+          postgresql_where=text("phrases IS NULL")),
 )
 
 

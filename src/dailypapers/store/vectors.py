@@ -2,7 +2,10 @@
 
 Table `paper_vectors` (schema.py, migration 0002): `paper_id` (the paper, deleted with it),
 `model` and `dim` (what made the vector), `vector` (little-endian float32 bytes), `content_hash`
-(sha1 of the embedded text, `embed_text(title, abstract)`), `embedded_at`.
+(sha1 of the embedded text, `embed_text(title, abstract)`), `embedded_at`, and `phrases` (migration
+0009): the paper's key phrases as a JSON list, computed from this vector when it is stored (the
+embedding job, `search.phrases.key_phrases_batch`) and replaced with it, NULL until computed (the
+`dailypapers index phrases` backfill). The paper page reads them and runs no model.
 
 A paper needs (re-)embedding for a model when it has no vector, a vector of another model or
 dimension, or a vector whose content hash differs from the hash of its current title and abstract
@@ -13,12 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import and_, delete, func, insert, or_, select
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 
 from .changes import record_changes
 from .schema import paper_vectors, papers
@@ -89,6 +93,18 @@ class Pending(NamedTuple):
 
 def _pending(row) -> Pending:
     return Pending(row.id, embed_text(row.title, row.abstract), " ".join((row.title or "").split()))
+
+
+def abstract_of(item: Pending) -> str:
+    """The abstract (whitespace collapsed) inside a pending paper's text: what its key phrases come
+    from. The inverse of `embed_text`, given the (collapsed) title."""
+    title, text = item.title, item.text
+    if not title:
+        return text
+    if text == title:
+        return ""
+    sep = " " if title[-1] in ".?!" else ". "
+    return text[len(title) + len(sep):]
 
 
 def _is_pending(row, model_id: str, dim: int | None) -> tuple[bool, Pending]:
@@ -195,17 +211,40 @@ def current_hashes(store: Store, ids: Iterable[str]) -> dict[str, str]:
     return out
 
 
+def phrases_json(phrases: Sequence[str] | None) -> str | None:
+    return None if phrases is None else json.dumps(list(phrases), ensure_ascii=False)
+
+
+def phrases_from_json(raw: str | None) -> list[str] | None:
+    """The stored phrases; None when none are stored (or the cell is not a JSON list of strings)."""
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
+        return None
+    return value
+
+
 def save_vectors(store: Store, model_id: str, rows: Sequence[tuple[str, str, np.ndarray]],
-                 *, embedded_at: dt.datetime | None = None) -> int:
-    """Insert or replace the vectors of `rows` = [(paper_id, content_hash, vector)], in one transaction."""
+                 *, embedded_at: dt.datetime | None = None,
+                 phrases: Mapping[str, Sequence[str]] | None = None) -> int:
+    """Insert or replace the vectors of `rows` = [(paper_id, content_hash, vector)], in one transaction.
+
+    `phrases`: the key phrases of some of these papers (by id), stored with their vectors; a
+    paper without an entry gets none (NULL: its old phrases went with its old vector)."""
     if not rows:
         return 0
     now = embedded_at or dt.datetime.now(dt.UTC)
+    phrases = phrases or {}
     values: list[dict[str, Any]] = []
     for paper_id, chash, vec in rows:
         vec = np.asarray(vec, dtype=np.float32).reshape(-1)
         values.append({"paper_id": paper_id, "model": model_id, "dim": int(vec.size),
-                       "vector": to_blob(vec), "content_hash": chash, "embedded_at": now})
+                       "vector": to_blob(vec), "content_hash": chash, "embedded_at": now,
+                       "phrases": phrases_json(phrases.get(paper_id))})
     values = list({v["paper_id"]: v for v in values}.values())  # the last row for an id wins
     with store.engine.begin() as conn:
         dialect = conn.dialect.name
@@ -215,7 +254,8 @@ def save_vectors(store: Store, model_id: str, rows: Sequence[tuple[str, str, np.
             stmt = (sqlite if dialect == "sqlite" else postgresql).insert(paper_vectors)
             stmt = stmt.on_conflict_do_update(
                 index_elements=[paper_vectors.c.paper_id],
-                set_={c: stmt.excluded[c] for c in ("model", "dim", "vector", "content_hash", "embedded_at")})
+                set_={c: stmt.excluded[c] for c in ("model", "dim", "vector", "content_hash", "embedded_at",
+                                                    "phrases")})
             conn.execute(stmt, values)
         else:  # pragma: no cover - any other backend: replace row by row
             for chunk in _chunks([v["paper_id"] for v in values]):
@@ -231,12 +271,14 @@ class VectorBatch:
     ids: list[str]
     hashes: list[str]
     vectors: np.ndarray  # float32, (len(ids), dim)
+    phrases: list[list[str] | None] = field(default_factory=list)  # stored key phrases, None: none yet
 
 
 def iter_vectors(store: Store, model_id: str, *, ids: Sequence[str] | None = None,
                  batch: int = VECTOR_PAGE) -> Iterator[VectorBatch]:
     """The stored vectors of `model_id` in batches (id order, or the order of `ids`)."""
-    cols = [paper_vectors.c.paper_id, paper_vectors.c.dim, paper_vectors.c.vector, paper_vectors.c.content_hash]
+    cols = [paper_vectors.c.paper_id, paper_vectors.c.dim, paper_vectors.c.vector, paper_vectors.c.content_hash,
+            paper_vectors.c.phrases]
 
     def convert(rows) -> VectorBatch:
         if not rows:
@@ -245,7 +287,8 @@ def iter_vectors(store: Store, model_id: str, *, ids: Sequence[str] | None = Non
         vecs = np.empty((len(rows), dim), dtype=np.float32)
         for i, row in enumerate(rows):
             vecs[i] = from_blob(row.vector, dim)
-        return VectorBatch([r.paper_id for r in rows], [r.content_hash for r in rows], vecs)
+        return VectorBatch([r.paper_id for r in rows], [r.content_hash for r in rows], vecs,
+                           [phrases_from_json(r.phrases) for r in rows])
 
     with store.engine.connect() as conn:
         if ids is not None:
@@ -306,6 +349,89 @@ def models(store: Store) -> dict[str, int]:
         return {model: int(n) for model, n in rows}
 
 
+# -- key phrases ---------------------------------------------------------------------------------
+
+
+def stored_phrases(store: Store, paper_id: str, text_hash: str) -> list[str] | None:
+    """The key phrases stored with the paper's vector, if that vector was made from the text whose
+    hash is `text_hash` (the paper's current text); None otherwise (none yet, or made from an
+    older abstract). One primary-key read."""
+    query = select(paper_vectors.c.content_hash, paper_vectors.c.phrases).where(paper_vectors.c.paper_id == paper_id)
+    with store.engine.connect() as conn:
+        row = conn.execute(query).first()
+    if row is None or row.content_hash != text_hash:
+        return None
+    return phrases_from_json(row.phrases)
+
+
+def save_phrases(store: Store, rows: Sequence[tuple[str, str, Sequence[str]]]) -> int:
+    """Store key phrases for vectors already stored: `rows` = [(paper_id, content_hash, phrases)].
+    A row whose vector has changed since (another content hash) is left alone; returns how many
+    were stored.
+
+    No change is recorded: phrases change no index, and a backfill must not make every node
+    re-index the corpus."""
+    if not rows:
+        return 0
+    stmt = (update(paper_vectors)
+            .where(paper_vectors.c.paper_id == bindparam("pid"), paper_vectors.c.content_hash == bindparam("chash"))
+            .values(phrases=bindparam("ph")))
+    stored = 0
+    with store.engine.begin() as conn:  # one statement a row: executemany's rowcount is not portable
+        for pid, chash, ph in rows:
+            stored += conn.execute(stmt, {"pid": pid, "chash": chash, "ph": phrases_json(ph)}).rowcount
+    return stored
+
+
+class PhraseWork(NamedTuple):
+    """A stored vector that has no key phrases yet, with what computing them needs."""
+
+    paper_id: str
+    content_hash: str
+    abstract: str
+    vector: np.ndarray
+
+
+def without_phrases(store: Store, model_id: str, limit: int = 1000, *,
+                    after: str | None = None) -> tuple[list[PhraseWork], str | None]:
+    """Up to `limit` vectors of `model_id` that have no key phrases, in paper id order after
+    `after`, and the cursor to pass as `after` next (None when the table has been read to its end).
+
+    Vectors made from an older text of their paper (stale) are passed over: re-embedding it
+    (`dailypapers embed`) stores new phrases with the new vector."""
+    cols = [paper_vectors.c.paper_id, paper_vectors.c.dim, paper_vectors.c.vector, paper_vectors.c.content_hash,
+            papers.c.title, papers.c.abstract]
+    source = paper_vectors.join(papers, papers.c.id == paper_vectors.c.paper_id)
+    found: list[PhraseWork] = []
+    cursor = after
+    with store.engine.connect() as conn:
+        while len(found) < limit:
+            query = (select(*cols).select_from(source)
+                     .where(paper_vectors.c.model == model_id, paper_vectors.c.phrases.is_(None))
+                     .order_by(paper_vectors.c.paper_id).limit(PAGE))
+            if cursor is not None:
+                query = query.where(paper_vectors.c.paper_id > cursor)
+            rows = conn.execute(query).all()
+            for row in rows:
+                cursor = row.paper_id
+                if row.content_hash == content_hash(embed_text(row.title, row.abstract)):
+                    found.append(PhraseWork(row.paper_id, row.content_hash, row.abstract or "",
+                                            from_blob(row.vector, row.dim)))
+                    if len(found) >= limit:
+                        return found, cursor
+            if len(rows) < PAGE:
+                return found, None
+    return found, cursor
+
+
+def count_without_phrases(store: Store, model_id: str) -> int:
+    """How many vectors of `model_id` have no key phrases (stale ones included)."""
+    query = (select(func.count()).select_from(paper_vectors)
+             .where(paper_vectors.c.model == model_id, paper_vectors.c.phrases.is_(None)))
+    with store.engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
+
+
 def delete_vectors(store: Store, model_id: str | None = None, ids: Sequence[str] | None = None) -> int:
     """Delete vectors (of one model, of some papers, or all); return how many."""
     stmt = delete(paper_vectors)
@@ -322,7 +448,8 @@ def delete_vectors(store: Store, model_id: str | None = None, ids: Sequence[str]
 
 
 __all__ = [
-    "Pending", "VectorBatch", "content_hash", "count_missing", "current_hashes", "delete_vectors", "embed_text",
-    "from_blob", "iter_vectors", "load_vectors", "missing", "missing_or_stale", "models", "pending_among",
-    "save_vectors", "stale", "to_blob", "vector_count",
+    "Pending", "PhraseWork", "abstract_of", "VectorBatch", "content_hash", "count_missing", "count_without_phrases",
+    "current_hashes", "delete_vectors", "embed_text", "from_blob", "iter_vectors", "load_vectors", "missing",
+    "missing_or_stale", "models", "pending_among", "phrases_from_json", "phrases_json", "save_phrases",
+    "save_vectors", "stale", "stored_phrases", "to_blob", "vector_count", "without_phrases",
 ]

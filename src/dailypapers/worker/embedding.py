@@ -9,6 +9,11 @@ Finding changed papers needs the text's hash, which SQL cannot compute: the firs
 checks every stored vector; at its end it records the store's change sequence in a checkpoint
 (`embed:<model>`), and later runs check only the papers changed since then.
 
+Each batch stores the papers' key phrases with their vectors (`search.phrases.key_phrases_batch`:
+the candidate phrases of the batch's abstracts, encoded once each, ranked against the vectors just
+made), so a page view runs no model. `fill_phrases` is the backfill for vectors stored without
+them (before migration 0009, or from a vectors file without phrases): resumable, chunked.
+
 Shipping vectors as a file (the demo's) is ingest/vectors.py.
 """
 
@@ -21,7 +26,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from dailypapers.search.encoder.embeddings import Encoder, document_vectors
+from dailypapers.search.phrases import key_phrases_batch
 from dailypapers.store import vectors as V
 
 if TYPE_CHECKING:
@@ -40,6 +48,7 @@ class EmbedReport:
     seconds: float = 0.0
     total: int = 0             # vectors of this model in the store afterwards
     complete: bool = False     # False when stopped early by `limit`
+    phrase_seconds: float = 0.0  # of `seconds`, spent computing key phrases
 
     @property
     def rate(self) -> float:
@@ -94,8 +103,8 @@ def embed_missing(store: Store, encoder: Encoder, batch_size: int = 256,
             done, in_flight = in_flight, None
             done.result()  # re-raises a failed commit
 
-    def save(rows, stale: bool) -> None:
-        V.save_vectors(store, model_id, rows)
+    def save(rows, stale: bool, phrases) -> None:
+        V.save_vectors(store, model_id, rows, phrases=phrases)
         committed(len(rows), stale)
 
     def run(items: Sequence[V.Pending], stale: bool) -> None:
@@ -109,8 +118,12 @@ def embed_missing(store: Store, encoder: Encoder, batch_size: int = 256,
             vecs = document_vectors(encoder, [p.text for p in part], [p.title for p in part],
                                     batch_size=encode_batch_size)
             rows = [(p.paper_id, V.content_hash(p.text), vec) for p, vec in zip(part, vecs, strict=True)]
+            t0 = time.monotonic()
+            found = key_phrases_batch([V.abstract_of(p) for p in part], vecs, encoder, batch_size=encode_batch_size)
+            report.phrase_seconds += time.monotonic() - t0
+            phrases = {p.paper_id: ph for p, ph in zip(part, found, strict=True)}
             wait_for_writer()
-            in_flight = writer.submit(save, rows, stale)
+            in_flight = writer.submit(save, rows, stale, phrases)
             scheduled += len(part)
 
     def phases() -> bool:
@@ -165,4 +178,47 @@ def embed_missing(store: Store, encoder: Encoder, batch_size: int = 256,
             "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})
     report.seconds = time.monotonic() - started
     report.total = V.vector_count(store, model_id)
+    return report
+
+
+@dataclass
+class PhraseReport:
+    model_id: str
+    stored: int = 0          # vectors given their key phrases by this run
+    seconds: float = 0.0
+    remaining: int = 0       # vectors of this model still without phrases (stale ones included)
+    complete: bool = False   # False when stopped early by `limit`
+
+
+def fill_phrases(store: Store, encoder: Encoder, batch_size: int = 256,
+                 progress: Callable[[int], None] | None = None, *,
+                 limit: int | None = None) -> PhraseReport:
+    """Compute and store the key phrases of stored vectors of `encoder.model_id` that have none.
+
+    Each batch is committed on its own; a killed run loses at most one batch and the next run
+    carries on (what it looks for is exactly what is still missing). `progress(n)` is called with
+    each committed batch's size; `limit` stops after about that many papers."""
+    report = PhraseReport(model_id=encoder.model_id)
+    started = time.monotonic()
+    batch_size = max(1, int(batch_size))
+    cursor: str | None = None
+    stopped = False
+    while True:
+        n = batch_size if limit is None else min(batch_size, limit - report.stored)
+        if n <= 0:
+            stopped = True
+            break
+        work, cursor = V.without_phrases(store, encoder.model_id, n, after=cursor)
+        if work:
+            vecs = np.stack([w.vector for w in work])
+            found = key_phrases_batch([w.abstract for w in work], vecs, encoder)
+            report.stored += V.save_phrases(store, [(w.paper_id, w.content_hash, ph)
+                                                    for w, ph in zip(work, found, strict=True)])
+            if progress:
+                progress(len(work))
+        if cursor is None:
+            break
+    report.complete = not stopped
+    report.seconds = time.monotonic() - started
+    report.remaining = V.count_without_phrases(store, encoder.model_id)
     return report

@@ -133,10 +133,15 @@ def run_embed(ctx: Context, job: Job) -> str:
     encoder = ctx.encoder()
     if encoder is None:
         return "skipped: the embedding model is unavailable"
-    from dailypapers.worker.embedding import embed_missing
+    from dailypapers.worker.embedding import embed_missing, fill_phrases
 
     report = embed_missing(ctx.store, encoder, limit=EMBED_SLICE)
-    return f"embedded {report.embedded:,} papers ({report.total:,} vectors)"
+    done = f"embedded {report.embedded:,} papers ({report.total:,} vectors)"
+    if report.embedded >= EMBED_SLICE:
+        return done
+    # what is left of the slice backfills the key phrases of vectors stored without them
+    filled = fill_phrases(ctx.store, encoder, limit=EMBED_SLICE - report.embedded)
+    return done + (f"; key phrases of {filled.stored:,} papers" if filled.stored else "")
 
 
 def run_harvest(ctx: Context, job: Job) -> str:

@@ -16,8 +16,12 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('paper_vectors') as batch:
         batch.add_column(sa.Column('phrases', sa.Text(), nullable=True))
+    # every vector stored so far has no phrases: the backfill walks this index, empty once it is done
+    op.create_index('ix_paper_vectors_no_phrases', 'paper_vectors', ['paper_id'],
+                    sqlite_where=sa.text('phrases IS NULL'), postgresql_where=sa.text('phrases IS NULL'))
 
 
 def downgrade() -> None:
+    op.drop_index('ix_paper_vectors_no_phrases', table_name='paper_vectors')
     with op.batch_alter_table('paper_vectors') as batch:
         batch.drop_column('phrases')

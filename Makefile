@@ -32,7 +32,7 @@ install: $(RUN_STAMP)
 
 run: $(RUN_STAMP)
 	$(BIN)/dailypapers demo
-	$(BIN)/dailypapers serve
+	DAILYPAPERS_REMOTE_IMAGES=on $(BIN)/dailypapers serve  # the demo shows the thumbnails HF recorded
 
 # axe-core for the accessibility tests, into a project-local node_modules from the lock file
 $(NODE_STAMP): package.json package-lock.json

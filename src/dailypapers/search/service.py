@@ -529,26 +529,30 @@ class SearchService:
     # -- key phrases -------------------------------------------------------------------------
 
     def keywords_for(self, paper: Paper | str, k: int = 6) -> list[str]:
-        """Up to `k` key phrases of the paper's abstract, picked by embedding similarity to the
-        abstract with MMR diversity; frequency-ranked when the encoder is unavailable. Cached."""
+        """Up to `k` key phrases of the paper's abstract: those stored with its vector (picked by
+        embedding similarity with MMR diversity when the paper was embedded, worker/embedding.py),
+        else ranked by frequency. Runs no model, so a page view stays a read (issue 16).
+
+        Stored phrases are cached by the text they were made from; the frequency fallback is not
+        (it is cheap, and the backfill may store the real ones at any time)."""
+        from dailypapers.store.vectors import content_hash, embed_text, stored_phrases
+
         if isinstance(paper, str):
             if self.store is None:
                 raise NotFound(paper)
             paper = self.store.get_paper(paper)
-        encoder = self.encoder()
-        model_id = getattr(encoder, "model_id", "") if encoder is not None else ""
-        key = (paper.arxiv_id, hash((paper.title, paper.abstract)), model_id, k)
+        if self.store is None:
+            return key_phrases(paper, None, k)
+        text_hash = content_hash(embed_text(paper.title, paper.abstract))
+        key = (paper.arxiv_id, text_hash, k)
         cached = self.keyword_cache.get(key)
         if cached is not None:
             return list(cached)
-        doc_vector = None
-        if encoder is not None:
-            index = self.vectors()
-            if index is not None and getattr(encoder, "model_id", None) == index.model_id:
-                doc_vector = index.get(paper.arxiv_id)
-        phrases = key_phrases(paper, encoder, k, doc_vector)
-        self.keyword_cache.put(key, tuple(phrases))
-        return phrases
+        stored = stored_phrases(self.store, paper.arxiv_id, text_hash)
+        if stored is None:
+            return key_phrases(paper, None, k)
+        self.keyword_cache.put(key, tuple(stored[:k]))
+        return stored[:k]
 
 
 # ---------------------------------------------------------------------------------------------

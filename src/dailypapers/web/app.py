@@ -24,6 +24,7 @@ from dailypapers.web.routes import (
     pages,
     searches,
     subscriptions,
+    thumbnails,
 )
 
 from .. import __version__ as VERSION
@@ -77,7 +78,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
     app.add_middleware(errors.ContainErrors)
     caching.compress(app)  # gzip above 1 KB; inside SecurityHeaders, so a 304 has its headers too
-    app.add_middleware(SecurityHeaders, hsts=settings.public_url.startswith("https://"))
+    app.add_middleware(SecurityHeaders, hsts=settings.public_url.startswith("https://"),
+                       remote_images=settings.remote_images)
     app.add_middleware(methods.HeadAsGet)  # HEAD on every GET route
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # community routers first: their /papers/{id}/… and /api/papers/{id}/… paths would otherwise
@@ -86,7 +88,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
                    insights.router):
         app.include_router(router)
     # delivery (issue 5): subscriptions, saved searches, /for-you, feeds, the outbox admin page
-    for router in (subscriptions.router, searches.router, foryou.router, feeds.router, outbox_admin.router):
+    for router in (subscriptions.router, searches.router, foryou.router, feeds.router, outbox_admin.router,
+                   thumbnails.router):
         app.include_router(router)
     app.include_router(api.router)
     app.include_router(pages.router)

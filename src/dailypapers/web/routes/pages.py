@@ -152,7 +152,8 @@ def _markdown(request: Request, raw: str) -> Response:
     store = deps.store(request)
     paper = store.get_paper(ids.normalize(raw))
     base = str(request.base_url).rstrip("/")
-    text = to_markdown(paper, store.entries_for(paper.arxiv_id), base_url=base)
+    text = to_markdown(paper, store.entries_for(paper.arxiv_id), base_url=base,
+                       fulltext=store.fulltext.get(paper.arxiv_id))
     return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")
 
 

@@ -15,6 +15,10 @@ if TYPE_CHECKING:
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+# The one host of the thumbnails Hugging Face recorded (web/render/thumbnails.py): images from it
+# are allowed only when DAILYPAPERS_REMOTE_IMAGES is on.
+REMOTE_IMAGE_HOST = "cdn-thumbnails.huggingface.co"
+CSP_REMOTE_IMAGES = CSP.replace("img-src 'self' data:", f"img-src 'self' data: https://{REMOTE_IMAGE_HOST}")
 HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
@@ -37,9 +41,9 @@ def trusted_hosts(settings: Settings) -> list[str] | None:
     return list(dict.fromkeys([settings.public_host, *LOOPBACK_HOSTS, *settings.trusted_hosts]))
 
 
-def apply(headers: MutableHeaders, path: str) -> None:
+def apply(headers: MutableHeaders, path: str, csp: str = CSP) -> None:
     for key, value in HEADERS.items():
-        headers.setdefault(key, value)
+        headers.setdefault(key, csp if key == "Content-Security-Policy" else value)
     if path.startswith("/api/"):
         headers.setdefault("Access-Control-Allow-Origin", "*")  # read-only, no credentials
         headers.setdefault("Access-Control-Expose-Headers", "Link, X-Total-Count, X-Search-Suggestions")
@@ -50,8 +54,9 @@ def apply(headers: MutableHeaders, path: str) -> None:
 class SecurityHeaders:
     """A plain ASGI middleware (no request buffering) that adds HEADERS to every response."""
 
-    def __init__(self, app: ASGIApp, hsts: bool = False) -> None:
+    def __init__(self, app: ASGIApp, hsts: bool = False, remote_images: bool = False) -> None:
         self.app, self.hsts = app, hsts
+        self.csp = CSP_REMOTE_IMAGES if remote_images else CSP
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -61,7 +66,7 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                apply(headers, scope.get("path", ""))
+                apply(headers, scope.get("path", ""), self.csp)
                 if self.hsts:
                     headers.setdefault("Strict-Transport-Security", HSTS)
             await send(message)

@@ -15,6 +15,8 @@ class Overlay:
     votes: dict[str, int] = field(default_factory=dict)
     comments: dict[str, int] = field(default_factory=dict)
     voted: set[str] = field(default_factory=set)
+    thumbnails: set[str] = field(default_factory=set)  # papers with a rendered thumbnail (issue 15)
+    remote_images: bool = False  # DAILYPAPERS_REMOTE_IMAGES: recorded HF thumbnails may be shown
 
 
 def load(request: Request, ids: Sequence[str]) -> Overlay:
@@ -26,4 +28,5 @@ def load(request: Request, ids: Sequence[str]) -> Overlay:
         return Overlay()
     user = viewer(request)
     return Overlay(store.votes.counts(ids), store.comments.counts(ids),
-                   store.votes.voted(user.id, ids) if user else set())
+                   store.votes.voted(user.id, ids) if user else set(), store.fulltext.with_thumbnails(ids),
+                   deps.settings(request).remote_images)

@@ -19,6 +19,7 @@ from markupsafe import Markup, escape
 from dailypapers.models import DailyEntry, Link, Paper
 from dailypapers.names import author_key
 from dailypapers.store.repo import Listed
+from dailypapers.web.render import thumbnails
 from dailypapers.web.render.overlay import Overlay
 
 CARD_AUTHORS = 4
@@ -141,6 +142,8 @@ def card(item: Listed, highlights: dict[str, str] | None = None, overlay: Overla
         "summary": truncate(paper.abstract),
         "categories": paper.categories[:3],
         "highlights": {k: safe_snippet(v) for k, v in (highlights or {}).items()},
+        "thumbnail": thumbnails.choose(paper.arxiv_id, entry, paper.arxiv_id in overlay.thumbnails,
+                                       overlay.remote_images),
     }
 
 

@@ -93,6 +93,10 @@ class Settings:
                                      "turns the limit off.")
     rate_limit_store: str = _setting("database", "Where rate-limit counters live: `database` (shared by every "
                                      "web process on the database) or `memory` (this process only).")
+    render_cache_mb: int = _setting(64, "Megabytes of rendered pages each web process keeps for anonymous readers "
+                                    "(home, daily/week/month lists, paper pages, /api/daily_papers), found again "
+                                    "by URL and the database's content version, so a vote or a new paper shows on "
+                                    "the next request on every node; 0 turns the render cache off.")
 
     # -- full text and thumbnails (issue 15) ------------------------------------------------
     pdf_url: str = _setting("https://arxiv.org/pdf", "Where the `fulltext` worker job fetches papers' PDFs: "

@@ -33,6 +33,7 @@ from ..community.ratelimit import DatabaseCounter, Limits
 from ..config import Settings
 from ..errors import ConfigError
 from ..store import Store
+from .render_cache import RenderCache
 from .security import SecurityHeaders, trusted_hosts
 
 if TYPE_CHECKING:
@@ -68,7 +69,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
                if settings.rate_limit_store == "database" else None)
     app.state.limits = Limits(settings=settings, counter=counter)
     errors.install(app)
-    app.add_middleware(caching.ConditionalGet)  # ETag / 304 for anonymous readers; inside the session
+    # ETag / 304 and the render cache for anonymous readers; inside the session
+    megabytes = settings.render_cache_mb
+    app.state.render_cache = RenderCache(megabytes * 1_048_576) if megabytes > 0 else None
+    app.add_middleware(caching.ConditionalGet, cache=app.state.render_cache)
     sessions.install(app, settings)
     # outermost last: headers on every response, then errors contained, then sizes checked
     app.add_middleware(limits.SizeLimits, settings=settings)

@@ -12,6 +12,12 @@ is rendered as before and marked `private, no-store`. The middleware sits inside
 SessionMiddleware, which it reads; an anonymous reader's page carries no CSRF token (its forms
 then ask to sign in, sessions.csrf_protect), so one reader's page can be served to another.
 
+With a RenderCache (web/render_cache.py, on unless DAILYPAPERS_RENDER_CACHE_MB is 0), a page that
+misses the validator is served from this process's memory when it was rendered for the same key:
+the ETag, host and scheme, JSON or not (Accept), and for a paper's page this node's index state.
+A paper's page and trending views depend on the time of day (the trending standing, the upvote
+chart), so their key also holds a FRESH_SECONDS slot of the clock; other pages hold only the day.
+
 `compress` adds Starlette's GZipMiddleware (bodies of at least GZIP_MIN_BYTES; it sends
 `Vary: Accept-Encoding`). Both sit inside SecurityHeaders, so a 304 carries the security headers.
 """
@@ -19,7 +25,9 @@ then ask to sign in, sessions.csrf_protect), so one reader's page can be served 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+from collections.abc import Hashable
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
@@ -29,8 +37,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..store.changes import content_version
 from ..store.sqlutil import utcnow
+from .render_cache import RenderCache
 
-CACHED_PATHS = re.compile(r"^/(?:papers/(?:date|week|month)/[^/]+|papers/(?!date/|week/|month/).+|api/daily_papers)$")
+CACHED_PATHS = re.compile(r"^/(?:|papers/(?:date|week|month)/[^/]+|papers/(?!date/|week/|month/).+|api/daily_papers)$")
+PAPER_PAGE = re.compile(r"^/papers/(?!date/|week/|month/|trending$)[^?]+(?<!\.md)(?<!\.bib)$")
+FRESH_SECONDS = 300  # a paper's page and trending views: what they show of "now" is at most this old
+INDEX_STATES = ("keyword", "vectors")  # this node's indexes (under index_dir): similar papers, key phrases
 PUBLIC = "public, max-age=5"  # a proxy may answer for 5 s, then asks again (If-None-Match, cheap)
 PRIVATE = "private, no-store"  # signed in: the page is the member's
 REVALIDATE = "private, no-cache"  # anonymous with a session cookie: the browser keeps it, asks each time
@@ -52,10 +64,43 @@ def anonymous(scope: Scope) -> bool:
     return not (session.get("sid") or session.get("uid")) and "authorization" not in Headers(scope=scope)
 
 
-def etag_for(version: tuple, scope: Scope, today: str) -> str:
+def etag_for(version: tuple, scope: Scope, moment: str) -> str:
     """A weak tag (the bytes differ between gzip and identity; the page does not)."""
-    key = repr((version, scope.get("path", ""), scope.get("query_string", b""), today))
+    key = repr((version, scope.get("path", ""), scope.get("query_string", b""), moment))
     return 'W/"' + hashlib.blake2b(key.encode(), digest_size=16).hexdigest() + '"'
+
+
+def moment_of(scope: Scope, now) -> str:
+    """The day (a list's links to the next day depend on it), and for a page that shows something
+    of the time of day (a paper's trending standing and upvote chart, a trending order) its slot."""
+    day = now.date().isoformat()
+    if PAPER_PAGE.match(scope.get("path", "")) or b"trending" in scope.get("query_string", b"") \
+            or scope.get("path") == "/papers/trending":
+        return f"{day}/{int(now.timestamp()) // FRESH_SECONDS}"
+    return day
+
+
+def render_key(scope: Scope, etag: str, index_state: Hashable) -> Hashable:
+    """What else tells two renders of one URL apart: the host and scheme (absolute links in a
+    Markdown page), JSON or not (an error's representation follows Accept), this node's indexes."""
+    headers = Headers(scope=scope)
+    return (etag, headers.get("host", ""), scope.get("scheme", ""), "application/json" in headers.get("accept", ""),
+            index_state)
+
+
+def index_state(app, path: str) -> Hashable:
+    """For a paper's page, the stamps of this node's index states (they change when the index
+    follower applies changes): its similar papers come from them. None for any other page."""
+    if not PAPER_PAGE.match(path):
+        return None
+    stamps = []
+    for name in INDEX_STATES:
+        try:
+            found = os.stat(app.state.settings.index_dir / name / "state.json")
+            stamps.append((found.st_mtime_ns, found.st_size, found.st_ino))
+        except OSError:
+            stamps.append(None)
+    return tuple(stamps)
 
 
 def matches(if_none_match: str, etag: str) -> bool:
@@ -66,10 +111,12 @@ def matches(if_none_match: str, etag: str) -> bool:
 
 
 class ConditionalGet:
-    """A plain ASGI middleware (no buffering): ETag, 304 and Cache-Control on CACHED_PATHS."""
+    """A plain ASGI middleware: ETag, 304 and Cache-Control on CACHED_PATHS, and the render cache
+    (None: every page rendered) for anonymous readers."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, cache: RenderCache | None = None) -> None:
         self.app = app
+        self.cache = cache
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "GET" or not CACHED_PATHS.match(scope.get("path", "")):
@@ -78,20 +125,26 @@ class ConditionalGet:
         if not anonymous(scope):
             await self.app(scope, receive, _with_cache_control(send, scope, None))
             return
-        etag = await run_in_threadpool(self._etag, scope)  # a database read: off the event loop
+        version, etag, key = await run_in_threadpool(self._validator, scope)  # a database read: off the loop
         if matches(Headers(scope=scope).get("if-none-match", ""), etag):
             await _not_modified(send, etag, _anonymous_cache(scope))
             return
         scope.setdefault("state", {})[PUBLIC_PAGE] = True
-        await self.app(scope, receive, _with_cache_control(send, scope, etag))
+        marked = _with_cache_control(send, scope, etag)
+        if self.cache is None:
+            await self.app(scope, receive, marked)
+        else:
+            await self.cache.respond(self.app, scope, receive, marked, version, key)
 
-    def _etag(self, scope: Scope) -> str:
+    def _validator(self, scope: Scope) -> tuple[tuple, str, Hashable]:
+        """The content version (one statement on the shared database), the ETag and the render key."""
         app = scope["app"]
         with app.state.store.engine.connect() as conn:
             version = content_version(conn)
         clock = getattr(app.state, "clock", None)
-        today = (clock() if clock is not None else utcnow()).date().isoformat()
-        return etag_for(version, scope, today)
+        etag = etag_for(version, scope, moment_of(scope, clock() if clock is not None else utcnow()))
+        key = render_key(scope, etag, index_state(app, scope.get("path", ""))) if self.cache is not None else None
+        return version, etag, key
 
 
 def _with_cache_control(send: Send, scope: Scope, etag: str | None) -> Send:

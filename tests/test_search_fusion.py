@@ -110,6 +110,29 @@ def test_energy_titles_come_first_in_hybrid(site):
         assert any(t.startswith(named) for t in titles), named
 
 
+ENERGY_QUESTION = "making language models use less energy"
+
+
+def test_keyword_mode_lists_every_word_matches_then_those_with_some_words(site):
+    """Keyword mode does not stop at the few papers that happen to contain every word of a
+    question: those come first, then the papers with some of the words, by BM25."""
+    service, store, keyword = site
+    matches = every_word_matches(keyword, ENERGY_QUESTION)
+    assert 0 < matches < 5
+    first = service.search(ENERGY_QUESTION, mode="keyword", limit=PAGE)
+    assert [r.explanation.every_word for r in first.results] == [True] * matches + [False] * (PAGE - matches)
+    with_words, _ = keyword.matching_among(parse_query(ENERGY_QUESTION), first.ids)
+    assert with_words == set(first.ids[:matches]) and first.every_word == matches
+    scores = [r.score for r in first.results[matches:]]
+    assert scores == sorted(scores, reverse=True)
+    titles = [store.get_paper(pid).title for pid in first.ids]
+    for named in ENERGY_TITLES:
+        assert any(t.startswith(named) for t in titles), (named, titles)
+    pages = [service.search(ENERGY_QUESTION, mode="keyword", offset=n * PAGE, limit=PAGE) for n in range(10)]
+    listed = [pid for page in pages for pid in page.ids]
+    assert {page.total for page in pages} == {1000} and len(listed) == len(set(listed)) == 10 * PAGE
+
+
 def test_hybrid_holds_its_own_on_a_public_collection(tmp_path):
     """Invariant (b) on ADI (82 abstracts, 35 queries, human judgements): hybrid nDCG@10 is at
     least max(keyword, semantic) - 0.01."""

@@ -104,6 +104,7 @@ class Results:
     weights: FusionWeights | None = None
     parsed: ParsedQuery | None = None
     missing_ids: list[str] = field(default_factory=list)  # ids the query named that are not here
+    every_word: int | None = None  # keyword mode: how many of the ranked list contain every word
 
     @property
     def ids(self) -> list[str]:
@@ -134,6 +135,7 @@ class Ranking:
     matches: int = 0
     weights: FusionWeights | None = None
     notice: str | None = None
+    every_word: int | None = None  # keyword mode: its first `every_word` entries contain every word
 
 
 class _SemanticFailed(Exception):
@@ -358,7 +360,30 @@ class SearchService:
         return replace(self._keyword_ranking(pq), notice=notice)
 
     def _keyword_ranking(self, pq: ParsedQuery) -> Ranking:
+        """Keyword mode's list: the papers with every word (BM25 order), then, down to RANK_DEPTH,
+        those with only some of the words (BM25 order): a long question is not cut short to the
+        few papers that happen to contain all of its words (BENCHMARKS.md "Search quality")."""
         key = ("keyword", _query_key(pq), self.keyword.version())
+        ranking = self.rankings.get(key)
+        if ranking is None:
+            words = self._every_word_ranking(pq)
+            hits = {e.arxiv_id: words.hits[e.arxiv_id] for e in words.entries}
+            if not words.relaxed and len(pq.terms) > 1 and len(hits) < RANK_DEPTH:
+                more = self.keyword.candidates(pq, RANK_DEPTH, any_word=True).hits
+                rest = [h for h in more if h.arxiv_id not in hits][:RANK_DEPTH - len(hits)]
+                hits.update((h.arxiv_id, h) for h in rest)
+            every = 0 if words.relaxed else len(words.entries)
+            entries = [Fused(pid, h.score, Explanation(mode="keyword", keyword_rank=n, keyword_score=h.score,
+                                                       every_word=n <= every))
+                       for n, (pid, h) in enumerate(hits.items(), 1)]
+            ranking = Ranking("keyword", entries, hits, words.relaxed, words.matches, every_word=every)
+            self.rankings.put(key, ranking)
+        return ranking
+
+    def _every_word_ranking(self, pq: ParsedQuery) -> Ranking:
+        """The papers with every word of `pq`, best first (any word when none has every word:
+        `relaxed`); hybrid's literal tier."""
+        key = ("every word", _query_key(pq), self.keyword.version())
         ranking = self.rankings.get(key)
         if ranking is None:
             found = self.keyword.candidates(pq, RANK_DEPTH)
@@ -405,7 +430,7 @@ class SearchService:
     def _fused(self, pq: ParsedQuery, semantic: list[tuple[str, float]], rrf_k: int) -> Ranking:
         """search/hybrid.py's fusion: the any-word BM25 list and the semantic list, every
         candidate with its exact cosine, papers with every word first where the tiers say so."""
-        words = self._keyword_ranking(pq)  # every word (else any word): the literal tier
+        words = self._every_word_ranking(pq)  # every word (else any word): the literal tier
         weights = fusion_weights([*pq.terms, *pq.phrases], 0 if words.relaxed else words.matches)
         any_word = words.hits if words.relaxed or len(pq.terms) <= 1 else {
             h.arxiv_id: h for h in self.keyword.candidates(pq, NORM_DEPTH, any_word=True).hits}
@@ -435,7 +460,8 @@ class SearchService:
             results.append(Result(entry.arxiv_id, entry.score, explanation, hit.highlights if hit else {},
                                   hit.published if hit else None))
         return Results(used_mode=ranking.used_mode, total=len(ranking.entries), results=results,
-                       notice=ranking.notice, relaxed=ranking.relaxed, weights=ranking.weights, **base)
+                       notice=ranking.notice, relaxed=ranking.relaxed, weights=ranking.weights,
+                       every_word=ranking.every_word, **base)
 
     def _lookup(self, refs, base: dict) -> Results:
         """A query of arXiv ids or paper links (search/lookup.py): those papers, as named."""

@@ -249,6 +249,9 @@ def search_page(
                                                     offset=(page - 1) * size, limit=size)
         hits = [(r.arxiv_id, r.highlights, r.explanation.summary()) for r in found.results]
         total, relaxed, notice, used_mode = found.total, found.relaxed, found.notice, found.used_mode
+        if found.every_word and not relaxed:  # keyword mode: where the papers with only some words begin
+            context["some_words_from"] = next((r.arxiv_id for r in found.results if not r.explanation.every_word),
+                                              None)
         context["missing_ids"] = found.missing_ids
     if not refs:
         context["did_you_mean"] = suggest.did_you_mean(index, q, parsed)

@@ -333,7 +333,7 @@ def test_a_server_error_is_a_plain_500_page_without_details(database_url, web_se
 
 
 def _no_injected_markup(soup: BeautifulSoup) -> None:
-    assert not [s for s in soup.find_all("script") if s.get("src") != "/static/app.js"]
+    assert not [s for s in soup.find_all("script") if s.get("src") not in ("/static/app.js", "/static/maths.js")]
     assert soup.find("img") is None
     assert soup.find("b") is None and soup.find("i") is None
     assert not soup.find_all(attrs={"onerror": True})
@@ -378,7 +378,7 @@ def test_pages_have_no_inline_scripts_and_only_local_assets(web_client):
     for url in ("/", f"/papers/{TOP_ID}", "/search?q=energy"):
         soup = page(web_client, url)
         scripts = soup.find_all("script")
-        assert [s.get("src") for s in scripts] == ["/static/app.js"]
+        assert [s.get("src") for s in scripts] == ["/static/app.js", "/static/maths.js"]
         assert all(not s.string for s in scripts)
         assert not soup.find_all(style=True)
         for tag in soup.find_all(["link", "script"]):

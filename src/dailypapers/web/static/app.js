@@ -46,6 +46,24 @@
         " here" + (state.upvoted ? " (including yours)" : "");
     }
   }
+  // The other counts of the same paper on the page (the paper page's note and side box).
+  function paperOf(form) {
+    var match = /\/papers\/(.+)\/upvote$/.exec(form.getAttribute("action") || "");
+    return match ? decodeURIComponent(match[1]) : null;
+  }
+  function plural(n, word) {
+    return Number(n).toLocaleString("en-US") + " " + word + (Number(n) === 1 ? "" : "s");
+  }
+  function showCounts(paperId, state) {
+    if (!paperId) { return; }
+    document.querySelectorAll("[data-count-of]").forEach(function (el) {
+      if (el.getAttribute("data-count-of") !== paperId) { return; }
+      var kind = el.getAttribute("data-count");
+      if (kind === "upvotes") { el.textContent = plural(state.upvotes, "upvote"); }
+      if (kind === "local") { el.textContent = Number(state.localUpvotes).toLocaleString("en-US"); }
+      if (kind === "yours") { el.hidden = !state.upvoted; }
+    });
+  }
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!form.matches || !form.matches("form[data-vote]") || !window.fetch) { return; }
@@ -67,6 +85,7 @@
       document.querySelectorAll("form[data-vote]").forEach(function (other) {
         if (other.getAttribute("action") === form.getAttribute("action")) { showVote(other, state); }
       });
+      showCounts(paperOf(form), state);
     }).catch(function () {
       form.submit();  // fall back to the plain form POST
     }).then(function () {
@@ -74,9 +93,33 @@
     });
   });
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", enableCopyButtons);
-  } else {
+  // A disclosure named by the address (/papers/…#collections after saving) opens; the account
+  // menu closes on a click elsewhere or Escape, as a menu does.
+  function openTargetedDisclosure() {
+    var id = window.location.hash.slice(1);
+    var target = id ? document.getElementById(id) : null;
+    if (target && target.tagName === "DETAILS") { target.open = true; }
+  }
+  function closeMenus(except) {
+    document.querySelectorAll("details.account-menu[open]").forEach(function (menu) {
+      if (menu !== except) { menu.open = false; }
+    });
+  }
+  document.addEventListener("click", function (event) {
+    closeMenus(event.target.closest ? event.target.closest("details.account-menu") : null);
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") { closeMenus(null); }
+  });
+  window.addEventListener("hashchange", openTargetedDisclosure);
+
+  function ready() {
     enableCopyButtons();
+    openTargetedDisclosure();
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", ready);
+  } else {
+    ready();
   }
 })();

@@ -22,10 +22,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import html
+import itertools
 import os
 import shutil
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
@@ -39,15 +40,23 @@ from dailypapers.models import Paper
 from dailypapers.search import bm25, generations
 from dailypapers.search.query import ParsedQuery
 
-SCHEMA_VERSION = 3  # 2: the `newest` sort key; 3: each paper's analysed tokens and field lengths
+SCHEMA_VERSION = 4  # 2: the `newest` sort key; 3: each paper's analysed tokens and field lengths; 4: full text
 FIELD_BOOSTS = {"title": 3.0, "authors": 2.0, "abstract": 1.0}
+# The fourth field: the paper's full text (ingest/fulltext/), where the worker has extracted it,
+# weighted below the abstract. Only its first FULLTEXT_WORDS words are indexed, so that the tokens
+# a paper stores for the re-scorer (`terms`, _Scorer) stay bounded.
+FULLTEXT_BOOST = 0.5
+FULLTEXT_WORDS = 8000
+BOOSTS = {**FIELD_BOOSTS, "fulltext": FULLTEXT_BOOST}
 WRITER_HEAP = 64_000_000
 MAX_LIMIT = 1000
+TEXT_BATCH = 200  # papers whose full texts are read at once while writing
 RANK_DEPTH = 1000  # a query's ranked list (KeywordIndex.candidates) is at most this long
 POOL_MARGIN = 0.2  # tantivy's top depth * (1 + POOL_MARGIN) matches are re-scored for the top depth
 SORTS = ("relevance", "date")
-SNIPPET_CHARS = {"title": 1000, "authors": 300, "abstract": 280}
+SNIPPET_CHARS = {"title": 1000, "authors": 300, "abstract": 280, "fulltext": 280}
 _TIE_BREAKER = 0.1
+FullTexts = Callable[[Sequence[str]], Mapping[str, str]]  # ids -> the full text of those that have one
 MISSING = ("the keyword index is not on this server at the moment; it is rebuilt from the database "
            "by itself: try again shortly")
 
@@ -60,7 +69,7 @@ def _analyzer(stem: bool) -> tantivy.TextAnalyzer:
 
 # Registered on every tantivy.Index we open; queries and highlights analyse with the same ones.
 _ANALYZERS = {"dp_text": _analyzer(stem=True), "dp_name": _analyzer(stem=False)}
-_FIELD_ANALYZER = {"title": "dp_text", "abstract": "dp_text", "authors": "dp_name"}
+_FIELD_ANALYZER = {"title": "dp_text", "abstract": "dp_text", "authors": "dp_name", "fulltext": "dp_text"}
 
 
 def _schema() -> tantivy.Schema:
@@ -69,6 +78,7 @@ def _schema() -> tantivy.Schema:
     sb.add_text_field("title", stored=True, tokenizer_name="dp_text")
     sb.add_text_field("authors", stored=True, tokenizer_name="dp_name")
     sb.add_text_field("abstract", stored=True, tokenizer_name="dp_text")
+    sb.add_text_field("fulltext", stored=False, tokenizer_name="dp_text")  # its tokens are in `terms`
     sb.add_text_field("categories", stored=True, tokenizer_name="raw", index_option="basic")
     sb.add_date_field("published", stored=True, indexed=True, fast=True)
     sb.add_unsigned_field("newest", fast=True)
@@ -120,11 +130,11 @@ def _category_terms(paper: Paper) -> list[str]:
     return [t for t in terms if t]
 
 
-def _document(paper: Paper) -> Document:
+def _document(paper: Paper, fulltext: str = "") -> Document:
     doc = Document()
     doc.add_text("arxiv_id", paper.arxiv_id)
     texts = {"title": _clean(paper.title), "abstract": _clean(paper.abstract),
-             "authors": ", ".join(_clean(a.name) for a in paper.authors)}
+             "authors": ", ".join(_clean(a.name) for a in paper.authors), "fulltext": _indexed_text(fulltext)}
     for name, text in texts.items():
         doc.add_text(name, text)
     terms = {name: _ANALYZERS[_FIELD_ANALYZER[name]].analyze(text) for name, text in texts.items()}
@@ -138,6 +148,12 @@ def _document(paper: Paper) -> Document:
             doc.add_date("published", paper.published)
     doc.add_unsigned("newest", newest_key(paper))
     return doc
+
+
+def _indexed_text(fulltext: str) -> str:
+    """The part of a full text the index holds: its first FULLTEXT_WORDS words."""
+    words = (fulltext or "").split()
+    return " ".join(words[:FULLTEXT_WORDS])
 
 
 def newest_key(paper: Paper) -> int:
@@ -208,9 +224,10 @@ def _field_query(field_name: str, text: str) -> Query | None:
 
 
 def _text_clause(text: str) -> Query | None:
-    """`text` (a word or a phrase) in any text field, title weighted above authors above abstract."""
+    """`text` (a word or a phrase) in any text field, title weighted above authors above abstract
+    above full text."""
     per_field = []
-    for name, boost in FIELD_BOOSTS.items():
+    for name, boost in BOOSTS.items():
         q = _field_query(name, text)
         if q is not None:
             per_field.append(Query.boost_query(q, boost))
@@ -405,10 +422,11 @@ class KeywordIndex:
 
     # -- writing ------------------------------------------------------------------------------
 
-    def add(self, papers: Iterable[Paper]) -> int:
-        """Insert or replace papers (by arxiv_id), committing once. Returns how many were given."""
+    def add(self, papers: Iterable[Paper], *, texts: FullTexts | None = None) -> int:
+        """Insert or replace papers (by arxiv_id), committing once. Returns how many were given.
+        `texts` gives the full text of those that have one (store.fulltext.texts)."""
         with self._write_lock():
-            return _write(self._current(), papers, self.writer_heap, threads=1)
+            return _write(self._current(), papers, self.writer_heap, threads=1, texts=texts)
 
     def delete(self, ids: Iterable[str]) -> int:
         """Remove papers by arxiv_id. Returns how many of them were in the index."""
@@ -426,7 +444,8 @@ class KeywordIndex:
                 writer.wait_merging_threads()
             return found
 
-    def rebuild(self, papers: Iterable[Paper], *, last_seq: int | None = None) -> int:
+    def rebuild(self, papers: Iterable[Paper], *, last_seq: int | None = None,
+                texts: FullTexts | None = None) -> int:
         """Index `papers` (distinct ids, as Store.iter_papers gives them) into a fresh generation
         and switch to it atomically.
 
@@ -438,7 +457,8 @@ class KeywordIndex:
             gen = self._new_generation()
             try:
                 index = _open_index(self.path / gen)
-                n = _write(index, papers, max(self.writer_heap, 2 * WRITER_HEAP), threads=0, replace=False)
+                n = _write(index, papers, max(self.writer_heap, 2 * WRITER_HEAP), threads=0, replace=False,
+                           texts=texts)
                 index.reload()
             except BaseException:
                 shutil.rmtree(self.path / gen, ignore_errors=True)
@@ -583,7 +603,8 @@ def _open_index(path: Path, create: bool = False) -> tantivy.Index:
     return index
 
 
-def _write(index: tantivy.Index, papers: Iterable[Paper], heap: int, threads: int, replace: bool = True) -> int:
+def _write(index: tantivy.Index, papers: Iterable[Paper], heap: int, threads: int, replace: bool = True,
+           texts: FullTexts | None = None) -> int:
     """Upsert papers with one writer and one commit; the writer's lock is released on return.
 
     replace=False (a fresh generation, distinct papers) queues no deletes: tantivy keeps each
@@ -592,11 +613,13 @@ def _write(index: tantivy.Index, papers: Iterable[Paper], heap: int, threads: in
     writer = index.writer(heap, threads)
     n = 0
     try:
-        for paper in papers:
-            if replace:
-                writer.delete_documents_by_term("arxiv_id", paper.arxiv_id)
-            writer.add_document(_document(paper))
-            n += 1
+        for chunk in _batches(papers, TEXT_BATCH):
+            found = texts([p.arxiv_id for p in chunk]) if texts else {}
+            for paper in chunk:
+                if replace:
+                    writer.delete_documents_by_term("arxiv_id", paper.arxiv_id)
+                writer.add_document(_document(paper, found.get(paper.arxiv_id, "")))
+                n += 1
         writer.commit()
     except BaseException:
         writer.rollback()
@@ -604,6 +627,12 @@ def _write(index: tantivy.Index, papers: Iterable[Paper], heap: int, threads: in
     finally:
         writer.wait_merging_threads()
     return n
+
+
+def _batches(papers: Iterable[Paper], size: int) -> Iterator[list[Paper]]:
+    it = iter(papers)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
 
 
 def _id_set(ids: Sequence[str]) -> Query:
@@ -671,7 +700,7 @@ class _Scorer:
         self.avg = corpus.avg_length
         self.items: list[list[tuple[str, float, list[str], float]]] = []
         for text in q.terms + q.phrases:
-            runs = [(name, boost, analyse(name, text)) for name, boost in FIELD_BOOSTS.items()]
+            runs = [(name, boost, analyse(name, text)) for name, boost in BOOSTS.items()]
             item = [(name, boost, run, sum(corpus.idf(name, t) for t in run)) for name, boost, run in runs if run]
             if item:
                 self.items.append(item)

@@ -28,7 +28,7 @@ def sync_keyword_index(store: Store, index: KeywordIndex, *, batch: int = 5000,
             return done
         ids = list(dict.fromkeys(pid for _, pid in changes))
         papers = list(store.iter_papers(ids))
-        index.add(papers)
+        index.add(papers, texts=store.fulltext.texts)
         index.set_last_seq(changes[-1][0])
         done += len(ids)
         if progress:
@@ -45,8 +45,9 @@ def rebuild_keyword_index(store: Store, index: KeywordIndex, progress: Callable[
                 progress(1000)
             yield paper
 
-    return index.rebuild(papers(), last_seq=seq)  # recorded with the switch: no window where the
-    # new generation claims the old index's (possibly later) sequence number
+    # last_seq is recorded with the switch: no window where the new generation claims the old
+    # index's (possibly later) sequence number
+    return index.rebuild(papers(), last_seq=seq, texts=store.fulltext.texts)
 
 
 def follow_keyword_index(store: Store, path: Path, index: KeywordIndex | None = None) -> int:

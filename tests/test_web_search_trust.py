@@ -116,6 +116,15 @@ def test_known_words_and_nonsense_get_no_suggestion(client):
     assert search_page(client, q=NONSENSE).select_one(".did-you-mean") is None
 
 
+def test_keyword_mode_marks_where_the_papers_with_some_of_the_words_begin(client):
+    soup = search_page(client, q="making language models use less energy", mode="keyword")
+    note = soup.select_one(".cards .some-words")
+    assert note is not None and "some of the words" in note.get_text()
+    before = note.find_all_previous("article", class_="card")
+    assert 0 < len(before) < 5 and note.find_next("article", class_="card") is not None
+    assert search_page(client, q="energy", mode="keyword").select_one(".some-words") is None  # one word
+
+
 def suggestions(client, **params) -> dict | None:
     response = client.get("/api/papers/search", params=params)
     assert response.status_code == 200, response.text[:300]

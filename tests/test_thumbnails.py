@@ -161,3 +161,31 @@ def test_full_text_that_looks_like_markdown_stays_text():
     assert "\n\\<script>x</script>\n" in tail and "\nplain words\n" in tail
     pending = to_markdown(record(RENDERED).paper, [], fulltext=None)
     assert "_The full text has not been fetched yet" in pending
+
+
+def test_accept_text_markdown_on_the_paper_page_answers_markdown_and_is_cached_apart(site):
+    with client_for(site, remote_images=False) as client:
+        html = client.get(f"/papers/{RENDERED}", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+        md = client.get(f"/papers/{RENDERED}", headers={"Accept": "text/markdown"})
+        again = client.get(f"/papers/{RENDERED}", headers={"Accept": "text/html"})
+        assert html.headers["content-type"].startswith("text/html") and "<article" in html.text
+        assert md.headers["content-type"].startswith("text/markdown") and md.text.startswith(f"# Paper {RENDERED}")
+        assert "## Full text" in md.text and "Page two says wombat." in md.text
+        assert again.headers["content-type"].startswith("text/html")  # not the Markdown a cache kept
+        assert "Accept" in md.headers["vary"] and "Accept" in html.headers["vary"]
+        assert md.headers["etag"] != html.headers["etag"]
+        # a validator of one representation does not answer 304 for the other
+        cross = client.get(f"/papers/{RENDERED}", headers={"Accept": "text/markdown",
+                                                           "If-None-Match": html.headers["etag"]})
+        assert cross.status_code == 200 and cross.headers["content-type"].startswith("text/markdown")
+        prefers_html = client.get(f"/papers/{RENDERED}", headers={"Accept": "text/html, text/markdown;q=0.5"})
+        assert prefers_html.headers["content-type"].startswith("text/html")
+
+
+def test_wants_markdown_reads_the_accept_weights():
+    from dailypapers.web.caching import wants_markdown
+
+    assert wants_markdown("text/markdown") and wants_markdown("text/markdown, text/html")
+    assert wants_markdown("text/html;q=0.5, text/markdown")
+    assert not wants_markdown("") and not wants_markdown("*/*") and not wants_markdown("text/html")
+    assert not wants_markdown("text/markdown;q=0, text/html") and not wants_markdown("text/markdown;q=x")

@@ -64,9 +64,29 @@ def anonymous(scope: Scope) -> bool:
     return not (session.get("sid") or session.get("uid")) and "authorization" not in Headers(scope=scope)
 
 
+def wants_markdown(accept: str) -> bool:
+    """Whether an Accept header asks for text/markdown at least as much as for text/html: a paper's
+    page then answers with its Markdown, as Hugging Face's does (browsers never name text/markdown)."""
+    weights: dict[str, float] = {}
+    for part in accept.lower().split(","):
+        kind, *params = [p.strip() for p in part.split(";")]
+        weight = 1.0
+        for param in params:
+            if param.startswith("q="):
+                try:
+                    weight = float(param[2:])
+                except ValueError:
+                    weight = 0.0
+        weights[kind] = max(weights.get(kind, 0.0), weight)
+    markdown = weights.get("text/markdown", 0.0)
+    return markdown > 0 and markdown >= weights.get("text/html", 0.0)
+
+
 def etag_for(version: tuple, scope: Scope, moment: str) -> str:
-    """A weak tag (the bytes differ between gzip and identity; the page does not)."""
-    key = repr((version, scope.get("path", ""), scope.get("query_string", b""), moment))
+    """A weak tag (the bytes differ between gzip and identity; the page does not); a paper page's
+    Markdown (asked for with Accept) has a tag of its own."""
+    markdown = wants_markdown(Headers(scope=scope).get("accept", ""))
+    key = repr((version, scope.get("path", ""), scope.get("query_string", b""), moment) + (("md",) if markdown else ()))
     return 'W/"' + hashlib.blake2b(key.encode(), digest_size=16).hexdigest() + '"'
 
 
@@ -84,8 +104,9 @@ def render_key(scope: Scope, etag: str, index_state: Hashable) -> Hashable:
     """What else tells two renders of one URL apart: the host and scheme (absolute links in a
     Markdown page), JSON or not (an error's representation follows Accept), this node's indexes."""
     headers = Headers(scope=scope)
-    return (etag, headers.get("host", ""), scope.get("scheme", ""), "application/json" in headers.get("accept", ""),
-            index_state)
+    accept = headers.get("accept", "")
+    return (etag, headers.get("host", ""), scope.get("scheme", ""), "application/json" in accept,
+            wants_markdown(accept), index_state)
 
 
 def index_state(app, path: str) -> Hashable:
@@ -127,7 +148,7 @@ class ConditionalGet:
             return
         version, etag, key = await run_in_threadpool(self._validator, scope)  # a database read: off the loop
         if matches(Headers(scope=scope).get("if-none-match", ""), etag):
-            await _not_modified(send, etag, _anonymous_cache(scope))
+            await _not_modified(send, etag, _anonymous_cache(scope), _vary(scope))
             return
         scope.setdefault("state", {})[PUBLIC_PAGE] = True
         marked = _with_cache_control(send, scope, etag)
@@ -158,7 +179,7 @@ def _with_cache_control(send: Send, scope: Scope, etag: str | None) -> Send:
             else:
                 headers.setdefault("Cache-Control", _anonymous_cache(scope))
                 headers["ETag"] = etag
-                headers.add_vary_header(VARY)
+                headers.add_vary_header(_vary(scope))
         await send(message)
 
     return wrapped
@@ -170,8 +191,13 @@ def _anonymous_cache(scope: Scope) -> str:
     return REVALIDATE if scope.get("session") else PUBLIC
 
 
-async def _not_modified(send: Send, etag: str, cache_control: str) -> None:
+def _vary(scope: Scope) -> str:
+    """VARY, and Accept on a paper's page (it answers Markdown to `Accept: text/markdown`)."""
+    return VARY + ", Accept" if PAPER_PAGE.match(scope.get("path", "")) else VARY
+
+
+async def _not_modified(send: Send, etag: str, cache_control: str, vary: str = VARY) -> None:
     headers = [(b"etag", etag.encode()), (b"cache-control", cache_control.encode()),
-               (b"vary", ("Accept-Encoding, " + VARY).encode())]
+               (b"vary", ("Accept-Encoding, " + vary).encode())]
     await send({"type": "http.response.start", "status": 304, "headers": headers})
     await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -19,6 +19,7 @@ from dailypapers.search.query import MAX_QUERY_LENGTH, parse_query
 from dailypapers.store import Store
 from dailypapers.store.repo import Listed, Page
 from dailypapers.web import deps, sessions
+from dailypapers.web.caching import wants_markdown
 from dailypapers.web.render import listing, overlay, periods, views
 from dailypapers.web.render.bibtex import to_bibtex
 from dailypapers.web.render.markdown import to_markdown
@@ -113,6 +114,8 @@ def paper_page(request: Request, arxiv_id: str) -> Response:
     for suffix, export in ((".md", _markdown), (".bib", _bibtex)):
         if arxiv_id.endswith(suffix):
             return export(request, arxiv_id.removesuffix(suffix))
+    if wants_markdown(request.headers.get("accept", "")):  # as HF answers `Accept: text/markdown`
+        return _markdown(request, arxiv_id)  # its own ETag, Vary: Accept (web/caching.py)
     wanted = ids.parse(arxiv_id)
     store = deps.store(request)
     paper = _stored_or_fetched(request, store, wanted.id)

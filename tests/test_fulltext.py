@@ -208,3 +208,22 @@ def test_requests_are_spaced_politely(store, tmp_path):
         job.run(store, fetcher, lambda: T, limit=3)
         fetcher.close()
     assert clock.sleeps == [3.0, 3.0]  # no wait before the first, 3 s before each next (virtual clock)
+
+
+def test_the_worker_runs_the_fulltext_job_from_its_settings(fresh_data_dir):
+    from support.databases import data_dir_settings
+
+    from dailypapers.worker.loop import Worker
+
+    with ReplayServer(route=lambda path: Reply(200, PDF, content_type="application/pdf")) as server:
+        settings = data_dir_settings(fresh_data_dir, pdf_url=server.url + "/pdf", pdf_delay=0.0,
+                                     worker_jobs=("fulltext",))
+        store = Store.open(settings.resolved_database_url)
+        store.write([paper("2611.00001", 1), paper("2611.00002", 2)])
+        events: list[str] = []
+        assert Worker(store, settings, clock=lambda: T, on_event=events.append).run(once=True) == 1
+        assert sorted(server.requests) == ["/pdf/2611.00001", "/pdf/2611.00002"]
+    assert events == ["job fulltext: ok: full text of 2 papers: 2 ok"]
+    assert store.fulltext.counts() == {"ok": 2}
+    assert sorted(p.name for p in (fresh_data_dir / "pdf").iterdir()) == ["2611.00001.pdf", "2611.00002.pdf"]
+    store.close()

@@ -285,7 +285,7 @@ def test_upvote_toggles_and_adds_to_the_imported_baseline(site):
 
 def test_anonymous_upvote_asks_to_sign_in(site):
     c = client(site)
-    token = csrf_of(c.get("/").text)
+    token = csrf_of(c.get("/signin").text)  # cached anonymous pages carry no token; the sign-in form does
     form = c.post(f"/papers/{TOP_ID}/upvote", data={"csrf_token": token}, headers={"referer": "http://testserver/papers/date/2026-08-20"},
                   follow_redirects=False)
     assert form.status_code == 303 and form.headers["location"] == "/signin?next=/papers/date/2026-08-20"

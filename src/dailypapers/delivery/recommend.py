@@ -10,7 +10,15 @@ marked "not interested" are negative ones. New papers (a digest's window) are ra
   themselves as weak background (0) — arxiv-sanity-lite's trick of treating everything untagged
   as negative; with fewer, the cosine to the nearest library paper minus half the cosine to the
   nearest rejected one;
-- **tf-idf** otherwise: the same nearest-neighbour score over tf-idf vectors of title and abstract.
+- **tf-idf** otherwise (delivery/tfidf.py): with at least MIN_TRAIN library papers, a linear SVM
+  (squared hinge, classes balanced, as arxiv-sanity-lite's LinearSVC) over sparse tf-idf of title
+  and abstract, trained on the library, the marks and a sample of at most BACKGROUND_SAMPLE
+  candidates as background; with fewer, the nearest-neighbour score over the same features. The
+  vocabulary (capped) and the model come from the library and that sample, so memory grows with
+  the library, not the candidates (which are only sparse rows); see bench/bench_recommend.py.
+
+Either way only what is needed is read: vectors, or titles and abstracts (store/candidates.py),
+never whole paper records.
 
 A candidate must be close to something the member kept (cosine >= RELEVANT_MIN for its method)
 or match one of their alerts or follows. Matching an alert adds ALERT_BOOST, a followed author
@@ -24,20 +32,16 @@ leaves out papers it already sent or lists in an earlier section, keeping the or
 from __future__ import annotations
 
 import datetime as dt
-import math
-import re
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dailypapers.models import Paper
-from dailypapers.names import author_key
-from dailypapers.search.phrases import FIELD_WORDS, STOPWORDS
+from dailypapers.delivery import tfidf
 from dailypapers.store import Store
-from dailypapers.store.candidates import Library, library
+from dailypapers.store.candidates import Library, Tags, library, texts
+from dailypapers.store.candidates import tags as candidate_tags
 
 if TYPE_CHECKING:
     from dailypapers.delivery.window import Window
@@ -45,14 +49,19 @@ if TYPE_CHECKING:
     from dailypapers.search.keyword import KeywordIndex
 
 MIN_TRAIN = 5
-RELEVANT_MIN = {"embeddings": 0.30, "tf-idf": 0.08}
+# the least cosine to the nearest library paper for a candidate to be shown (by method, else by its
+# first word); the linear SVM ranks on its own and only needs one shared word to name a neighbour
+RELEVANT_MIN = {"embeddings": 0.30, "tf-idf": 0.08, "tf-idf (linear SVM)": 1e-6}
 ALERT_BOOST = 0.25
 FOLLOW_BOOST = 0.15
 NEGATIVE_WEIGHT = 3.0
 BACKGROUND_WEIGHT = 0.2
 LIMIT = 10
-_WORD = re.compile(r"[a-z][a-z0-9\-]{2,}")
-_STOP = STOPWORDS | FIELD_WORDS
+MAX_LIBRARY = 500        # the most recent kept (and rejected) papers a model learns from
+BACKGROUND_SAMPLE = 2000  # candidates the tf-idf model trains on as background negatives
+TEXT_L2 = 2e-3           # about LinearSVC(C=0.1, class_weight="balanced") on ~5,000 papers
+TEXT_ITERS = 120
+CHUNK = 1000             # candidates transformed and scored at a time
 
 
 @dataclass
@@ -66,7 +75,8 @@ class Recommendation:
 @dataclass
 class Ranking:
     items: list[Recommendation]
-    method: str  # "embeddings (logistic regression)" | "embeddings (similarity)" | "tf-idf (similarity)" |
+    method: str  # "embeddings (logistic regression)" | "embeddings (similarity)" |
+    #              "tf-idf (linear SVM)" | "tf-idf (similarity)" |
     #              "alerts and follows" (nothing kept yet) | "none"
     positives: int = 0
     negatives: int = 0
@@ -88,6 +98,7 @@ class Ranking:
         what = {"embeddings (logistic regression)":
                 f"a logistic regression over {self.model_id} embeddings of titles and abstracts",
                 "embeddings (similarity)": f"similarity of {self.model_id} embeddings of titles and abstracts",
+                "tf-idf (linear SVM)": "a linear SVM over tf-idf of titles and abstracts",
                 "tf-idf (similarity)": "tf-idf similarity of titles and abstracts"}.get(self.method, self.method)
         marks = f" and {self.negatives} “not interested” mark{'s' if self.negatives != 1 else ''}" \
             if self.negatives else ""
@@ -95,48 +106,66 @@ class Ranking:
                 f"you upvoted or collected{marks}; {self.candidates} new papers considered.")
 
 
-# -- text features ---------------------------------------------------------------------
+# -- models ----------------------------------------------------------------------------
 
 
-def _tokens(paper: Paper) -> list[str]:
-    text = f"{paper.title} {paper.title} {paper.abstract}".lower()
-    return [w for w in _WORD.findall(text) if w not in _STOP]
-
-
-def tfidf_matrix(papers: Sequence[Paper]) -> np.ndarray:
-    """Rows: L2-normalised tf-idf vectors (sublinear tf, smoothed idf) of the papers."""
-    docs = [Counter(_tokens(p)) for p in papers]
-    df: Counter = Counter()
-    for d in docs:
-        df.update(d.keys())
-    vocab = {w: i for i, w in enumerate(sorted(w for w, n in df.items() if n >= 1))}
-    n = len(docs)
-    matrix = np.zeros((n, len(vocab)), dtype=np.float32)
-    for row, d in enumerate(docs):
-        for word, count in d.items():
-            matrix[row, vocab[word]] = (1 + math.log(count)) * (math.log((1 + n) / (1 + df[word])) + 1)
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return matrix / np.where(norms == 0, 1, norms)
+def _balanced_weights(n_pos: int, n_neg: int, n_background: int) -> np.ndarray:
+    """Per-example weights summing to 1: the positives weigh as much as all the negatives, a
+    "not interested" mark NEGATIVE_WEIGHT times a background paper."""
+    w_neg = np.concatenate([np.full(n_neg, NEGATIVE_WEIGHT), np.full(n_background, BACKGROUND_WEIGHT)])
+    w_pos = np.full(n_pos, max(w_neg.sum(), 1.0) / max(n_pos, 1))
+    w = np.concatenate([w_pos, w_neg])
+    return w / w.sum()
 
 
 def logistic_scores(pos: np.ndarray, neg: np.ndarray, background: np.ndarray, *, l2: float = 1e-3,
-                    iters: int = 400, lr: float = 2.0) -> np.ndarray:
+                    iters: int = 150) -> np.ndarray:
     """Train on pos (1) vs neg and background (0), classes balanced; P(kept) of `background`."""
-    X = np.vstack([pos, neg, background]).astype(np.float64)
+    X = np.vstack([pos, neg, background]).astype(np.float32)
     y = np.concatenate([np.ones(len(pos)), np.zeros(len(neg) + len(background))])
-    w_neg = np.concatenate([np.full(len(neg), NEGATIVE_WEIGHT), np.full(len(background), BACKGROUND_WEIGHT)])
-    w_pos = np.full(len(pos), max(w_neg.sum(), 1.0) / max(len(pos), 1))
-    w = np.concatenate([w_pos, w_neg])
-    w = w / w.sum()
-    theta = np.zeros(X.shape[1])
-    bias = 0.0
-    for _ in range(iters):
-        p = 1.0 / (1.0 + np.exp(-(X @ theta + bias)))
-        g = (p - y) * w
-        theta -= lr * (X.T @ g + l2 * theta)
-        bias -= lr * g.sum()
-    z = background.astype(np.float64) @ theta + bias
+    w = _balanced_weights(len(pos), len(neg), len(background))
+    theta, bias = tfidf.train_linear(lambda v: X @ v.astype(np.float32), lambda g: X.T @ g.astype(np.float32),
+                                     X.shape[1], y, w, l2=l2, iters=iters)
+    z = background @ theta.astype(np.float32) + bias
     return 1.0 / (1.0 + np.exp(-z))
+
+
+@dataclass
+class TextModel:
+    """What the no-vector path builds: a vocabulary and, with enough library papers, a linear
+    classifier over sparse tf-idf; its size depends on the library and the capped vocabulary
+    and background sample, never on the number of candidates."""
+
+    vocab: tfidf.Vocabulary
+    kept_columns: np.ndarray  # the words of the library and the rejected papers
+    kept: np.ndarray          # their tf-idf rows over those words, (library + rejected) × words
+    theta: np.ndarray | None = None
+    bias: float = 0.0
+
+
+def text_model(c: tfidf.Counts, n_lib: int, n_neg: int, background: np.ndarray, *, train: bool) -> TextModel:
+    """The model of the papers 0..n_lib-1 (library) and n_lib..n_lib+n_neg-1 (rejected) of `c`,
+    with `background` (row numbers of c) as unlabelled negatives."""
+    kept_docs = np.arange(n_lib + n_neg)
+    vocab = tfidf.fit(c, np.concatenate([kept_docs, background]))
+    kept_rows = tfidf.transform(vocab, c, kept_docs)
+    columns = kept_rows.used_columns()
+    model = TextModel(vocab, columns, kept_rows.dense_columns(columns))
+    if train:
+        X = tfidf.transform(vocab, c, np.concatenate([kept_docs, background]))
+        y = np.concatenate([np.ones(n_lib), np.zeros(n_neg + len(background))])
+        w = _balanced_weights(n_lib, n_neg, len(background))
+        model.theta, model.bias = tfidf.train_linear(X.matvec, X.rmatvec, len(vocab), y, w, l2=TEXT_L2,
+                                                     loss="squared_hinge", iters=TEXT_ITERS)
+    return model
+
+
+def _sample(items: Sequence, n: int) -> list:
+    """At most n of items, evenly spread (deterministic)."""
+    if len(items) <= n:
+        return list(items)
+    step = len(items) / n
+    return [items[int(i * step)] for i in range(n)]
 
 
 # -- ranking ---------------------------------------------------------------------------
@@ -164,8 +193,8 @@ def _load(store: Store, model_id: str, ids: Sequence[str]) -> dict[str, np.ndarr
     return dict(zip(found, matrix, strict=True))
 
 
-def _library_reason(lib: Library, papers: dict[str, Paper], pid: str) -> str:
-    title = _short(papers[pid].title) if pid in papers else pid
+def _library_reason(lib: Library, titles: dict[str, str], pid: str) -> str:
+    title = titles.get(pid, pid)
     names = lib.collected.get(pid)
     if names:
         return f"similar to “{title}” in your collection “{names[0]}”"
@@ -175,6 +204,20 @@ def _library_reason(lib: Library, papers: dict[str, Paper], pid: str) -> str:
 def _short(title: str, n: int = 80) -> str:
     title = " ".join((title or "").split())
     return title if len(title) <= n else title[: n - 1].rstrip() + "…"
+
+
+def _follow_reasons(tags: Tags, followed_authors: set[str], followed_cats: set[str]) -> list[str]:
+    reasons = []
+    for name, key in tags.authors:
+        if key in followed_authors or name in followed_authors:
+            reasons.append(f"by {name}, whom you follow")
+            break
+    for cat in tags.categories:
+        parts = cat.lower().split(".")
+        if any(c in (cat.lower(), parts[0]) for c in followed_cats):
+            reasons.append(f"in {cat}, which you follow")
+            break
+    return reasons
 
 
 def rank(store: Store, user_id: int, candidate_ids: Sequence[str], *,
@@ -191,35 +234,27 @@ def rank(store: Store, user_id: int, candidate_ids: Sequence[str], *,
     base = Ranking([], "none", len(kept), len(rejected), len(cands))
     if not cands or not (kept or alert_hits or follows):
         return base
-    papers = store.papers_by_ids([*cands, *lib.ids, *rejected])
-    cands = [c for c in cands if c in papers]
-    lib_ids = [i for i in lib.ids if i in papers]
-    neg_ids = [i for i in rejected if i in papers]
-    scores, nearest, method, model_id = _similarity(store, papers, lib_ids, neg_ids, cands)
+    known = texts(store, [*lib.ids[:MAX_LIBRARY], *rejected[:MAX_LIBRARY]])
+    lib_ids = [i for i in lib.ids[:MAX_LIBRARY] if i in known]
+    neg_ids = [i for i in rejected[:MAX_LIBRARY] if i in known]
+    scores, nearest, method, model_id, cands = _similarity(store, known, lib_ids, neg_ids, cands)
     base.method, base.model_id = method, model_id
+    paper_tags = candidate_tags(store, cands) if follows else {}
+    titles = {pid: _short(t) for pid, (t, _) in known.items()}
     items = []
     for i, pid in enumerate(cands):
         score, reasons = 0.0, []
         near_pid, near_sim = nearest[i] if nearest else (None, 0.0)
-        if near_pid is not None and near_sim >= RELEVANT_MIN.get(method.split(" ")[0], 1.0):
+        if near_pid is not None and near_sim >= RELEVANT_MIN.get(method, RELEVANT_MIN.get(method.split(" ")[0], 1.0)):
             score = float(scores[i])
-            reasons.append(_library_reason(lib, papers, near_pid))
+            reasons.append(_library_reason(lib, titles, near_pid))
         for name in alert_hits.get(pid, []):
             score += ALERT_BOOST
             reasons.append(f"matches your alert “{name}”")
-        paper = papers[pid]
-        for author in paper.authors:
-            if author_key(author.name) in followed_authors or author.name in followed_authors:
-                score += FOLLOW_BOOST
-                reasons.append(f"by {author.name}, whom you follow")
-                break
-        for cat in paper.categories:
-            parts = cat.lower().split(".")
-            hit = next((c for c in followed_cats if c in (cat.lower(), parts[0])), None)
-            if hit:
-                score += FOLLOW_BOOST
-                reasons.append(f"in {cat}, which you follow")
-                break
+        if pid in paper_tags:
+            extra = _follow_reasons(paper_tags[pid], followed_authors, followed_cats)
+            score += FOLLOW_BOOST * len(extra)
+            reasons.extend(extra)
         if reasons:
             items.append(Recommendation(pid, score, reasons, near_pid))
     order = {pid: i for i, pid in enumerate(cands)}
@@ -230,36 +265,61 @@ def rank(store: Store, user_id: int, candidate_ids: Sequence[str], *,
     return base
 
 
-def _similarity(store: Store, papers: dict[str, Paper], lib_ids: list[str], neg_ids: list[str],
-                cands: list[str]) -> tuple[np.ndarray, list[tuple[str, float]], str, str | None]:
-    """(score per candidate, nearest library paper and its cosine per candidate, method, model)."""
+Scored = tuple[np.ndarray, list[tuple[str, float]], str, "str | None", list[str]]
+
+
+def _similarity(store: Store, known: dict[str, tuple[str, str]], lib_ids: list[str], neg_ids: list[str],
+                cands: list[str]) -> Scored:
+    """(score per candidate, nearest library paper and its cosine per candidate, method, model,
+    the candidates that are stored papers)."""
     if not lib_ids:
-        return np.zeros(len(cands)), [], "none", None
+        return np.zeros(len(cands)), [], "none", None, cands
     model_id = _vector_model(store)
     vectors = _load(store, model_id, [*lib_ids, *neg_ids, *cands]) if model_id else {}
-    use_vectors = bool(vectors) and all(c in vectors for c in cands) and any(i in vectors for i in lib_ids)
-    if use_vectors:
-        lib_use = [i for i in lib_ids if i in vectors]
-        neg_use = [i for i in neg_ids if i in vectors]
-        L = np.stack([vectors[i] for i in lib_use])
-        N = np.stack([vectors[i] for i in neg_use]) if neg_use else np.zeros((0, L.shape[1]), np.float32)
-        C = np.stack([vectors[i] for i in cands])
-    else:
-        lib_use, neg_use = lib_ids, neg_ids
-        matrix = tfidf_matrix([papers[i] for i in [*lib_use, *neg_use, *cands]])
-        L, N, C = matrix[:len(lib_use)], matrix[len(lib_use):len(lib_use) + len(neg_use)], \
-            matrix[len(lib_use) + len(neg_use):]
+    if vectors and all(c in vectors for c in cands) and any(i in vectors for i in lib_ids):
+        return (*_by_vectors(vectors, lib_ids, neg_ids, cands), model_id, cands)
+    cand_text = texts(store, cands)
+    cands = [c for c in cands if c in cand_text]
+    return (*_by_text(known, cand_text, lib_ids, neg_ids, cands), None, cands)
+
+
+def _by_vectors(vectors: dict[str, np.ndarray], lib_ids: list[str], neg_ids: list[str],
+                cands: list[str]) -> tuple[np.ndarray, list[tuple[str, float]], str]:
+    lib_use = [i for i in lib_ids if i in vectors]
+    neg_use = [i for i in neg_ids if i in vectors]
+    L = np.stack([vectors[i] for i in lib_use])
+    N = np.stack([vectors[i] for i in neg_use]) if neg_use else np.zeros((0, L.shape[1]), np.float32)
+    C = np.stack([vectors[i] for i in cands]) if cands else np.zeros((0, L.shape[1]), np.float32)
     sim_l = C @ L.T
     best = sim_l.argmax(axis=1)
     nearest = [(lib_use[int(b)], float(sim_l[i, b])) for i, b in enumerate(best)]
     penalty = 0.5 * (C @ N.T).max(axis=1) if len(N) else np.zeros(len(cands))
-    if use_vectors and len(lib_use) >= MIN_TRAIN:
-        scores = logistic_scores(L, N, C) - penalty
-        method = "embeddings (logistic regression)"
-    else:
-        scores = sim_l.max(axis=1) - penalty
-        method = "embeddings (similarity)" if use_vectors else "tf-idf (similarity)"
-    return scores, nearest, method, model_id if use_vectors else None
+    if len(lib_use) >= MIN_TRAIN:
+        return logistic_scores(L, N, C) - penalty, nearest, "embeddings (logistic regression)"
+    return sim_l.max(axis=1) - penalty, nearest, "embeddings (similarity)"
+
+
+def _by_text(known: dict[str, tuple[str, str]], cand_text: dict[str, tuple[str, str]], lib_ids: list[str],
+             neg_ids: list[str], cands: list[str]) -> tuple[np.ndarray, list[tuple[str, float]], str]:
+    n_lib, n_kept = len(lib_ids), len(lib_ids) + len(neg_ids)
+    c = tfidf.count([*(known[i] for i in [*lib_ids, *neg_ids]), *(cand_text[i] for i in cands)])
+    cand_docs = np.arange(n_kept, c.n_docs)
+    train = n_lib >= MIN_TRAIN
+    model = text_model(c, n_lib, len(neg_ids), np.asarray(_sample(cand_docs, BACKGROUND_SAMPLE), dtype=np.int64),
+                       train=train)
+    scores = np.zeros(len(cands))
+    nearest: list[tuple[str, float]] = []
+    everything = tfidf.transform(model.vocab, c, cand_docs)
+    for start in range(0, len(cands), CHUNK):
+        X = everything.row_slice(start, start + CHUNK)
+        sims = X.dense_columns(model.kept_columns) @ model.kept.T
+        sim_l, sim_n = sims[:, :n_lib], sims[:, n_lib:]
+        best = sim_l.argmax(axis=1)
+        nearest.extend((lib_ids[int(b)], float(sim_l[i, b])) for i, b in enumerate(best))
+        penalty = 0.5 * sim_n.max(axis=1) if sim_n.shape[1] else 0.0
+        raw = X.matvec(model.theta) + model.bias if model.theta is not None else sim_l.max(axis=1)
+        scores[start:start + CHUNK] = raw - penalty
+    return scores, nearest, "tf-idf (linear SVM)" if train else "tf-idf (similarity)"
 
 
 # -- what a member sees ----------------------------------------------------------------

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
 from .convert import as_date
-from .schema import collection_items, collections, daily_entries, papers, votes
+from .schema import collection_items, collections, daily_entries, paper_authors, paper_categories, papers, votes
 
 if TYPE_CHECKING:
     from .repo import Store
@@ -66,3 +67,43 @@ def library(store: Store, user_id: int) -> Library:
         for row in conn.execute(query):
             collected.setdefault(row.paper_id, []).append(row.name)
     return Library(upvoted, collected)
+
+
+def texts(store: Store, ids: Sequence[str], chunk: int = 1000) -> dict[str, tuple[str, str]]:
+    """paper id -> (title, abstract) of those of `ids` that are stored: only the two columns
+    recommendations read, not whole paper records."""
+    out: dict[str, tuple[str, str]] = {}
+    wanted = list(dict.fromkeys(ids))
+    with store.engine.connect() as conn:
+        for start in range(0, len(wanted), chunk):
+            query = (select(papers.c.id, papers.c.title, papers.c.abstract)
+                     .where(papers.c.id.in_(wanted[start:start + chunk])))
+            for row in conn.execute(query):
+                out[row.id] = (row.title or "", row.abstract or "")
+    return out
+
+
+@dataclass(frozen=True)
+class Tags:
+    """What follows match a paper on: its authors (name, name key) and categories, in order."""
+
+    authors: list[tuple[str, str]]
+    categories: list[str]
+
+
+def tags(store: Store, ids: Sequence[str], chunk: int = 1000) -> dict[str, Tags]:
+    """paper id -> its authors and categories (every id of `ids` gets an entry)."""
+    wanted = list(dict.fromkeys(ids))
+    out = {pid: Tags([], []) for pid in wanted}
+    with store.engine.connect() as conn:
+        for start in range(0, len(wanted), chunk):
+            part = wanted[start:start + chunk]
+            for row in conn.execute(select(paper_authors.c.paper_id, paper_authors.c.name, paper_authors.c.name_key)
+                                    .where(paper_authors.c.paper_id.in_(part))
+                                    .order_by(paper_authors.c.paper_id, paper_authors.c.position)):
+                out[row.paper_id].authors.append((row.name, row.name_key))
+            for row in conn.execute(select(paper_categories.c.paper_id, paper_categories.c.category)
+                                    .where(paper_categories.c.paper_id.in_(part))
+                                    .order_by(paper_categories.c.paper_id, paper_categories.c.position)):
+                out[row.paper_id].categories.append(row.category)
+    return out

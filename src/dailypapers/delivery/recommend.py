@@ -160,12 +160,11 @@ def text_model(c: tfidf.Counts, n_lib: int, n_neg: int, background: np.ndarray, 
     return model
 
 
-def _sample(items: Sequence, n: int) -> list:
+def _sample(items: np.ndarray, n: int) -> np.ndarray:
     """At most n of items, evenly spread (deterministic)."""
     if len(items) <= n:
-        return list(items)
-    step = len(items) / n
-    return [items[int(i * step)] for i in range(n)]
+        return items
+    return items[(np.arange(n) * (len(items) / n)).astype(np.int64)]
 
 
 # -- ranking ---------------------------------------------------------------------------
@@ -305,7 +304,7 @@ def _by_text(known: dict[str, tuple[str, str]], cand_text: dict[str, tuple[str, 
     c = tfidf.count([*(known[i] for i in [*lib_ids, *neg_ids]), *(cand_text[i] for i in cands)])
     cand_docs = np.arange(n_kept, c.n_docs)
     train = n_lib >= MIN_TRAIN
-    model = text_model(c, n_lib, len(neg_ids), np.asarray(_sample(cand_docs, BACKGROUND_SAMPLE), dtype=np.int64),
+    model = text_model(c, n_lib, len(neg_ids), _sample(cand_docs, BACKGROUND_SAMPLE),
                        train=train)
     scores = np.zeros(len(cands))
     nearest: list[tuple[str, float]] = []

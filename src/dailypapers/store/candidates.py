@@ -102,8 +102,8 @@ def tags(store: Store, ids: Sequence[str], chunk: int = 1000) -> dict[str, Tags]
                                     .where(paper_authors.c.paper_id.in_(part))
                                     .order_by(paper_authors.c.paper_id, paper_authors.c.position)):
                 out[row.paper_id].authors.append((row.name, row.name_key))
-            for row in conn.execute(select(paper_categories.c.paper_id, paper_categories.c.category)
+            for cat in conn.execute(select(paper_categories.c.paper_id, paper_categories.c.category)
                                     .where(paper_categories.c.paper_id.in_(part))
                                     .order_by(paper_categories.c.paper_id, paper_categories.c.position)):
-                out[row.paper_id].categories.append(row.category)
+                out[cat.paper_id].categories.append(cat.category)
     return out

@@ -64,9 +64,8 @@ def site(tmp_path_factory, make_database_url_module):
 def make_database_url_module(backend, tmp_path_factory):
     from support import databases
 
-    if backend == "postgresql":
-        return databases.create_postgres_database()
-    return f"sqlite:///{tmp_path_factory.mktemp('thumbdb') / 'db.sqlite'}"
+    with databases.open_database(backend, tmp_path_factory.mktemp("thumbdb")) as url:  # dropped at the end
+        yield url
 
 
 def client_for(site, remote_images: bool) -> TestClient:

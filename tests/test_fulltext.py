@@ -227,3 +227,14 @@ def test_the_worker_runs_the_fulltext_job_from_its_settings(fresh_data_dir):
     assert store.fulltext.counts() == {"ok": 2}
     assert sorted(p.name for p in (fresh_data_dir / "pdf").iterdir()) == ["2611.00001.pdf", "2611.00002.pdf"]
     store.close()
+
+
+def test_an_odd_page_size_cannot_ask_for_a_huge_thumbnail():
+    from PIL import Image
+
+    pdf = pdfium.PdfDocument.new()
+    pdf.new_page(2, 14_000)  # 2 pt wide, 14,000 pt tall: 320 px wide would be 2.2 million px tall
+    out = io.BytesIO()
+    pdf.save(out)
+    image = Image.open(io.BytesIO(render.thumbnail(out.getvalue())))
+    assert image.size[1] <= 2 * render.WIDTH

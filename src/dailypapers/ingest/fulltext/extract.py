@@ -27,11 +27,12 @@ def open_pdf(data: bytes) -> pdfium.PdfDocument:
     """The document, or PdfUnavailable("corrupt") when PDFium cannot read it."""
     try:
         pdf = pdfium.PdfDocument(data)
-        if len(pdf) == 0:
-            raise PdfUnavailable("corrupt", "the PDF has no pages")
-        return pdf
     except pdfium.PdfiumError as exc:
         raise PdfUnavailable("corrupt", f"the PDF cannot be read: {exc}") from exc
+    if len(pdf) == 0:
+        pdf.close()
+        raise PdfUnavailable("corrupt", "the PDF has no pages")
+    return pdf
 
 
 def extract(data: bytes, *, max_pages: int = MAX_PAGES, max_chars: int = MAX_CHARS) -> Extracted:

@@ -63,11 +63,13 @@ def process(store: Store, fetcher: PdfFetcher, arxiv_id: str, now: dt.datetime) 
 
 
 def _failed(store: Store, arxiv_id: str, status: str, detail: str, now: dt.datetime) -> str:
+    retry_at = None
     if status == "unreachable":
-        tried = store.fulltext.attempts(arxiv_id) + 1
-        if tried >= MAX_ATTEMPTS:
-            status, detail = "failed", f"gave up after {tried} attempts: {detail}"
-    retry_at = now + RETRY_BASE * 4 ** (store.fulltext.attempts(arxiv_id)) if status == "unreachable" else None
+        before = store.fulltext.attempts(arxiv_id)
+        if before + 1 >= MAX_ATTEMPTS:
+            status, detail = "failed", f"gave up after {before + 1} attempts: {detail}"
+        else:
+            retry_at = now + RETRY_BASE * 4 ** before
     store.fulltext.record_failure(arxiv_id, status, detail, now, retry_at)
     log.warning("full text of %s: %s: %s", arxiv_id, status, detail)
     return status

@@ -11,6 +11,7 @@ from dailypapers.ingest.fulltext.extract import open_pdf
 
 WIDTH = 320  # pixels: a card shows it at about 160 CSS px wide, so sharp on a 2x screen
 QUALITY = 70
+MAX_ASPECT = 2.0  # height / width at most: an odd page size cannot ask for a huge bitmap
 MEDIA_TYPE = "image/webp"
 
 
@@ -20,8 +21,10 @@ def thumbnail(data: bytes, width: int = WIDTH) -> bytes:
     try:
         page = pdf[0]
         try:
-            page_width = page.get_width() or 612.0
-            bitmap = page.render(scale=width / page_width)
+            page_width, page_height = page.get_size()
+            # `width` pixels wide, and never more than MAX_ASPECT times as tall (a strip of a page)
+            scale = min(width / max(page_width, 1.0), MAX_ASPECT * width / max(page_height, 1.0))
+            bitmap = page.render(scale=scale)
             image = bitmap.to_pil().convert("RGB")
         finally:
             page.close()

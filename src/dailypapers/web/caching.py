@@ -114,7 +114,7 @@ def index_state(app, path: str) -> Hashable:
     follower applies changes): its similar papers come from them. None for any other page."""
     if not PAPER_PAGE.match(path):
         return None
-    stamps = []
+    stamps: list[tuple[int, int, int] | None] = []
     for name in INDEX_STATES:
         try:
             found = os.stat(app.state.settings.index_dir / name / "state.json")

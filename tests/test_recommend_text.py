@@ -73,6 +73,12 @@ def test_the_classifier_ranks_the_librarys_category_first_with_reasons(store, pa
     assert all(REASON.fullmatch(r.reasons[0]) and r.nearest in library for r in ranking.items)
     assert not set(ranking.ids) & set(library)
 
+    store.not_interested.mark(uid, ranking.ids[0], T)  # a negative example, and never shown again
+    again = recommend.rank(store, uid, candidates, limit=20)
+    assert again.method == "tf-idf (linear SVM)" and again.negatives == 1
+    assert ranking.ids[0] not in again.ids and ranking.ids[1] in again.ids[:5]
+    assert "1 “not interested” mark" in again.note()
+
 
 def test_one_paper_uses_similarity_and_an_empty_library_says_what_to_do(store, papers):
     empty = member(store, "empty", [])

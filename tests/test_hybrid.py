@@ -47,9 +47,9 @@ def test_fuse_scores_ranks_and_explanations():
     weights = FusionWeights(0.3, 0.7)
     fused = fuse(kw("a", "b", "c"), [("c", 0.9), ("d", 0.8), ("a", 0.7)], weights, similarity={"b": 0.5})
     by_id = {f.arxiv_id: f for f in fused}
-    # BM25 10, 9, 8 -> 1, 0.5, 0; cosine 0.9 .. 0.7 -> 1 .. 0 (b, below the semantic list: -1)
+    # BM25 10, 9, 8 -> 1, 0.5, 0; cosine 0.9 .. 0.7 -> 1 .. 0 (b, below the semantic list: 0, not -1)
     assert by_id["a"].score == pytest.approx(0.3 * 1.0 + 0.7 * 0.0)
-    assert by_id["b"].score == pytest.approx(0.3 * 0.5 + 0.7 * -1.0)
+    assert by_id["b"].score == pytest.approx(0.3 * 0.5 + 0.7 * 0.0)
     assert by_id["c"].score == pytest.approx(0.3 * 0.0 + 0.7 * 1.0)
     assert by_id["d"].score == pytest.approx(0.7 * 0.5)
     assert [f.arxiv_id for f in fused] == ["c", "d", "a", "b"]

@@ -133,6 +133,19 @@ def test_keyword_mode_lists_every_word_matches_then_those_with_some_words(site):
     assert {page.total for page in pages} == {1000} and len(listed) == len(set(listed)) == 10 * PAGE
 
 
+def test_the_energy_question_finds_the_energy_papers_in_hybrid(site):
+    """The best keyword match of the question is less close in meaning than the semantic list's
+    best 100 (all about language models, none about energy): it gets no credit for meaning, but
+    no penalty either, so its words still count (search/hybrid.py, cosine_norm)."""
+    service, store, _ = site
+    results = service.search(ENERGY_QUESTION, mode="hybrid", limit=2 * PAGE)
+    titles = [store.get_paper(pid).title for pid in results.ids]
+    first_page = titles[:PAGE]
+    assert any(t.startswith(ENERGY_TITLES[0]) for t in first_page), first_page
+    assert any(t.startswith(ENERGY_TITLES[1]) for t in titles), titles
+    assert all(r.score >= 0 for r in results.results if not r.explanation.every_word)
+
+
 def test_hybrid_holds_its_own_on_a_public_collection(tmp_path):
     """Invariant (b) on ADI (82 abstracts, 35 queries, human judgements): hybrid nDCG@10 is at
     least max(keyword, semantic) - 0.01."""

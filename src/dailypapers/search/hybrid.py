@@ -10,9 +10,15 @@ Functions for Hybrid Retrieval", 2023), inside literal tiers:
   or not in the list: 0). The any-word list is used for every query, so a long question is not
   cut short to the few papers that happen to contain every one of its words.
 - `cosine_norm`: the paper's cosine to the query, min-max normalised over the semantic list's
-  best NORM_DEPTH similarities. Every candidate's cosine is exact (the service looks up the
-  keyword candidates' vectors), so a keyword match that means something else sinks, and one
-  that is also close in meaning rises.
+  best NORM_DEPTH similarities, and like `bm25_norm` never below 0 (a paper below the range
+  counts as the range's worst). Every candidate's cosine is exact (the service looks up the
+  keyword candidates' vectors), so a keyword match that means something else gets no credit
+  for meaning, and one that is also close in meaning rises. Unclipped, the range's extrapolation
+  went far below 0 where the semantic list is flat (its best 100 of 9,877 demo papers within
+  0.12 of each other), and a keyword match a little less close in meaning lost more than any
+  keyword score could give: the best BM25 match of "making language models use less energy",
+  *Addition is All You Need for Energy-efficient Language Models* (cosine 0.40 against the
+  list's 0.52-0.64), fell to rank 747 of the demo's hybrid list; it is 13th now (BENCHMARKS.md).
 - `alpha` = KEYWORD_WEIGHT when some paper contains every word of the query, half of it
   (RELAXED_KEYWORD_WEIGHT) when none does: an any-word match is weaker evidence.
 
@@ -194,7 +200,8 @@ def fuse(keyword: Sequence[KeywordCandidate], semantic: Sequence[tuple[str, floa
     bm = minmax(np.array([kw_hit[p].score if p in kw_hit else -np.inf for p in ids], dtype=float),
                 np.array([h.score for h in keyword[:NORM_DEPTH]], dtype=float))
     known = np.array([p in sims for p in ids], dtype=bool)
-    cs = np.where(known, minmax(np.array([sims.get(p, floor) for p in ids], dtype=float), sem_ref), 0.0)
+    cosines = minmax(np.array([sims.get(p, floor) for p in ids], dtype=float), sem_ref)
+    cs = np.where(known, np.maximum(cosines, 0.0), 0.0)
     tier = set(every_word) if weights.literal_first else set()
     lead = stands_out(keyword) if weights.standout else None
     out = [_fused(p, max(0.0, float(b)), float(c), weights, kw_hit.get(p), kw_rank.get(p), sem_rank.get(p),

@@ -209,7 +209,7 @@ def parse_datetime(value: str | None) -> dt.datetime | None:
     text = value.strip()
     if not text:
         return None
-    parsed = _iso(text) or _rfc2822(text)
+    parsed = _snapshot_rfc2822(text) or _iso(text) or _rfc2822(text)
     if parsed is None:
         raise FieldError(f"unreadable date {text[:40]!r}")
     if parsed.tzinfo is None:
@@ -218,6 +218,27 @@ def parse_datetime(value: str | None) -> dt.datetime | None:
         return parsed.astimezone(dt.UTC)
     except OverflowError:  # `0001-01-01T00:00+05:00` is before year 1 in UTC (found by fuzzing)
         raise FieldError(f"date out of range {text[:40]!r}") from None
+
+
+_MONTH_NUMBERS = {m: i for i, m in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
+_SNAPSHOT_RFC2822 = re.compile(r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{1,2}) ([A-Z][a-z]{2}) ([1-9]\d{3}) "
+                               r"(\d\d):(\d\d):(\d\d) GMT")
+
+
+def _snapshot_rfc2822(text: str) -> dt.datetime | None:
+    """The one form the arXiv snapshot writes (`Mon, 2 Apr 2007 19:18:42 GMT`), read without
+    email.utils (a fifth of the parsing time); anything else, or an impossible date, goes to the
+    general parsers, which give the same result for this form (tests/test_parse_equivalence.py)."""
+    m = _SNAPSHOT_RFC2822.fullmatch(text)
+    month = _MONTH_NUMBERS.get(m.group(2)) if m else None
+    if m is None or month is None:
+        return None
+    day, year, hour, minute, second = (int(m.group(i)) for i in (1, 3, 4, 5, 6))
+    try:
+        return dt.datetime(year, month, day, hour, minute, second, tzinfo=dt.UTC)
+    except ValueError:
+        return None
 
 
 def _iso(text: str) -> dt.datetime | None:
@@ -343,6 +364,8 @@ def resolve_affiliation(affiliation: str | None, enumerated: dict[str, str]) -> 
 
 def enumerated_affiliations(line: str | None) -> dict[str, str]:
     """The `((1) X, (2) Y)` table of an authors line, as {"1": "X", "2": "Y"}."""
+    if not line or "(" not in line:  # most lines: no table possible, skip the search
+        return {}
     return _enumerated_affiliations(clean(line))[1]
 
 
@@ -360,12 +383,19 @@ def _back_propagate(authors: list[Author]) -> list[Author]:
 
 def parsed_author(parts: list[Any], enumerated: dict[str, str] | None = None) -> Author:
     """An author from the snapshot's `authors_parsed` row: [last, first, suffix, affiliation...]."""
-    names = str_items(parts, "authors_parsed entries")
-    last, first, suffix = (names + ["", "", ""])[:3]
-    name = tex_to_unicode(clean(" ".join(p for p in (first, last, suffix) if p and p.strip())))
+    for value in parts:
+        if not isinstance(value, str):
+            raise FieldError(f"authors_parsed entries must be strings, not {type(value).__name__}")
+    last, first, suffix = (list(parts) + ["", "", ""])[:3]
+    # joining the parts and collapsing whitespace in one split: blank parts add no words
+    name = " ".join(f"{first} {last} {suffix}".split())
+    if "\\" in name:
+        name = tex_to_unicode(name)
     if not name:
         raise FieldError("empty author name in authors_parsed")
-    affiliations = (resolve_affiliation(a, enumerated or {}) for a in names[3:])
+    if len(parts) <= 3:
+        return Author(name, None)
+    affiliations = (resolve_affiliation(a, enumerated or {}) for a in parts[3:])
     return Author(name, "; ".join(a for a in affiliations if a) or None)
 
 

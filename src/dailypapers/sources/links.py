@@ -17,7 +17,9 @@ from ..models import Link
 _URL_CHARS = r"[A-Za-z0-9\-._~:/?#@!$&()*+,;=%]"
 _BARE_HOSTS = r"(?:github\.com|gitlab\.com|bitbucket\.org|huggingface\.co|hf\.co)/"
 _URL = re.compile(rf"(?:https?://|(?<![\w@./-])(?:www\.|{_BARE_HOSTS})){_URL_CHARS}+", re.IGNORECASE)
-_HINT = re.compile(r"http|www\.|github|gitlab|bitbucket|huggingface|hf\.co")  # on lowered text: fast
+# a text holds a link only if its lowered form holds one of these; plain `in` tests are ~10x
+# faster than an alternation regex searching a whole abstract
+_HINTS = ("http", "www.", "github", "gitlab", "bitbucket", "huggingface", "hf.co")
 _TEX_ESCAPES = re.compile(r"\\([_%#&~])(?:\{\})?")
 _WRAPPED_HYPHEN = re.compile(r"(https?://\S*-)\n[ \t]*(?=\w)")
 _WRAPPED_HOST = re.compile(r"\b(github|gitlab|huggingface|bitbucket)\.\s+(com|io|co|org)\b", re.IGNORECASE)
@@ -33,7 +35,10 @@ _HF_PROJECT_PAGES = {"docs", "blog", "learn", "collections", "organizations", "p
 
 def extract(text: str | None, source: str) -> list[Link]:
     """Links found in `text`, in order of appearance, deduplicated; `source` is recorded on each."""
-    if not text or not _HINT.search(text.lower()):
+    if not text:
+        return []
+    lowered = text.lower()
+    if not any(hint in lowered for hint in _HINTS):
         return []
     found = []
     for match in _URL.finditer(_repair(text)):

@@ -6,7 +6,9 @@ its stored string form), so rows written here read back exactly like rows writte
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import operator
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from sqlalchemy import String, Table
 from sqlalchemy.engine import Connection
@@ -33,16 +35,28 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Se
                             row[i] = row[i][:n]
                 copy.write_row(row)
         return
-    processors = [table.c[c].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for c in columns]
-    if any(processors):
-        rows = [tuple(v if p is None or v is None else p(v) for p, v in zip(processors, row, strict=True))
-                for row in rows]
+    processors = [(i, p) for i, p in enumerate(table.c[c].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+                                               for c in columns) if p is not None]
+    if processors:
+        rows = [_processed(row, processors) for row in rows]
     marks = ", ".join("?" for _ in columns)
     conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', list(rows))
+
+
+def _processed(row: Sequence, processors: list[tuple[int, Callable[[Any], Any]]]) -> tuple:
+    out = list(row)
+    for i, p in processors:
+        if out[i] is not None:
+            out[i] = p(out[i])
+    return tuple(out)
 
 
 def insert_dicts(conn: Connection, table: Table, rows: Sequence[dict]) -> None:
     """insert_rows for dict rows that all have the same keys."""
     if rows:
         columns = list(rows[0])
-        insert_rows(conn, table, columns, [tuple(r[c] for c in columns) for r in rows])
+        if len(columns) == 1:
+            insert_rows(conn, table, columns, [(r[columns[0]],) for r in rows])
+        else:
+            values = operator.itemgetter(*columns)  # one C call a row instead of a generator
+            insert_rows(conn, table, columns, [values(r) for r in rows])

@@ -113,6 +113,18 @@
   });
   window.addEventListener("hashchange", openTargetedDisclosure);
 
+  // A thumbnail that cannot load (a remote one while offline or blocked) becomes the placeholder
+  // page instead of a broken image. This file runs in <head>, before any image can fail.
+  document.addEventListener("error", function (event) {
+    var img = event.target;
+    if (!img || img.tagName !== "IMG" || !img.classList.contains("thumb")) { return; }
+    var placeholder = document.createElement("span");
+    placeholder.className = img.className + " thumb-placeholder";
+    placeholder.setAttribute("aria-hidden", "true");
+    placeholder.title = "Thumbnail not available";
+    img.replaceWith(placeholder);
+  }, true);
+
   function ready() {
     enableCopyButtons();
     openTargetedDisclosure();

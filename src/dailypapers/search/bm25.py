@@ -10,6 +10,10 @@ The formula is tantivy's (Robertson's BM25 with k1 = 1.2, b = 0.75, idf = ln(1 +
 (n + 0.5)), a phrase scored as one term whose idf is the sum of its words' idfs), and so is the
 field length: tantivy stores it as one of 256 "field norms" (exact up to 40 tokens, then buckets
 widening geometrically, as Lucene does); `quantise` gives the same value.
+
+`term_scores` and `dismax_rows` are the same arithmetic over a whole candidate pool at once (numpy,
+float64, the operations in the same order as the scalar functions, so the numbers are identical
+to the last bit: tests/test_bm25_pool.py).
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections.abc import Sequence
+
+import numpy as np
 
 K1 = 1.2
 B = 0.75
@@ -34,6 +40,7 @@ def _field_norms() -> tuple[int, ...]:
 
 
 FIELD_NORMS = _field_norms()
+_NORMS = np.array(FIELD_NORMS, dtype=np.int64)
 
 
 def quantise(length: int) -> int:
@@ -68,3 +75,29 @@ def dismax(scores: Sequence[float], tie_breaker: float) -> float:
         return 0.0
     best = max(scores)
     return best + tie_breaker * (sum(scores) - best)
+
+
+def quantise_all(lengths: np.ndarray) -> np.ndarray:
+    """`quantise` of every length in `lengths`."""
+    return _NORMS[np.searchsorted(_NORMS, np.asarray(lengths, dtype=np.int64), side="right") - 1]
+
+
+def term_scores(freqs: np.ndarray, lengths: np.ndarray, avg_length: float, idf_sum: float) -> np.ndarray:
+    """`term_score` for every document of a pool: `freqs` and `lengths` (raw token counts) per document."""
+    freqs = np.asarray(freqs, dtype=np.float64)
+    if avg_length <= 0:
+        return np.zeros(len(freqs))
+    norm = K1 * (1.0 - B + B * quantise_all(lengths) / avg_length)
+    scores = idf_sum * (1.0 + K1) * freqs / (freqs + norm)
+    return np.where(freqs > 0, scores, 0.0)
+
+
+def dismax_rows(rows: Sequence[np.ndarray], tie_breaker: float) -> np.ndarray:
+    """`dismax` per document of per-field score rows (each non-negative, one entry per document);
+    summed left to right as `dismax` sums them (a zero adds nothing, exactly)."""
+    if not rows:
+        return np.zeros(0)
+    best, total = rows[0], rows[0]
+    for row in rows[1:]:
+        best, total = np.maximum(best, row), total + row
+    return best + tie_breaker * (total - best)

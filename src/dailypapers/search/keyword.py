@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
+import numpy as np
 import tantivy
 from tantivy import Document, Filter, Occur, Query, TextAnalyzerBuilder, Tokenizer
 
@@ -70,6 +71,7 @@ def _analyzer(stem: bool) -> tantivy.TextAnalyzer:
 # Registered on every tantivy.Index we open; queries and highlights analyse with the same ones.
 _ANALYZERS = {"dp_text": _analyzer(stem=True), "dp_name": _analyzer(stem=False)}
 _FIELD_ANALYZER = {"title": "dp_text", "abstract": "dp_text", "authors": "dp_name", "fulltext": "dp_text"}
+_FIELD_SLOT = {name: n for n, name in enumerate(_FIELD_ANALYZER)}  # its line in the `terms` field
 
 
 def _schema() -> tantivy.Schema:
@@ -505,9 +507,9 @@ class KeywordIndex:
         by position in the segments, so a node that followed updates and a freshly rebuilt one
         order the same papers differently. Its top depth * (1 + POOL_MARGIN) matches (more while
         the last ones tie) are therefore re-scored with the formula of search/bm25.py over the
-        live papers' statistics, ties going to the newer id (`ids.order_rank`). Hits are not
-        highlighted (that is half the cost of a hybrid search): each keeps its stored fields for
-        `highlight`."""
+        live papers' statistics, ties going to the newer id (`ids.order_rank`, kept in the low
+        bits of the `newest` fast field). Hits carry only id and score: `highlight` loads the
+        stored text of the page shown (reading every candidate's text was a fifth of the cost)."""
         _check_page(0, depth, "relevance")
         version, searcher = self.version(), self._current().searcher()
         query, n_terms = _build_query(q, relaxed=bool(any_word))
@@ -520,15 +522,18 @@ class KeywordIndex:
         if query is None or count == 0:
             return SearchPage(0, [], relaxed, limit=depth)
         scorer = _Scorer(q, self._corpus(version, searcher))
-        pool = _pool(searcher, query, count, depth)
-        lengths = [searcher.fast_field_values(f"{name}_len", pool) for name in _FIELD_ANALYZER]
-        scored = []
-        for address, *lens in zip(pool, *lengths, strict=True):
+        pool = sorted(_pool(searcher, query, count, depth), key=_place)
+        ranks = [int(r or 0) & 0xFFFFFFFF for r in searcher.fast_field_values("newest", pool)]  # order_rank(id)
+        lengths = {name: np.array([v or 0 for v in searcher.fast_field_values(f"{name}_len", pool)], dtype=np.int64)
+                   for name in scorer.fields}
+        ids, lines = [], []
+        for address in pool:  # in the doc store's order: neighbours share a decompressed block
             doc = searcher.doc(address)
-            score = scorer(_stored_terms(doc), dict(zip(_FIELD_ANALYZER, lens, strict=True)))
-            scored.append((-score, -order_rank(_stored_id(doc)), _stored_id(doc), doc))
-        scored.sort(key=lambda s: s[:3])
-        hits = [_bare_hit(doc, -negative) for negative, _, _, doc in scored[:depth]]
+            ids.append(_stored_id(doc))
+            lines.append(doc.get_first("terms") or b"")
+        scores = scorer.scores(lines, lengths).tolist()
+        order = sorted(range(len(pool)), key=lambda i: (-scores[i], -ranks[i], ids[i]))[:depth]
+        hits = [Hit(ids[i], scores[i]) for i in order]  # stored text and date: `highlight` loads them
         return SearchPage(count, hits, relaxed, "relevance", 0, depth)
 
     def version(self) -> tuple:
@@ -545,11 +550,30 @@ class KeywordIndex:
         return cached
 
     def highlight(self, q: ParsedQuery, hits: Iterable[Hit]) -> None:
-        """Fill in `matched_terms` and `highlights` of hits from `candidates`, in place."""
+        """Fill in `matched_terms`, `highlights` and `published` of hits from `candidates`, in
+        place, loading their stored text first (one query for those not loaded yet)."""
+        hits = list(hits)
+        self._load([hit for hit in hits if not hit.fields])
         highlighter = _Highlighter(q)
         for hit in hits:
             if hit.fields:
                 hit.matched_terms, hit.highlights = highlighter(hit.fields)
+
+    def _load(self, hits: Sequence[Hit]) -> None:
+        """Stored text and date of `hits`, by id (a ranking outlives the segments it was read from);
+        a paper deleted since keeps none."""
+        if not hits:
+            return
+        searcher = self._current().searcher()
+        docs: dict[str, Document] = {}
+        for _, address in searcher.search(_id_set([h.arxiv_id for h in hits]), limit=len(hits)).hits:
+            doc = searcher.doc(address)
+            docs[_stored_id(doc)] = doc
+        for hit in hits:
+            if hit.arxiv_id in docs:
+                stored = docs[hit.arxiv_id]
+                hit.published = stored.get_first("published")
+                hit.fields = {name: stored.get_first(name) or "" for name in _FIELD_ANALYZER}
 
     def search_any(self, words: Sequence[str], limit: int) -> list[str]:
         """Ids of the best BM25 matches of any of `words` (more-like-this): `search` relaxes to
@@ -659,10 +683,8 @@ def _pool(searcher: tantivy.Searcher, query: Query, count: int, depth: int) -> l
     return above + tied[:n - len(above)]
 
 
-def _stored_terms(doc: Document) -> dict[str, str]:
-    """The paper's analysed tokens per field, each field's space-separated on one line."""
-    lines = (doc.get_first("terms") or b"").decode().split("\n")
-    return dict(zip(_FIELD_ANALYZER, lines, strict=False))
+def _place(address: tantivy.DocAddress) -> tuple[int, int]:
+    return address.segment_ord, address.doc
 
 
 @dataclass
@@ -684,56 +706,94 @@ class _Corpus:
         return cls(version, searcher, docs, avg)
 
     def idf(self, field_name: str, token: str) -> float:
+        return bm25.idf(self.doc_freq(field_name, token), self.docs)
+
+    def doc_freq(self, field_name: str, token: str) -> int:
         key = (field_name, token)
         if key not in self.doc_freqs:
             if len(self.doc_freqs) > 10_000:
                 self.doc_freqs.clear()
             self.doc_freqs[key] = _count(self.searcher, Query.term_query(SCHEMA, field_name, token))
-        return bm25.idf(self.doc_freqs[key], self.docs)
+        return self.doc_freqs[key]
 
 
 class _Scorer:
     """BM25 of one query, as `_build_query` asks tantivy for it (each word or phrase the best of
-    its boosted fields plus a tenth of the others, summed; filters score nothing)."""
+    its boosted fields plus a tenth of the others, summed; filters score nothing), over a pool of
+    documents at once: term frequencies from each document's stored tokens, the arithmetic in
+    numpy (search/bm25.py)."""
 
     def __init__(self, q: ParsedQuery, corpus: _Corpus) -> None:
         self.avg = corpus.avg_length
+        # the share of papers with a run's rarest token in the field (0: the run is in none)
+        self.share = {(name, tuple(run)): min(corpus.doc_freq(name, t) for t in run) / max(corpus.docs, 1)
+                      for text in q.terms + q.phrases for name in BOOSTS if (run := analyse(name, text))}
         self.items: list[list[tuple[str, float, list[str], float]]] = []
         for text in q.terms + q.phrases:
             runs = [(name, boost, analyse(name, text)) for name, boost in BOOSTS.items()]
             item = [(name, boost, run, sum(corpus.idf(name, t) for t in run)) for name, boost, run in runs if run]
             if item:
                 self.items.append(item)
+        self.fields = [name for name in _FIELD_ANALYZER if any(n == name for item in self.items for n, *_ in item)]
 
-    def __call__(self, terms: dict[str, str], lengths: dict[str, int]) -> float:
-        tokens = _Tokens(terms)
-        total = 0.0
+    def scores(self, terms: Sequence[bytes], lengths: dict[str, np.ndarray]) -> np.ndarray:
+        """Each document's score: `terms` its stored token lines (the `terms` field), `lengths`
+        its token count per field."""
+        freqs = self._frequencies(terms)
+        total = np.zeros(len(terms))
         for item in self.items:
-            scores = [boost * bm25.term_score(tokens.frequency(name, run), lengths[name], self.avg[name], idf)
-                      for name, boost, run, idf in item]
-            total += bm25.dismax([x for x in scores if x > 0], _TIE_BREAKER)
+            rows = [boost * bm25.term_scores(freqs[(name, tuple(run))], lengths[name], self.avg[name], idf)
+                    for name, boost, run, idf in item]
+            total = total + bm25.dismax_rows(rows, _TIE_BREAKER)
         return total
 
+    def _frequencies(self, terms: Sequence[bytes]) -> dict[tuple[str, tuple[str, ...]], np.ndarray]:
+        """How often each (field, run) of the query occurs in each document, counted in one
+        buffer per field (a field no document has a token of counts nothing)."""
+        lines = [raw.split(b"\n") for raw in terms]
+        found: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
+        for name in self.fields:
+            runs = {tuple(run) for item in self.items for n, _, run, _ in item if n == name}
+            absent = {run for run in runs if self.avg[name] <= 0 or self.share[(name, run)] == 0}
+            found.update(((name, run), np.zeros(len(terms))) for run in absent)  # no paper has it
+            if runs - absent:
+                slot = _FIELD_SLOT[name]
+                field_lines = _FieldLines([parts[slot] if slot < len(parts) else b"" for parts in lines])
+                found.update(((name, run), field_lines.count(run, self.share[(name, run)] < 0.2))
+                             for run in runs - absent)
+        return found
 
-class _Tokens:
-    """One paper's token lines, split only where a run's first token occurs (a substring test)."""
 
-    def __init__(self, lines: dict[str, str]) -> None:
-        self.lines = lines
-        self.split: dict[str, list[str]] = {}
+class _FieldLines:
+    """One field's token lines of a pool of documents in one buffer, every separator doubled (two
+    spaces between tokens, " \\0 " between documents): a whole-word occurrence of a run is its
+    tokens two spaces apart with a space either side, found by substring search without splitting
+    anything, and counted as `bm25.frequency` counts over the line's tokens."""
 
-    def frequency(self, name: str, run: list[str]) -> int:
-        line = self.lines.get(name, "")
-        if run[0] not in line:
-            return 0
-        if name not in self.split:
-            self.split[name] = line.split()
-        return bm25.frequency(self.split[name], run)
+    def __init__(self, lines: Sequence[bytes]) -> None:
+        self.blob = b" " + b"\0".join(lines).replace(b" ", b"  ").replace(b"\0", b" \0 ") + b" "
+        ends = np.flatnonzero(np.frombuffer(self.blob, dtype=np.uint8) == 0).tolist()
+        self.bounds = list(zip([0, *ends], [*ends, len(self.blob)], strict=True))
+
+    def count(self, run: Sequence[str], rare: bool) -> np.ndarray:
+        """Occurrences of `run` (tokens in order) in each document's line. `rare`: few lines have
+        it, so one pass over the buffer beats one count per document."""
+        pattern = b" " + "  ".join(run).encode() + b" "
+        if not rare and not _overlaps(run):  # non-overlapping counts are all the counts
+            count = self.blob.count
+            return np.array([count(pattern, a, b) for a, b in self.bounds], dtype=np.float64)
+        found, at = [], self.blob.find(pattern)
+        while at >= 0:  # "a a" is twice in "a a a": every start
+            found.append(at)
+            at = self.blob.find(pattern, at + 1)
+        starts = np.array([a for a, _ in self.bounds], dtype=np.int64)
+        docs = np.searchsorted(starts, np.array(found, dtype=np.int64), side="right") - 1
+        return np.bincount(docs, minlength=len(self.bounds)).astype(np.float64)
 
 
-def _bare_hit(doc: Document, score: float) -> Hit:
-    fields = {name: doc.get_first(name) or "" for name in _FIELD_ANALYZER}
-    return Hit(_stored_id(doc), score, published=doc.get_first("published"), fields=fields)
+def _overlaps(run: Sequence[str]) -> bool:
+    """Whether two occurrences of `run` can share tokens (a proper suffix of it is its prefix)."""
+    return any(list(run[k:]) == list(run[:len(run) - k]) for k in range(1, len(run)))
 
 
 def _stored_id(doc: Document) -> str:

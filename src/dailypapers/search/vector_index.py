@@ -425,6 +425,13 @@ class VectorIndex:
             return gen.ids[label].decode("utf-8")
         return self._new_ids[label - saved]
 
+    def _ids_of(self, labels: np.ndarray, gen: _Generation) -> list[str]:
+        """`_id_of` of each label; the saved ones in one indexing (a search's answer is up to
+        thousands of labels)."""
+        if len(labels) and int(labels.max()) < len(gen.ids):
+            return [raw.decode("utf-8") for raw in gen.ids[labels].tolist()]
+        return [self._id_of(int(lab), gen) for lab in labels]
+
     def __contains__(self, arxiv_id: str) -> bool:
         self.refresh()
         return bool(self._labels_of([arxiv_id])[0] >= 0)
@@ -665,8 +672,7 @@ class VectorIndex:
                     labels, sims = _post_filtered(gen, q, k, ef, wanted, total, live)
                 else:
                     labels, sims = _filtered(gen.index, q, k, ef, wanted, total, live)
-            return [(self._id_of(int(lab), gen), min(1.0, max(-1.0, float(s))))
-                    for lab, s in zip(labels, sims, strict=True)]
+            return list(zip(self._ids_of(labels, gen), np.clip(sims, -1.0, 1.0).tolist(), strict=True))
 
 
 def _tombstone_selector(gen: _Generation):

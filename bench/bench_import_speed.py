@@ -4,6 +4,7 @@ weekly snapshot looks like).
 
     python bench/bench_import_speed.py URL FILE            # this checkout
     SRC=/path/to/other/checkout/src python bench/bench_import_speed.py URL FILE   # another version
+    python bench/bench_import_speed.py URL FILE --first-only   # the first import alone
 
 Prints wall seconds, CPU seconds (this process and its parser processes) and records per second
 of each; used for the before/after figures of the bulk import in BENCHMARKS.md (section scale).
@@ -47,17 +48,19 @@ def main() -> None:
     from dailypapers.ingest import importer
     from dailypapers.store import Store
 
-    url, path = sys.argv[1], Path(sys.argv[2])
+    url, path = sys.argv[1], Path(sys.argv[2])  # --first-only: the first import alone
     print("code:", importer.__file__, flush=True)
     store = Store.open(url)
     updated = changed_copy(path)
-    for label, source in (("first", path), ("again", path), ("update", updated)):
+    runs = (("first", path), ("again", path), ("update", updated))
+    for label, source in runs[:1] if "--first-only" in sys.argv else runs:
         wall, used = time.perf_counter(), cpu()
         r = importer.import_paths(store, "snapshot", [source])
         wall, used = time.perf_counter() - wall, cpu() - used
         w = r.written
         print(f"{label}: {r.records} records wall {wall:.1f}s {r.records / wall:.0f}/s cpu {used:.1f}s "
-              f"{r.records / used:.0f}/cpu-s ins={w.inserted} upd={w.updated} unch={w.unchanged} "
+              f"{r.records / used:.0f}/cpu-s {used / max(r.records, 1) * 1e6:.0f} cpu-us/line "
+              f"ins={w.inserted} upd={w.updated} unch={w.unchanged} "
               f"err={r.error_count}", flush=True)
     print("maxrss MB self", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
           "children", resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)

@@ -181,3 +181,14 @@ def test_link_hints_keep_every_text_the_regex_kept():
         assert any(h in lowered for h in links._HINTS) == (hint.search(lowered) is not None), text
         kept += hint.search(lowered) is not None
     assert kept > 100
+
+
+def test_link_repairs_give_what_every_repair_gave():
+    texts = [json.loads(line).get(field) or "" for line in _fixture_lines() + _listing_lines()
+             for field in ("abstract", "comments")]
+    texts += ["code: GitHub. com/a/b", "gıthub. com/x", "github.\ncom/a", "HuggingFace.  co/x", "see github.com/a",
+              "https://x.org/very-\n  long", "my\\_repo at github.com/a/my\\_repo", "BITBUCKET.\torg/a",
+              "github.\\_ com", "git-\nhub. com", "github.", "\u212aGitHub. com"]
+    for text in texts:
+        before = links._WRAPPED_HOST.sub(r"\1.\2", links._WRAPPED_HYPHEN.sub(r"\1", links._TEX_ESCAPES.sub(r"\1", text)))
+        assert links._repair(text, text.lower()) == before, text

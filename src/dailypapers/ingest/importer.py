@@ -17,6 +17,7 @@ from dailypapers.ingest.seen_lines import Seen
 from dailypapers.models import Record
 from dailypapers.sources import formats
 from dailypapers.store import Store
+from dailypapers.store.db import bulk_load
 from dailypapers.store.repo import WriteSummary
 
 MAX_REPORTED_ERRORS = 1000
@@ -128,9 +129,10 @@ def import_paths(store: Store, fmt: str, paths: Iterable[Path], *, batch_size: i
     files = expand_paths(paths)
     formats.get(fmt)  # an unknown format fails before any file is read
     report = ImportReport(files=len(files))
-    for path in files:
-        import_items(store, _items(store, fmt, path, workers, on_read), batch_size=batch_size, report=report,
-                     on_records=on_records)
+    with bulk_load(store.engine):
+        for path in files:
+            import_items(store, _items(store, fmt, path, workers, on_read), batch_size=batch_size, report=report,
+                         on_records=on_records)
     if report.written.inserted + report.written.updated >= ANALYZE_AFTER:
         store.analyze()
     return report

@@ -43,7 +43,7 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Se
     conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', list(rows))
 
 
-def _processed(row: Sequence, processors: list[tuple[int, Callable[[Any], Any]]]) -> tuple:
+def _processed(row: Sequence, processors: Sequence[tuple[int, Callable[[Any], Any]]]) -> tuple:
     out = list(row)
     for i, p in processors:
         if out[i] is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+from array import array
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -113,14 +114,15 @@ class Counts:
 
 def count(texts: Sequence[tuple[str, str]]) -> Counts:
     """Term counts of (title, abstract) pairs: one regex pass per paper, the rest in numpy."""
-    flat: list[str] = []
+    table: defaultdict[str, int] = defaultdict(itertools.count().__next__)  # word -> code, first seen first
+    code = table.__getitem__
+    flat = array("q")  # the codes of every paper's words, one after the other (no word strings kept)
     lengths = np.empty(len(texts), dtype=np.int64)
     for i, (title, abstract) in enumerate(texts):
-        words = _words(title, abstract)
-        flat.extend(words)
-        lengths[i] = len(words)
-    table: defaultdict[str, int] = defaultdict(itertools.count().__next__)  # word -> code, first seen first
-    codes = np.fromiter(map(table.__getitem__, flat), dtype=np.int64, count=len(flat))
+        before = len(flat)
+        flat.extend(map(code, _words(title, abstract)))
+        lengths[i] = len(flat) - before
+    codes = np.frombuffer(flat, dtype=np.int64) if len(flat) else np.zeros(0, dtype=np.int64)
     n_codes = max(len(table), 1)
     keys = np.repeat(np.arange(len(texts), dtype=np.int64), lengths) * n_codes + codes
     unique, counts = np.unique(keys, return_counts=True)

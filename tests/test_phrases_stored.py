@@ -214,3 +214,11 @@ def test_a_paper_page_reads_stored_phrases_and_calls_no_model(fresh_data_dir):
         assert stored(store, without) is None  # a page view stores nothing either
     finally:
         store.close()
+
+
+def test_the_demo_ships_the_key_phrases_of_every_paper():
+    from dailypapers.ingest.demo import DEMO_DIR, vectors_path
+
+    data = shipped.read_vectors_file(vectors_path(DEMO_DIR))
+    assert len(data["ids"]) > 9000
+    assert all(p and len(p) <= 6 and all(1 <= len(w.split()) <= 3 for w in p) for p in data["phrases"])

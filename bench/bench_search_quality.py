@@ -117,10 +117,10 @@ less close in meaning to far below 0, more than any keyword score could make up,
 question's best BM25 match, *Addition is All You Need for Energy-efficient Language Models*
 (cosine 0.40), fell to rank 747 of the hybrid list; now 13th (*Dolphin ... Energy-Efficient
 On-Device Language Models*: 295th by meaning, 8th by words, 133rd -> 46th). Clipping changed
-nDCG@10 on none of the eleven sets but sentence (0.983 -> 0.986). Anchoring the cosine range at the
-similarity floor (0.22) instead of the list's 100th score, with alpha 0.3 / 0.2 / 0.15 / 0.1
-(on the dev sets and ADI), cost categories 0.004-0.029 and paraphrase up to 0.034 (worst margins -0.032 to -0.007 against
-the clipped fusion's -0.003), so it lost.
+nDCG@10 on none of the eleven sets but sentence (0.983 -> 0.986). Anchoring the cosine range at
+the similarity floor (0.22) instead of the list's 100th score, with alpha 0.3 / 0.2 / 0.15 / 0.1
+(on the dev sets and ADI), cost categories 0.004-0.029 and paraphrase up to 0.034 (worst margins
+-0.032 to -0.007 against the clipped fusion's -0.003), so it lost.
 The tokenisers were not the cause: "Energy-efficient" is two tokens (`energi`, `effici`) in the
 tantivy index and in the BM25 re-scorer alike (the re-scorer reads the index's own analysed
 tokens), and the paper is the any-word list's first.

@@ -190,5 +190,6 @@ def test_link_repairs_give_what_every_repair_gave():
               "https://x.org/very-\n  long", "my\\_repo at github.com/a/my\\_repo", "BITBUCKET.\torg/a",
               "github.\\_ com", "git-\nhub. com", "github.", "\u212aGitHub. com"]
     for text in texts:
-        before = links._WRAPPED_HOST.sub(r"\1.\2", links._WRAPPED_HYPHEN.sub(r"\1", links._TEX_ESCAPES.sub(r"\1", text)))
+        untexed = links._TEX_ESCAPES.sub(r"\1", text)
+        before = links._WRAPPED_HOST.sub(r"\1.\2", links._WRAPPED_HYPHEN.sub(r"\1", untexed))
         assert links._repair(text, text.lower()) == before, text

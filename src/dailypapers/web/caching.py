@@ -33,10 +33,12 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..store.changes import content_version
 from ..store.sqlutil import utcnow
+from .limits import within_limit
 from .render_cache import RenderCache
 
 CACHED_PATHS = re.compile(r"^/(?:|papers/(?:date|week|month)/[^/]+|papers/(?!date/|week/|month/).+|api/daily_papers)$")
@@ -145,6 +147,9 @@ class ConditionalGet:
             return
         if not anonymous(scope):
             await self.app(scope, receive, _with_cache_control(send, scope, None))
+            return
+        if scope["path"].startswith("/api/") and not await run_in_threadpool(within_limit, Request(scope)):
+            await self.app(scope, receive, send)  # over the API's rate limit: the route answers 429
             return
         version, etag, key = await run_in_threadpool(self._validator, scope)  # a database read: off the loop
         if matches(Headers(scope=scope).get("if-none-match", ""), etag):

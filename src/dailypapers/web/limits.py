@@ -20,7 +20,7 @@ from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import Settings
-from ..errors import AuthenticationFailed
+from ..errors import AuthenticationFailed, RateLimited
 from . import deps
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -144,6 +144,8 @@ def throttle(request: Request) -> None:
 
     A plain function, so FastAPI runs it in its thread pool: the database counter never blocks
     the event loop."""
+    if getattr(request.state, "rate_counted", False):  # within_limit counted it before the route
+        return
     path, limits = request.url.path, deps.limits(request)
     if is_search(path):
         limiter = limits.search
@@ -155,3 +157,15 @@ def throttle(request: Request) -> None:
         return
     if limiter.limit > 0:
         limiter.hit(client_key(request))
+
+
+def within_limit(request: Request) -> bool:
+    """throttle() for an answer given without the route (a 304 or a page from the render cache):
+    one hit, and False once the request is over its limit, so that the route then answers the 429
+    through the one error renderer (its own throttle refuses again)."""
+    try:
+        throttle(request)
+    except RateLimited:
+        return False
+    request.state.rate_counted = True  # the route, if the page is rendered, does not count it again
+    return True

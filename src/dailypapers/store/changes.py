@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Connection
 
-from .schema import content_marks, paper_changes
+from .schema import comments, paper_changes, votes
 
 
 def record_changes(conn: Connection, paper_ids: Iterable[str], now: dt.datetime) -> None:
@@ -28,13 +28,20 @@ def record_changes(conn: Connection, paper_ids: Iterable[str], now: dt.datetime)
 
 
 def content_version(conn: Connection) -> tuple:
-    """What a public page of papers is made of, in one statement of two indexed reads: the change
-    sequence (papers, entries, vectors) and content_marks, which triggers move on every write to
-    votes, comments (edits, deletes, hides and unhides) and submissions (migration 0011). The
-    validator of the pages' ETags and render cache (web/caching.py); it reads the shared database,
-    so every node and worker agrees, and it costs the same however large the corpus or community."""
+    """What a public page of papers is made of, in one statement: the change sequence (papers,
+    entries, vectors) and the community's marks that do not append to it (votes, comments and
+    their edits, deletes and hides). Any write moves some value: an insert raises a count or a
+    maximum, a delete lowers a count, an edit, delete or hide sets a newer time (unhiding lowers
+    the hidden count). The validator of the pages' ETags (web/caching.py); it reads the shared
+    database, so every node and worker agrees."""
+    def scalar(expr, table):
+        return select(expr).select_from(table).scalar_subquery()
+
     row = conn.execute(select(
-        select(func.max(paper_changes.c.seq)).scalar_subquery(),
-        select(content_marks.c.seq).where(content_marks.c.id == 1).scalar_subquery(),
+        scalar(func.max(paper_changes.c.seq), paper_changes),
+        scalar(func.count(), votes), scalar(func.max(votes.c.created_at), votes),
+        scalar(func.count(), comments), scalar(func.max(comments.c.id), comments),
+        scalar(func.max(comments.c.edited_at), comments), scalar(func.max(comments.c.deleted_at), comments),
+        scalar(func.max(comments.c.hidden_at), comments), scalar(func.count(comments.c.hidden_at), comments),
     )).one()
     return tuple(row)

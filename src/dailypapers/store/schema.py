@@ -104,15 +104,6 @@ paper_changes = Table(
     Index("ix_paper_changes_paper_id", "paper_id"),
 )
 
-# migration 0011: one counter moved by triggers on every write to votes, comments and submissions
-# (the community's marks that do not append to paper_changes); with paper_changes' last seq it is
-# the pages' content version (changes.content_version). Derived state: transfers leave it out.
-content_marks = Table(
-    "content_marks", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),  # always 1
-    Column("seq", BigInteger, nullable=False),
-)
-
 checkpoints = Table(
     "checkpoints", metadata,
     Column("name", String(255), primary_key=True),

@@ -44,10 +44,11 @@ def wrk(url: str, seconds: int, clients: int, headers: dict[str, str]) -> dict[s
         args += ["-H", f"{key}: {value}"]
     out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    return {"rps": rate, "p50": _ms(out, "50%"), "p99": _ms(out, "99%")}
+    return {"rps": rate, "p50": wrk_latency_ms(out, "50%"), "p99": wrk_latency_ms(out, "99%")}
 
 
-def _ms(out: str, pct: str) -> float:
+def wrk_latency_ms(out: str, pct: str) -> float:
+    """The `pct` latency of wrk --latency's output, in ms."""
     value, unit = re.search(rf"{pct}\s+([\d.]+)(us|ms|s)", out).groups()
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 

@@ -19,13 +19,14 @@ import argparse
 import datetime as dt
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from bench_page_cache import free_port, wrk_latency_ms  # bench/ is sys.path[0] when run
 
 HERE = Path(__file__).resolve().parent
 HELLO = "/__hello"
@@ -105,7 +106,7 @@ def wrk(base: str, paths: list[str], seconds: int, clients: int, workdir: Path) 
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     timeouts = re.search(r"timeout (\d+)", out)
     bad = (int(errors.group(1)) if errors else 0) + (int(timeouts.group(1)) if timeouts else 0)
-    return {"rps": rate, "p50": _ms(out, "50%"), "p99": _ms(out, "99%"), "bad": bad}
+    return {"rps": rate, "p50": wrk_latency_ms(out, "50%"), "p99": wrk_latency_ms(out, "99%"), "bad": bad}
 
 
 def settle(base: str, limit_s: float = 120.0) -> None:
@@ -117,17 +118,6 @@ def settle(base: str, limit_s: float = 120.0) -> None:
         urllib.request.urlopen(base + HELLO, timeout=30).read()
         fast = fast + 1 if time.monotonic() - started < 0.1 else 0
         time.sleep(0.05)
-
-
-def _ms(out: str, pct: str) -> float:
-    value, unit = re.search(rf"{pct}\s+([\d.]+)(us|ms|s)", out).groups()
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run_mode(env: dict[str, str], kinds: dict[str, list[str]], args, workdir: Path) -> dict[str, dict]:

@@ -15,7 +15,7 @@ import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from sqlalchemy import event
-from support.community import copy_data_dir, make_app, member, signed_in_client
+from support.community import copy_data_dir, make_app, signed_in_client, two_nodes
 
 from dailypapers.models import Author, DailyEntry, Paper, Record
 from dailypapers.web.render_cache import ENTRY_OVERHEAD, Entry, RenderCache
@@ -33,14 +33,8 @@ KEPT = ["/", DAY, "/papers/week/2026-W34", "/papers/month/2026-08", PAPER, API]
 @pytest.fixture(scope="module")
 def nodes(web_data_dir, tmp_path_factory):
     """Two apps (two nodes) over one copy of the site's database, each with its render cache."""
-    data_dir = copy_data_dir(web_data_dir, tmp_path_factory.mktemp("render-cache") / "data")
-    (one, store), (two, other) = make_app(data_dir), make_app(data_dir)
-    for app in (one, two):
-        app.state.clock = lambda: NOW
-    member(store, "ada"), member(store, "mia", "moderator")
-    yield one, two
-    store.close()
-    other.close()
+    with two_nodes(copy_data_dir(web_data_dir, tmp_path_factory.mktemp("render-cache") / "data"), NOW) as apps:
+        yield apps
 
 
 def get(app, path: str, **headers):

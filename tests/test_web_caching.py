@@ -10,7 +10,7 @@ import re
 import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
-from support.community import copy_data_dir, make_app, member, signed_in_client
+from support.community import copy_data_dir, signed_in_client, two_nodes
 
 from dailypapers.models import Author, DailyEntry, Paper, Record
 
@@ -26,14 +26,8 @@ CACHED = [DAY, "/papers/week/2026-W34", "/papers/month/2026-08", f"/papers/{TOP_
 @pytest.fixture(scope="module")
 def nodes(web_data_dir, tmp_path_factory):
     """Two apps (two nodes) over one copy of the site's database."""
-    data_dir = copy_data_dir(web_data_dir, tmp_path_factory.mktemp("caching") / "data")
-    (one, store), (two, other) = make_app(data_dir), make_app(data_dir)
-    for app in (one, two):
-        app.state.clock = lambda: NOW
-    member(store, "ada"), member(store, "mia", "moderator")
-    yield one, two
-    store.close()
-    other.close()
+    with two_nodes(copy_data_dir(web_data_dir, tmp_path_factory.mktemp("caching") / "data"), NOW) as apps:
+        yield apps
 
 
 def anonymous(app) -> TestClient:

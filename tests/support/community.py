@@ -3,6 +3,8 @@ never leak into the shared fixtures), members made quickly, and a browser-like T
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -47,3 +49,18 @@ def signed_in_client(app, email: str, password: str = PASSWORD):
     assert response.status_code == 303, response.text[:500]
     client.csrf = csrf_of(client.get("/account").text)
     return client
+
+
+@contextlib.contextmanager
+def two_nodes(data_dir: Path, now: dt.datetime):
+    """Two apps (two nodes) over one database, their clocks at `now`, with members ada and mia
+    (a moderator); yields the two apps."""
+    (one, store), (two, other) = make_app(data_dir), make_app(data_dir)
+    for app in (one, two):
+        app.state.clock = lambda: now
+    member(store, "ada"), member(store, "mia", "moderator")
+    try:
+        yield one, two
+    finally:
+        store.close()
+        other.close()

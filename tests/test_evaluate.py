@@ -89,9 +89,21 @@ def test_read_beir_files(tmp_path):
     assert evaluate.read_queries(queries)["q2"] == "segmentation of CT scans"
     assert evaluate.read_qrels(qrels)["q2"] == {"doc-segment": 2.0}
     bad = tmp_path / "bad.tsv"
-    bad.write_text("q1\tdoc\t1\n")
-    with pytest.raises(ParseError):
+    bad.write_text("query-id\tcorpus-id\tscore\nq1\tdoc\n")
+    with pytest.raises(ParseError, match="BEIR"):
         evaluate.read_qrels(bad)
+    bad.write_text("q1\tdoc\thigh\n")
+    with pytest.raises(ParseError, match="not a number"):
+        evaluate.read_qrels(bad)
+
+
+def test_qrels_without_a_header_or_in_trec_form_read_the_same(tmp_path):
+    beir = tmp_path / "beir.tsv"
+    beir.write_text("q1\tdoc a\t1\nq1\tdoc-b\t0\nq2\tdoc-c\t2\n")
+    trec = tmp_path / "qrels.trec"
+    trec.write_text("q1 0 doc-a 1\nq1 0 doc-b 0\n\nq2 0 doc-c 2\n")
+    assert evaluate.read_qrels(beir) == {"q1": {"doc a": 1.0, "doc-b": 0.0}, "q2": {"doc-c": 2.0}}
+    assert evaluate.read_qrels(trec) == {"q1": {"doc-a": 1.0, "doc-b": 0.0}, "q2": {"doc-c": 2.0}}
     dup = tmp_path / "dup.jsonl"
     dup.write_text(json.dumps(DOCS[0]) + "\n" + json.dumps(DOCS[0]) + "\n")
     with pytest.raises(ParseError):

@@ -242,7 +242,8 @@ def embed(
 def eval_cmd(
     corpus: Annotated[Path, typer.Option(help="BEIR corpus.jsonl (_id, title, text).")],
     queries: Annotated[Path, typer.Option(help="BEIR queries.jsonl (_id, text).")],
-    qrels: Annotated[Path, typer.Option(help="BEIR qrels TSV with a header: query-id, corpus-id, score.")],
+    qrels: Annotated[Path, typer.Option(help="Qrels: BEIR TSV (query-id, corpus-id, score; header optional) "
+                                              "or TREC (query-id iteration corpus-id score).")],
     mode: Annotated[str, typer.Option(help="hybrid, keyword, semantic or all.")] = "all",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of lines.")] = False,
 ) -> None:

@@ -6,7 +6,8 @@
     for row in evaluate.table_rows(table): print(row)
 
 BEIR format: the corpus is JSON lines `{"_id", "title", "text"}`; queries are JSON lines
-`{"_id", "text"}`; qrels are a tab-separated file with the header `query-id corpus-id score`.
+`{"_id", "text"}`; qrels are BEIR's tab-separated `query-id corpus-id score` (header optional)
+or TREC's `query-id iteration corpus-id score`.
 Files may be gzip-compressed (`.gz`). Each run indexes the corpus into a fresh store, keyword
 index and vector index in `workdir` (a temporary directory by default), exactly as the product
 does, and asks SearchService the queries, so what is measured is what users get.
@@ -91,24 +92,32 @@ def read_queries(path: Path) -> dict[str, str]:
 
 
 def read_qrels(path: Path) -> dict[str, dict[str, float]]:
-    """{query-id: {corpus-id: score}}; the header line is required (BEIR writes one)."""
+    """{query-id: {corpus-id: score}} from BEIR's TSV (`query-id corpus-id score`, header optional)
+    or TREC's qrels (`query-id iteration corpus-id score`, whitespace-separated)."""
     qrels: dict[str, dict[str, float]] = {}
     with _open_text(path) as fh:
-        header = fh.readline().rstrip("\n").split("\t")
-        if [h.strip().lower() for h in header[:3]] != ["query-id", "corpus-id", "score"]:
-            raise ParseError("expected the header 'query-id<TAB>corpus-id<TAB>score'", str(path), 1)
-        for n, line in enumerate(fh, 2):
+        for n, line in enumerate(fh, 1):
             if not line.strip():
                 continue
-            parts = line.rstrip("\n").split("\t")
-            if len(parts) < 3:
-                raise ParseError("expected three tab-separated fields", str(path), n)
+            parts = _qrels_fields(line)
+            if n == 1 and [h.lower() for h in parts] == ["query-id", "corpus-id", "score"]:
+                continue
+            if len(parts) not in (3, 4):
+                raise ParseError("expected 'query-id<TAB>corpus-id<TAB>score' (BEIR) or "
+                                 "'query-id iteration corpus-id score' (TREC)", str(path), n)
+            query, doc, raw = (parts[0], parts[1], parts[2]) if len(parts) == 3 else (parts[0], parts[2], parts[3])
             try:
-                score = float(parts[2])
+                score = float(raw)
             except ValueError:
-                raise ParseError(f"score {parts[2]!r} is not a number", str(path), n) from None
-            qrels.setdefault(parts[0].strip(), {})[parts[1].strip()] = score
+                raise ParseError(f"score {raw!r} is not a number", str(path), n) from None
+            qrels.setdefault(query, {})[doc] = score
     return qrels
+
+
+def _qrels_fields(line: str) -> list[str]:
+    """Tab-separated fields when the line has tabs (ids may hold spaces), else whitespace-separated."""
+    text = line.rstrip("\r\n")
+    return [f.strip() for f in text.split("\t")] if "\t" in text else text.split()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -130,6 +130,20 @@ def test_a_hidden_comment_goes_on_the_next_request_on_both_nodes(nodes):
         assert "Kept remark" in get(node, PAPER).text
 
 
+def test_a_new_display_name_shows_on_the_next_request_on_both_nodes(nodes):
+    ada = signed_in_client(nodes[0], "ada@example.org")
+    ada.post(f"/papers/{TOP_ID}/comments", data={"body": "Named remark", "csrf_token": ada.csrf},
+             follow_redirects=False)
+    for node in nodes:
+        assert "Named remark" in kept(node, PAPER).text
+    assert ada.post("/account/profile", data={"display_name": "Ada Renamed", "csrf_token": ada.csrf},
+                    follow_redirects=False).status_code == 303
+    for node in nodes:
+        names = [a.get_text(strip=True) for a in
+                 BeautifulSoup(get(node, PAPER).text, "html.parser").select(".comment-author")]
+        assert "Ada Renamed" in names
+
+
 def test_signed_in_readers_are_never_served_a_kept_page(nodes):
     anonymous_page = kept(nodes[0], DAY)
     ada = signed_in_client(nodes[0], "ada@example.org")

@@ -10,8 +10,9 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import Conflict, NotFound
+from .changes import record_changes
 from .convert import utc
-from .schema import api_tokens, daily_entries, password_resets, pending_signups, sessions, users
+from .schema import api_tokens, comments, daily_entries, password_resets, pending_signups, sessions, users
 
 if TYPE_CHECKING:
     from .repo import Store
@@ -158,9 +159,14 @@ class Accounts:
             if not conn.execute(update(users).where(users.c.id == user_id).values(role=role)).rowcount:
                 raise NotFound(f"no member {user_id}")
 
-    def set_display_name(self, user_id: int, display_name: str) -> None:
+    def set_display_name(self, user_id: int, display_name: str, now: dt.datetime) -> None:
+        """The papers the member commented on join the change sequence: their pages show the name,
+        and a page kept by any node's render cache must not outlive it."""
         with self.engine.begin() as conn:
             conn.execute(update(users).where(users.c.id == user_id).values(display_name=display_name))
+            commented = conn.execute(select(comments.c.paper_id).where(comments.c.user_id == user_id)
+                                     .distinct()).scalars().all()
+            record_changes(conn, sorted(commented), now)
 
     def list_users(self, offset: int = 0, limit: int = 100) -> tuple[list[User], int]:
         with self.engine.connect() as conn:

@@ -244,7 +244,8 @@ def account(request: Request) -> Response:
 def account_profile(request: Request, display_name: Text = "") -> Response:
     user = sessions.require_user(request)
     try:
-        deps.store(request).accounts.set_display_name(user.id, accounts.check_display_name(display_name))
+        deps.store(request).accounts.set_display_name(user.id, accounts.check_display_name(display_name),
+                                                      deps.now(request))
     except InvalidInput as exc:
         return _account(request, 400, str(exc))
     return _redirect("/account?done=profile")

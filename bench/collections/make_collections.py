@@ -4,7 +4,8 @@
 
 RAW_DIR holds the original files, unpacked from the tarballs named in each SOURCE.md:
 `cran/{cran.all.1400,cran.qry,cranqrel}`, `cisi/CISI.{ALL,QRY,REL}`, `med/MED.{ALL,QRY,REL}`,
-`adi/ADI.{ALL,QRY,REL}` (and `lisa/{LISA*.0*,LISA.QUE,LISA.REL}`, not shipped: see README.md).
+`adi/ADI.{ALL,QRY,REL}` (and `lisa/{LISA*.0*,LISA.QUE,LISA.REL}`, not shipped: see README.md),
+and `scifact/scifact.zip` as copied (not unpacked; see scifact/SOURCE.md).
 Each collection becomes
 `bench/collections/<name>/{corpus.jsonl[.gz],queries.jsonl,qrels/test.tsv}`: `_id` is the
 collection's own number, `title` its .T field (the first paragraph in LISA; none in MED),
@@ -12,16 +13,23 @@ collection's own number, `title` its .T field (the first paragraph in LISA; none
 text with whitespace collapsed. Relevance: binary 1, except Cranfield, graded 4 (a complete
 answer, Cleverdon's code 1) down to 1 (minimum interest, code 4); its -1 (no interest) is left out.
 Cranfield's qrels number the queries 1-225 in file order (the .I numbers skip), as do these files.
+SciFact (a CSV export of the release, abstracts as lists of sentences) becomes BEIR's own
+`scifact` test set: every abstract (`_id` its S2ORC id, `text` its sentences joined by spaces),
+the 300 claims of the dev split as queries, each relevant to every document its source citation
+cited (binary 1), which reproduces BEIR's qrels/test.tsv pair for pair.
 Deterministic: rerun it and nothing changes (the gzip header carries no time stamp).
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
+import csv
 import gzip
 import io
 import json
 import re
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -123,11 +131,44 @@ def lisa_qrels(path: Path) -> list[tuple[str, str, int]]:
     return out
 
 
+PY_STRING = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"", re.S)
+
+
+def numpy_strings(cell: str) -> list[str]:
+    """The strings of a numpy array as pandas writes it to CSV: `['a' "b's" ...]`, newline-separated."""
+    inner = cell.strip().removeprefix("[").removesuffix("]")
+    if PY_STRING.sub("", inner).strip():
+        raise ValueError(f"not a list of string literals: {cell[:80]!r}")
+    return [ast.literal_eval(lit) for lit in PY_STRING.findall(inner)]
+
+
+def zip_csv(archive: zipfile.ZipFile, name: str) -> list[dict[str, str]]:
+    csv.field_size_limit(1 << 30)
+    with archive.open(name) as raw:
+        return list(csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8", newline="")))
+
+
+def scifact(path: Path) -> tuple[list[dict], list[dict], list[tuple[str, str, int]]]:
+    with zipfile.ZipFile(path) as archive:
+        rows, claims = zip_csv(archive, "corpus_train.csv"), zip_csv(archive, "claims_validation.csv")
+    docs = [{"_id": r["doc_id"], "title": squash(r["title"]), "text": squash(" ".join(numpy_strings(r["abstract"])))}
+            for r in rows]
+    texts: dict[str, str] = {}
+    qrels = []
+    for c in claims:  # one row per (claim, evidence document); the cited ids repeat on each
+        texts.setdefault(c["id"], squash(c["claim"]))
+        qrels += [(c["id"], doc, 1) for doc in re.findall(r"\d+", c["cited_doc_ids"])]
+    queries = [{"_id": i, "text": t} for i, t in sorted(texts.items(), key=lambda kv: int(kv[0]))]
+    return docs, queries, qrels
+
+
 def build(name: str, raw: Path) -> tuple[list[dict], list[dict], list[tuple[str, str, int]]]:
     d = raw / name
     if name == "cran":
         return (smart_corpus(d / "cran.all.1400", drop_title_echo=True),
                 smart_queries(d / "cran.qry", renumber=True), cran_qrels(d / "cranqrel"))
+    if name == "scifact":
+        return scifact(d / "scifact.zip")
     if name == "lisa":
         return lisa_corpus(d), lisa_queries(d / "LISA.QUE"), lisa_qrels(d / "LISA.REL")
     upper = name.upper()
@@ -163,7 +204,7 @@ def write(name: str, docs: list[dict], queries: list[dict], qrels: list[tuple[st
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("raw", type=Path)
-    ap.add_argument("--only", default="cran,cisi,med,adi")
+    ap.add_argument("--only", default="cran,cisi,med,adi,scifact")
     args = ap.parse_args()
     for name in args.only.split(","):
         write(name, *build(name, args.raw))

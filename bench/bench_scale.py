@@ -164,6 +164,8 @@ class Setup:
 
     def save(self, key: str, value) -> None:
         data = self.results()
+        if isinstance(value, dict):  # other sessions commit to src/ while a long run goes on
+            value = {**value, **code_version()}
         data[key] = value
         data["backend"] = self.backend
         self.results_path.write_text(json.dumps(data, indent=1, default=str))
@@ -172,8 +174,10 @@ class Setup:
     def fresh(self) -> None:
         shutil.rmtree(self.data, ignore_errors=True)
         self.data.mkdir(parents=True)
-        if (ROOT / "var" / "models").is_dir():  # the int8 encoder `make run` built: not rebuilt per run
-            shutil.copytree(ROOT / "var" / "models", self.data / "models")
+        for models in (ROOT / "var" / "models", Path(os.environ.get("DAILYPAPERS_BENCH_MODELS", "/nonexistent"))):
+            if models.is_dir():  # the int8 encoder `make run` built: not rebuilt per run
+                shutil.copytree(models, self.data / "models")
+                break
         if self.backend == "postgresql":
             import psycopg
             with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
@@ -194,6 +198,13 @@ class Setup:
             return {k: v for k, v in store.counts().items() if isinstance(v, int)}
         finally:
             store.close()
+
+
+def code_version() -> dict:
+    """The commit a step ran with, and whether src/ had uncommitted changes then."""
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "src"], cwd=ROOT, capture_output=True, text=True).stdout
+    return {"commit": head, "src_dirty": sorted(line[3:] for line in dirty.splitlines())}
 
 
 def run_in_pty(cmd: list[str], env: dict, log: Path) -> dict:
@@ -281,7 +292,7 @@ def live_keyword_mib(path: Path) -> float:
     return sum(p.stat().st_size for p in live.rglob("*") if p.is_file()) / 2**20
 
 
-def step_vectors(s: Setup, source: Path | None) -> None:
+def step_vectors(s: Setup, source: Path | None, ids_file: Path | None = None) -> None:
     target = s.data / "index" / "vectors"
     shutil.rmtree(target, ignore_errors=True)
     if source is not None:
@@ -291,16 +302,18 @@ def step_vectors(s: Setup, source: Path | None) -> None:
                 "st = read_state(sys.argv[2]); ix = VectorIndex(sys.argv[2], int(st['dim']), st['model_id']);"
                 "ix.set_last_seq(s.max_seq()); ix.save(); ix.close()")
         subprocess.run([sys.executable, "-c", code, s.url, str(target)], env=s.env(), check=True)
-        s.save("vectors", {**s.results().get("vectors", {}), "copied_from": str(source)})
+        built = json.loads((source / "results.json").read_text()).get("vectors", {})
+        s.save("vectors", {**built, "copied_from": str(source)})
         return
-    r = run_in_pty([sys.executable, str(Path(__file__)), "build-vectors", s.url, str(target)], s.env(),
+    extra = ["--ids", str(ids_file)] if ids_file else []
+    r = run_in_pty([sys.executable, str(Path(__file__)), "build-vectors", s.url, str(target), *extra], s.env(),
                    s.work / "vectors.log")
     size = sum(p.stat().st_size for p in target.rglob("*") if p.is_file()) / 2**20
     r["processes"] = label_processes(r["processes"], {"build-vectors": "vector index build"})
     s.save("vectors", {**r, "index_mib": size})
 
 
-def build_vectors(url: str, path: Path) -> None:
+def build_vectors(url: str, path: Path, ids_file: Path | None = None) -> None:
     """(A subprocess of step_vectors.) Synthetic vectors for every stored id, in id order."""
     from bench_vectors import clustered
     from sqlalchemy import select
@@ -310,10 +323,13 @@ def build_vectors(url: str, path: Path) -> None:
     from dailypapers.store import Store
     from dailypapers.store.schema import papers
 
-    store = Store.open(url, migrate_schema=False)
-    with store.engine.connect() as conn:
-        ids = conn.execute(select(papers.c.id).order_by(papers.c.id)).scalars().all()
-    seq = store.max_seq()
+    if ids_file is not None:  # the ids a database will hold, built while it imports (copied in by --vectors-from)
+        ids, seq = sorted(set(ids_file.read_text().split())), 0
+    else:
+        store = Store.open(url, migrate_schema=False)
+        with store.engine.connect() as conn:
+            ids = conn.execute(select(papers.c.id).order_by(papers.c.id)).scalars().all()
+        seq = store.max_seq()
     started = time.time()
     with VectorIndex(path, DIM, MODEL_ID, reset=True, threads=2) as index:
         pos = 0
@@ -461,6 +477,49 @@ def step_load(s: Setup, clients: int = 50, seconds: float = 60, max_requests: in
     finally:
         server.stop()
     s.save("load", out)
+
+
+def step_pages(s: Setup, seconds: int = 10, warmup: int = 5, clients: int = 50) -> None:
+    """Issue 16 goal 1 at this size: bench_pages_load's server (the app as `serve --workers 2` runs it, plus
+    `/__hello`) and wrk, render cache off then on; every process of the server sampled for memory."""
+    import tempfile
+
+    import bench_pages_load as pl
+
+    env = s.env(DAILYPAPERS_RATE_LIMIT_FORMS="0")
+    kinds = pl.urls(env)
+    args = argparse.Namespace(seconds=seconds, warmup=warmup, clients=clients)
+    out: dict = {"clients": clients, "seconds": seconds, "warmup": warmup, "load_before": os.getloadavg(),
+                 "modes": {}}
+    for mode, mb in (("cache off", "0"), ("cache on", "64")):
+        with tempfile.TemporaryDirectory() as tmp:
+            sampler = _ServerSampler()
+            sampler.start()
+            try:
+                started, cpu0 = time.perf_counter(), os.times()
+                results = pl.run_mode(dict(env, DAILYPAPERS_RENDER_CACHE_MB=mb), kinds, args, Path(tmp))
+                cpu1 = os.times()
+            finally:
+                peaks = sampler.stop()
+        procs = label_processes(peaks, {"resource_tracker": "multiprocessing resource tracker",
+                                        "spawn_main": "web worker", "uvicorn.run": "web server (supervisor)"})
+        out["modes"][mode] = {"kinds": results, "processes": procs, "seconds": time.perf_counter() - started,
+                              "server_cpu_seconds": (cpu1.children_user - cpu0.children_user)
+                              + (cpu1.children_system - cpu0.children_system)}
+        print(mode, json.dumps(results), flush=True)
+    out["load_after"] = os.getloadavg()
+    s.save("pages", out)
+
+
+class _ServerSampler(Sampler):
+    """Peak memory of the bench_pages_load server's processes (children of this process)."""
+
+    def __init__(self) -> None:
+        super().__init__(os.getpid(), 1.0)
+
+    def stop(self) -> list[dict]:
+        return [m for m in super().stop() if "bench_pages_load" in m["cmd"] or "spawn_main" in m["cmd"]
+                or "resource_tracker" in m["cmd"]]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -634,9 +693,77 @@ def render(results: list[dict], speed: list[dict] | None = None, notes: str = ""
         text = "; ".join(f"{p['process']}: {_mib(p['rss'])} RSS, {_mib(p['private'])} private, "
                          f"{_mib(p['shared'])} shared, {_mib(p['anonymous'])} anonymous" for p in procs)
         lines.append(f"\nSearch server memory after the search run ({backend}): {text}.")
+    lines += render_pages(results)
+    lines += render_profile(results)
     if notes:
         lines += ["", "Reading the figures:", "", notes.strip()]
     return "\n".join(lines) + "\n"
+
+
+def render_pages(results: list[dict]) -> list[str]:
+    """Step pages: every URL kind against hello-world in the same server run (issue 16 goal 1)."""
+    lines: list[str] = []
+    for r in results:
+        x = r.get("pages")
+        if not x:
+            continue
+        papers = r.get("hf", {}).get("counts", {}).get("papers", 0)
+        lines += ["", f"Pages under load, {r['backend']}, {papers:,} papers (issue 16 goal 1): bench_pages_load.py's "
+                  f"server (uvicorn, the app factory, 2 workers, as `serve --workers 2`, plus `/__hello`) and "
+                  f"`wrk -t2 -c{x['clients']}` on the same 2 cores, {x['seconds']} s per URL kind after a "
+                  f"{x['warmup']} s warm-up, `Accept-Encoding: gzip`; load average {x['load_before'][0]:.1f} before, "
+                  f"{x['load_after'][0]:.1f} after; commit {x.get('commit', '?')[:7]}.", "",
+                  "| URL | cache off: req/s | p50 / p99 ms | of hello | cache on: req/s | p50 / p99 ms | of hello |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
+        modes = x["modes"]
+        for kind in modes["cache off"]["kinds"]:
+            row = [kind]
+            for mode in ("cache off", "cache on"):
+                k, hello = modes[mode]["kinds"][kind], modes[mode]["kinds"]["hello-world"]["rps"]
+                bad = f" ({k['bad']} errors)" if k["bad"] else ""
+                row += [f"{k['rps']:,.0f}{bad}", f"{k['p50']:,.1f} / {k['p99']:,.1f}",
+                        f"{k['rps'] / max(hello, 1e-9):.0%}"]
+            lines.append("| " + " | ".join(row) + " |")
+        for mode in ("cache off", "cache on"):
+            lines.append(f"\nPeak memory per process, {mode}: {_procs(modes[mode]['processes'])}.")
+    return lines
+
+
+def render_profile(results: list[dict]) -> list[str]:
+    """bench/profile_keyword_scale.py's output (WORK/profile_keyword.json)."""
+    lines: list[str] = []
+    for r in results:
+        p = r.get("profile_keyword")
+        if not p:
+            continue
+        lines += ["", f"### Where keyword search's time goes at {p['papers']:,} papers ({r['backend']})", "",
+                  f"`python bench/profile_keyword_scale.py WORK`: in process, what `/api/papers/search?mode=keyword"
+                  f"&limit=30` runs for each of the {p['queries']} queries above (SearchService.search with its "
+                  f"ranking caches cleared before each query, the page's papers from the store, the did-you-mean "
+                  f"suggestion); load average {p['load_before'][0]:.1f} before, {p['load_after'][0]:.1f} after; "
+                  f"commit {p['commit'][:7]}. Per query: wall p50 {p['p50_ms']:.0f} ms, p99 {p['p99_ms']:.0f} ms; "
+                  f"CPU p50 {p['cpu_p50_ms']:.0f} ms, p99 {p['cpu_p99_ms']:.0f} ms.", "",
+                  "Timers (no profiler), summed over the queries:", "",
+                  "| stage | wall ms | share of wall | CPU ms |", "|---|---:|---:|---:|"]
+        for stage, (wall, cpu) in sorted(p["stages"].items(), key=lambda kv: -kv[1][0]):
+            lines.append(f"| {stage} | {wall:,.0f} | {wall / p['total_wall_ms']:.0%} | {cpu:,.0f} |")
+        rest_w = p["total_wall_ms"] - sum(w for w, _ in p["stages"].values())
+        rest_c = p["total_cpu_ms"] - sum(c for _, c in p["stages"].values())
+        lines.append(f"| the rest (query parsing, fusion, paging, Python glue) | {rest_w:,.0f} | "
+                     f"{rest_w / p['total_wall_ms']:.0%} | {rest_c:,.0f} |")
+        lines.append(f"| **all queries** | {p['total_wall_ms']:,.0f} | 100% | {p['total_cpu_ms']:,.0f} |")
+        prof = p["profile"]
+        lines += ["", "cProfile over the same queries (CPU self time by what runs it; "
+                  f"{prof['total_s']:.1f} CPU s profiled, "
+                  "the profiler inflates Python calls more than tantivy's):", "",
+                  "| where | s | share |", "|---|---:|---:|"]
+        for name, sec in prof["buckets"].items():
+            lines.append(f"| {name} | {sec:.2f} | {sec / prof['total_s']:.0%} |")
+        lines += ["", "Slowest queries (wall ms; stage wall ms):", ""]
+        for q in p["slowest"]:
+            parts = ", ".join(f"{k} {w:.0f}" for k, (w, _) in sorted(q["stages"].items(), key=lambda kv: -kv[1][0]))
+            lines.append(f"- `{q['query']}`: {q['wall_ms']:.0f} ms (CPU {q['cpu_ms']:.0f}); {parts}")
+    return lines
 
 
 def main() -> None:
@@ -648,19 +775,34 @@ def main() -> None:
     run.add_argument("--work", type=Path, required=True)
     run.add_argument("--steps", default="import,hf,index,vectors,search,load")
     run.add_argument("--vectors-from", type=Path)
+    run.add_argument("--vectors-ids", type=Path, help="build for these ids (a file, one a line), not the database's")
     run.add_argument("--index-from", type=Path, help="copy this run's keyword index instead of building one")
     run.add_argument("--load-seconds", type=float, default=60)
+    run.add_argument("--pages-seconds", type=int, default=10, help="wrk seconds per URL kind (step pages)")
     vec = sub.add_parser("build-vectors")
     vec.add_argument("url")
     vec.add_argument("path", type=Path)
+    vec.add_argument("--ids", type=Path)
     rep = sub.add_parser("report")
     rep.add_argument("works", type=Path, nargs="+")
     rep.add_argument("--speed", action="append", default=[], help="BACKEND:LINES:BEFORE_LOG:AFTER_LOG")
     rep.add_argument("--notes", type=Path, help="Markdown appended under 'Reading the figures'")
     rep.add_argument("--cmd", default="python bench/bench_scale.py run … (see the section)")
+    costs = sub.add_parser("report-costs", help="BENCHMARKS.md section cost-curves from three runs' work dirs")
+    costs.add_argument("works", type=Path, nargs="+")
+    costs.add_argument("--notes", type=Path, help="Markdown appended to the section")
+    costs.add_argument("--cmd", default="python bench/bench_scale.py report-costs WORK_75K WORK_300K WORK_2.7M")
     args = parser.parse_args()
+    if args.command == "report-costs":
+        import cost_curves
+        from report import write_section
+        found = [json.loads((w / "results.json").read_text()) for w in args.works if (w / "results.json").exists()]
+        text = cost_curves.render(found, args.notes.read_text() if args.notes else "")
+        write_section("cost-curves", text, args.cmd)
+        print(text)
+        return
     if args.command == "build-vectors":
-        build_vectors(args.url, args.path)
+        build_vectors(args.url, args.path, args.ids)
         return
     if args.command == "report":
         from report import write_section
@@ -668,6 +810,8 @@ def main() -> None:
         for w in args.works:
             if (w / "results.json").exists():
                 results.append(json.loads((w / "results.json").read_text()))
+                if (w / "profile_keyword.json").exists():
+                    results[-1]["profile_keyword"] = json.loads((w / "profile_keyword.json").read_text())
                 if (w / "results_before_analyze.json").exists():
                     results[-1]["before_analyze"] = json.loads((w / "results_before_analyze.json").read_text())
         text = render(results, speed_rows(args.speed), args.notes.read_text() if args.notes else "")
@@ -685,11 +829,13 @@ def main() -> None:
         elif step == "index":
             step_index(s, args.index_from)
         elif step == "vectors":
-            step_vectors(s, args.vectors_from)
+            step_vectors(s, args.vectors_from, args.vectors_ids)
         elif step == "search":
             step_search(s)
         elif step == "load":
             step_load(s, seconds=args.load_seconds)
+        elif step == "pages":
+            step_pages(s, seconds=args.pages_seconds)
         else:
             raise SystemExit(f"unknown step {step}")
 

@@ -1,0 +1,131 @@
+"""Issue 16 goal 4: one table of what each cost is at three corpus sizes, and how it grows.
+
+Rendered by `python bench/bench_scale.py report-costs WORK_75K WORK_300K WORK_2.7M` from the
+results.json that `bench_scale.py run` writes in each work directory (steps import, hf, index,
+vectors, search, pages). The growth columns compare each size with the one before it: the
+exponent k in cost ~ papers^k (k = 1 is linear growth, 0 flat, ~0.1-0.3 what a log or a tree
+walk looks like over these ratios).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+Row = tuple[str, Callable[[dict], float | None], str, bool]  # label, value, format, a reader waits for it
+
+
+def _get(r: dict, *path: str) -> float | None:
+    cur = r
+    for key in path:
+        if not isinstance(cur, dict) or key not in cur:
+            return None
+        cur = cur[key]
+    return cur if isinstance(cur, int | float) else None
+
+
+def _worker(r: dict, field: str) -> float | None:
+    """The largest web worker's peak (cache on: what a node serving readers holds)."""
+    mode = (r.get("pages") or {}).get("modes", {}).get("cache on") or {}
+    workers = [p[field] for p in mode.get("processes", []) if p["process"] == "web worker"]
+    return max(workers) if workers else None
+
+
+def _disk(r: dict) -> float | None:
+    parts = [_get(r, "hf", "db_mib"), _get(r, "index", "index_mib"), _get(r, "vectors", "index_mib")]
+    return sum(parts) if all(p is not None for p in parts) else None  # type: ignore[misc]
+
+
+def _page(mode: str, kind: str, stat: str) -> Callable[[dict], float | None]:
+    def value(r: dict) -> float | None:
+        kinds = (r.get("pages") or {}).get("modes", {}).get(mode, {}).get("kinds", {})
+        found = next((v for k, v in kinds.items() if k.startswith(kind)), None)
+        return found.get(stat) if found else None
+    return value
+
+
+PAGE_KINDS = ("hello-world", "daily", "week", "month", "paper", "home", "API", "search")
+
+
+def rows() -> list[Row]:
+    out: list[Row] = [
+        ("papers stored (snapshot + HF daily papers)", lambda r: _get(r, "hf", "counts", "papers"), ",.0f", False),
+        ("import wall s (`import snapshot --no-index`)", lambda r: _get(r, "import", "seconds"), ",.0f", False),
+        ("import CPU s (importer + parser processes)", lambda r: _get(r, "import", "cpu_seconds"), ",.0f", False),
+        ("keyword index build wall s (`index rebuild`)", lambda r: _get(r, "index", "seconds"), ",.0f", False),
+        ("keyword index build CPU s", lambda r: _get(r, "index", "cpu_seconds"), ",.0f", False),
+        ("vector index build wall s (synthetic vectors, HNSW)", lambda r: _get(r, "vectors", "seconds"), ",.0f", False),
+        ("disk: database MiB", lambda r: _get(r, "hf", "db_mib"), ",.0f", False),
+        ("disk: keyword index MiB (live generation)", lambda r: _get(r, "index", "index_mib"), ",.0f", False),
+        ("disk: vector index MiB", lambda r: _get(r, "vectors", "index_mib"), ",.0f", False),
+        ("disk: all three MiB", _disk, ",.0f", False),
+        ("web worker peak RSS MiB (under load, cache on)", lambda r: _worker(r, "rss"), ",.0f", False),
+        ("web worker peak private MiB", lambda r: _worker(r, "private"), ",.0f", False),
+    ]
+    for mode in ("cache off", "cache on"):
+        for kind in PAGE_KINDS:
+            for stat in ("rps", "p50", "p99"):
+                unit = "req/s" if stat == "rps" else f"{stat} ms"
+                out.append((f"page {kind}, 50 clients, {mode}: {unit}", _page(mode, kind, stat),
+                            ",.0f" if stat == "rps" else ",.1f", stat != "rps" and kind != "hello-world"))
+    for mode in ("keyword", "semantic", "hybrid"):
+        for stat in ("p50", "p99"):
+            out.append((f"search {mode} {stat} ms (`/api/papers/search`, one at a time)",
+                        (lambda m, s: lambda r: _get(r, "search", "modes", m, s))(mode, stat), ",.0f", True))
+    return out
+
+
+def exponent(small: float | None, big: float | None, n_small: float, n_big: float) -> float | None:
+    if not small or not big or small <= 0 or big <= 0:
+        return None
+    return math.log(big / small) / math.log(n_big / n_small)
+
+
+def render(results: list[dict], notes: str = "") -> str:
+    results = sorted(results, key=lambda r: _get(r, "import", "lines") or 0)
+    sizes = [_get(r, "import", "lines") or 0 for r in results]
+    papers = [_get(r, "hf", "counts", "papers") or s for r, s in zip(results, sizes, strict=True)]
+    head = ["what", *(f"{s:,.0f} lines" for s in sizes)]
+    pairs = list(zip(range(len(results) - 1), range(1, len(results)), strict=False))
+    head += [f"× {sizes[b] / sizes[a]:.0f}x corpus ({_short(sizes[a])}→{_short(sizes[b])}): ratio (k)"
+             for a, b in pairs]
+    lines = ["## Cost curves: 75k, 300k and 2.7M papers (issue 16, goal 4)", "",
+             "One SQLite install per size, built and measured by `bench/bench_scale.py run --backend sqlite "
+             "--steps import,hf,index,vectors,search,pages`; the snapshots are the first 75,000 and 300,000 "
+             "lines of the 2.7M file from `bench/make_snapshot.py` (ids in order, 18,750 a month from 1501: "
+             "the smaller corpora are the first 4 and 16 months of the big one, so a day holds as many papers "
+             "at every size and the corpus grows by history, as arXiv does). Pages: `bench_pages_load.py`'s "
+             "server (the app as `serve --workers 2` runs it, plus `/__hello`) and `wrk -t2 -c50`, 10 s per URL "
+             "kind after a warm-up, render cache off then on. Search: the real server, one worker, one query "
+             "at a time, 30 queries × 2 rounds (the second round hits the ranking cache). "
+             "k is the growth exponent (cost ∝ papers^k between two sizes): 1 linear, 0 flat.", "",
+             "| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
+    flagged = []
+    for label, value, fmt, waits in rows():
+        vals = [value(r) for r in results]
+        if all(v is None for v in vals):
+            continue
+        cells = [format(v, fmt) if v is not None else "–" for v in vals]
+        for a, b in pairs:
+            k = exponent(vals[a], vals[b], papers[a], papers[b])
+            cells.append(f"{vals[b] / vals[a]:.2f} ({k:+.2f})" if k is not None and vals[a] and vals[b] else "–")
+            if waits and k is not None and k >= 0.5 and (vals[b] or 0) >= 20:
+                flagged.append(f"{label}: {format(vals[a], fmt)} → {format(vals[b], fmt)} "
+                               f"({_short(sizes[a])}→{_short(sizes[b])}, k = {k:.2f})")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines += ["", "Commits each step ran with (other sessions committed to src/ during the runs):", ""]
+    for r, s in zip(results, sizes, strict=True):
+        steps = [f"{step} {r[step]['commit'][:7]}" + (" + uncommitted src" if r[step].get("src_dirty") else "")
+                 for step in ("import", "hf", "index", "vectors", "search", "pages")
+                 if isinstance(r.get(step), dict) and r[step].get("commit")]
+        lines.append(f"- {s:,} lines: " + ", ".join(steps))
+    lines += ["", "**What a reader waits for that grows with the corpus at k ≥ 0.5** (page and search latencies "
+              "of 20 ms or more):", ""]
+    lines += [f"- {f}" for f in flagged] or ["- nothing"]
+    if notes:
+        lines += ["", notes.strip()]
+    return "\n".join(lines) + "\n"
+
+
+def _short(n: float) -> str:
+    return f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.0f}k"

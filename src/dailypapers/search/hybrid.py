@@ -181,8 +181,8 @@ def _first_ranks(items: Iterable[str]) -> dict[str, int]:
 
 def fuse(keyword: Sequence[KeywordCandidate], semantic: Sequence[tuple[str, float]],
          weights: FusionWeights = FusionWeights(), *, similarity: Mapping[str, float] | None = None,
-         every_word: Sequence[str] = ()) -> list[Fused]:
-    """The fused list, best first (the module doc).
+         every_word: Sequence[str] = (), limit: int | None = None) -> list[Fused]:
+    """The fused list, best first (the module doc); its first `limit` entries when given.
 
     `keyword`: the any-word BM25 list, best first; `semantic`: (id, cosine), best first;
     `similarity`: exact cosines of candidates missing from `semantic` (a candidate with no
@@ -190,35 +190,36 @@ def fuse(keyword: Sequence[KeywordCandidate], semantic: Sequence[tuple[str, floa
     every word, listed first when `weights.literal_first` (after a stand-out keyword match, when
     `weights.standout`). Duplicates keep their first rank. Ties break on the better rank in
     either list, then the id, so the order is deterministic.
-    """
+
+    Scores and order are computed over arrays, and a Fused built only for the entries returned
+    (a Python object per candidate was a tenth of a hybrid search)."""
     kw_rank, sem_rank = _first_ranks(h.arxiv_id for h in keyword), _first_ranks(p for p, _ in semantic)
     kw_hit = {h.arxiv_id: h for h in reversed(keyword)}
     sims = {**(similarity or {}), **{p: float(s) for p, s in reversed(semantic)}}
     ids = list(dict.fromkeys([*kw_rank, *sem_rank, *(every_word if weights.literal_first else ())]))
+    if not ids:
+        return []
     sem_ref = np.array([s for _, s in semantic[:NORM_DEPTH]], dtype=float)
     floor = float(sem_ref.min()) if len(sem_ref) else 0.0
-    bm = minmax(np.array([kw_hit[p].score if p in kw_hit else -np.inf for p in ids], dtype=float),
+    bm = minmax(np.array([kw_hit[p].score for p in kw_rank] + [-np.inf] * (len(ids) - len(kw_rank)), dtype=float),
                 np.array([h.score for h in keyword[:NORM_DEPTH]], dtype=float))
     known = np.array([p in sims for p in ids], dtype=bool)
     cosines = minmax(np.array([sims.get(p, floor) for p in ids], dtype=float), sem_ref)
-    cs = np.where(known, np.maximum(cosines, 0.0), 0.0)
+    kc = weights.keyword * np.where(bm > 0, bm, 0.0)
+    sc = weights.semantic * np.where(known, np.maximum(cosines, 0.0), 0.0)
+    score = kc + sc
     tier = set(every_word) if weights.literal_first else set()
+    every = np.array([p in tier for p in ids], dtype=bool)
     lead = stands_out(keyword) if weights.standout else None
-    out = [_fused(p, max(0.0, float(b)), float(c), weights, kw_hit.get(p), kw_rank.get(p), sem_rank.get(p),
-                  sims.get(p), p in tier) for p, b, c in zip(ids, bm, cs, strict=True)]
-    for f in out:
-        f.explanation.stands_out = f.arxiv_id == lead
     big = 1 << 30
-    out.sort(key=lambda f: (not f.explanation.stands_out, not f.explanation.every_word, -f.score,
-                            min(f.explanation.keyword_rank or big, f.explanation.semantic_rank or big), f.arxiv_id))
+    best_rank = np.array([min(kw_rank.get(p, big), sem_rank.get(p, big)) for p in ids], dtype=np.int64)
+    order = np.lexsort((np.array(ids), best_rank, -score, ~every, np.array([p != lead for p in ids])))
+    kcs, scs, tiers = kc.tolist(), sc.tolist(), every.tolist()
+    out = []
+    for i in order[:limit].tolist():
+        p, k, s = ids[i], kcs[i], scs[i]
+        hit = kw_hit.get(p)
+        out.append(Fused(p, k + s, Explanation(
+            "hybrid", list(hit.matched_terms) if hit else [], kw_rank.get(p), hit.score if hit else None,
+            sem_rank.get(p), sims.get(p), k, s, weights.keyword, weights.semantic, None, tiers[i], p == lead)))
     return out
-
-
-def _fused(pid: str, bm: float, cs: float, weights: FusionWeights, hit: KeywordCandidate | None,
-           kr: int | None, sr: int | None, sim: float | None, every: bool) -> Fused:
-    kc, sc = weights.keyword * bm, weights.semantic * cs
-    return Fused(pid, kc + sc, Explanation(
-        mode="hybrid", matched_terms=list(hit.matched_terms) if hit else [], keyword_rank=kr,
-        keyword_score=hit.score if hit else None, semantic_rank=sr, similarity=sim,
-        keyword_contribution=kc, semantic_contribution=sc, keyword_weight=weights.keyword,
-        semantic_weight=weights.semantic, every_word=every))

@@ -24,6 +24,7 @@ import datetime as dt
 import html
 import itertools
 import os
+import re
 import shutil
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -102,6 +103,7 @@ class Hit:
     published: dt.datetime | None = None
     fields: dict[str, str] = field(default_factory=dict, repr=False, compare=False)  # stored text, kept
     # by KeywordIndex.candidates so that KeywordIndex.highlight can mark up a page of them later
+    terms: bytes = field(default=b"", repr=False, compare=False)  # the stored `terms` field, with `fields`
 
 
 @dataclass
@@ -293,18 +295,46 @@ class _Highlighter:
         self.wanted = {n: {t for _, runs in self.runs for t in runs[n]} for n in _FIELD_ANALYZER}
         self.wanted["authors"] |= {t for name in q.authors for _, t in _tokens("dp_name", name)}
 
-    def __call__(self, fields: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    def __call__(self, fields: dict[str, str], terms: bytes | None = None) -> tuple[list[str], dict[str, str]]:
+        """`terms`: the document's stored `terms` field (each field's analysed tokens, which
+        are what analysing `fields` gives), so that a field without a wanted word is skipped
+        without analysing it."""
+        lines = terms.decode().split("\n") if terms else None
         matched: set[str] = set()
         highlights = {}
         for name, analyzer in _FIELD_ANALYZER.items():
-            toks = _ANALYZERS[analyzer].pre_tokenize(fields[name]).tokens
-            words = [t.text for t in toks]
+            text, wanted = fields[name], self.wanted[name]
+            if lines is None or not text:
+                toks = _ANALYZERS[analyzer].pre_tokenize(text).tokens
+                words = [t.text for t in toks]
+                spans = [(t.char_offset_from, t.char_offset_to) for t in toks if t.text in wanted]
+            else:
+                line = lines[_FIELD_SLOT[name]] if _FIELD_SLOT[name] < len(lines) else ""
+                words = line.split(" ") if line else []
+                if wanted.isdisjoint(words):
+                    continue  # no run of a query word in this field either (each run's words are wanted)
+                spans = _spans(analyzer, text, words, wanted)
             matched |= {text for text, runs in self.runs if _contains_run(words, runs[name])}
-            wanted = self.wanted[name]
-            spans = [(t.char_offset_from, t.char_offset_to) for t, w in zip(toks, words, strict=True) if w in wanted]
             if spans:
                 highlights[name] = _mark(fields[name], spans, SNIPPET_CHARS[name])
         return [text for text, _ in self.runs if text in matched], highlights
+
+
+_ASCII_WORD = re.compile(r"[A-Za-z0-9]+")  # the simple tokenizer's tokens, in ASCII text
+_LONG_TOKEN = 40  # Filter.remove_long(40) drops tokens of 40 bytes or more
+
+
+def _spans(analyzer: str, text: str, words: list[str], wanted: set[str]) -> list[tuple[int, int]]:
+    """Character spans in `text` of its tokens whose analysed form (`words`, one per token) is
+    wanted. ASCII text is split by a regular expression (a third of the analyser's cost, and its
+    tokens are the analyser's: runs of letters and digits, the long ones dropped); other text, or
+    any disagreement in the count, goes through the analyser."""
+    if text.isascii():
+        raw = [m.span() for m in _ASCII_WORD.finditer(text) if m.end() - m.start() < _LONG_TOKEN]
+        if len(raw) == len(words):
+            return [span for span, w in zip(raw, words, strict=True) if w in wanted]
+    toks = _ANALYZERS[analyzer].pre_tokenize(text).tokens
+    return [(t.char_offset_from, t.char_offset_to) for t in toks if t.text in wanted]
 
 
 def _window(text: str, spans: list[tuple[int, int]], max_chars: int) -> tuple[int, int]:
@@ -355,6 +385,7 @@ class KeywordIndex:
         self.writer_heap = writer_heap
         self._gen: str | None = None
         self._index: tantivy.Index | None = None
+        self._reloaded: tuple[int, int, int] | None = None  # _stamp of the commit the reader last loaded
         self._open_lock = threading.Lock()
         self._corpus_cache: _Corpus | None = None
         self.path.mkdir(parents=True, exist_ok=True)
@@ -410,14 +441,19 @@ class KeywordIndex:
         generations.collect(self.path, keep)  # a reader may still map one: retried later
 
     def _current(self) -> tantivy.Index:
-        """The live generation's index, reloaded so that it sees the latest commit."""
+        """The live generation's index, reloaded when a commit has replaced its meta.json since
+        the last reload (a reload on every call was 4% of a hybrid search: one search calls this
+        five times or more)."""
         gen = self._state()["generation"]
         try:
+            stamp = _stamp(self.path / gen)
             with self._open_lock:
                 if gen != self._gen or self._index is None:
-                    self._index, self._gen = _open_index(self.path / gen), gen
+                    self._index, self._gen, self._reloaded = _open_index(self.path / gen), gen, None
                 index = self._index
-            index.reload()
+                if stamp != self._reloaded:
+                    index.reload()
+                    self._reloaded = stamp
         except (ValueError, OSError) as exc:  # its files went away under us (deleted by hand)
             raise IndexUnavailable(MISSING) from exc
         return index
@@ -467,7 +503,7 @@ class KeywordIndex:
                 raise
             self._write_state(gen, old.get("last_seq", 0) if last_seq is None else last_seq)
             with self._open_lock:
-                self._index, self._gen = index, gen
+                self._index, self._gen, self._reloaded = index, gen, None
             self._collect(keep={gen, old["generation"]})
             return n
 
@@ -536,11 +572,27 @@ class KeywordIndex:
         hits = [Hit(ids[i], scores[i]) for i in order]  # stored text and date: `highlight` loads them
         return SearchPage(count, hits, relaxed, "relevance", 0, depth)
 
+    def count(self, q: ParsedQuery, *, any_word: bool = False) -> int:
+        """How many papers match `q`: every word, or any word with `any_word`."""
+        query, _ = _build_query(q, relaxed=any_word)
+        return 0 if query is None else _count(self._current().searcher(), query)
+
+    def match_ids(self, q: ParsedQuery, limit: int) -> list[str]:
+        """The ids of the papers matching every word of `q`, at most `limit` of them, in no
+        particular order: for a set of matches (hybrid's literal tier when every match is in it),
+        where `candidates` would rank them for nothing."""
+        query, _ = _build_query(q, relaxed=False)
+        if query is None or limit <= 0:
+            return []
+        searcher = self._current().searcher()
+        addresses = sorted((address for _, address in searcher.search(query, limit=limit, count=False).hits),
+                           key=_place)  # in the doc store's order: neighbours share a decompressed block
+        return [_stored_id(searcher.doc(address)) for address in addresses]
+
     def version(self) -> tuple:
         """A token that changes whenever the index changes (a commit, or a rebuild's switch)."""
         generation = self._state()["generation"]
-        st = os.stat(self.path / generation / "meta.json")  # tantivy replaces it on every commit
-        return (generation, st.st_mtime_ns, st.st_ino, st.st_size)
+        return (generation, *_stamp(self.path / generation))
 
     def _corpus(self, version: tuple, searcher: tantivy.Searcher) -> _Corpus:
         with self._open_lock:
@@ -557,7 +609,7 @@ class KeywordIndex:
         highlighter = _Highlighter(q)
         for hit in hits:
             if hit.fields:
-                hit.matched_terms, hit.highlights = highlighter(hit.fields)
+                hit.matched_terms, hit.highlights = highlighter(hit.fields, hit.terms)
 
     def _load(self, hits: Sequence[Hit]) -> None:
         """Stored text and date of `hits`, by id (a ranking outlives the segments it was read from);
@@ -574,6 +626,7 @@ class KeywordIndex:
                 stored = docs[hit.arxiv_id]
                 hit.published = stored.get_first("published")
                 hit.fields = {name: stored.get_first(name) or "" for name in _FIELD_ANALYZER}
+                hit.terms = stored.get_first("terms") or b""
 
     def search_any(self, words: Sequence[str], limit: int) -> list[str]:
         """Ids of the best BM25 matches of any of `words` (more-like-this): `search` relaxes to
@@ -681,6 +734,12 @@ def _pool(searcher: tantivy.Searcher, query: Query, count: int, depth: int) -> l
     ranks = [int(r or 0) for r in searcher.fast_field_values("newest", tied)]  # an int fast field: never None
     tied = [address for _, address in sorted(zip(ranks, tied, strict=True), key=lambda r: -(r[0] & 0xFFFFFFFF))]
     return above + tied[:n - len(above)]
+
+
+def _stamp(generation_dir: Path) -> tuple[int, int, int]:
+    """Changes whenever a commit lands: tantivy replaces meta.json on every commit."""
+    st = os.stat(generation_dir / "meta.json")
+    return (st.st_mtime_ns, st.st_ino, st.st_size)
 
 
 def _place(address: tantivy.DocAddress) -> tuple[int, int]:
@@ -824,7 +883,8 @@ def _hits(searcher: tantivy.Searcher, result, q: ParsedQuery, by_date: bool) -> 
     hits = []
     for key, address in result.hits:
         doc = searcher.doc(address)
-        matched, highlights = highlighter({name: doc.get_first(name) or "" for name in _FIELD_ANALYZER})
+        matched, highlights = highlighter({name: doc.get_first(name) or "" for name in _FIELD_ANALYZER},
+                                          doc.get_first("terms"))
         score = 0.0 if by_date else float(key)
         hits.append(Hit(_stored_id(doc), score, matched, highlights, doc.get_first("published")))
     return hits

@@ -27,7 +27,7 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -136,6 +136,7 @@ class Ranking:
     weights: FusionWeights | None = None
     notice: str | None = None
     every_word: int | None = None  # keyword mode: its first `every_word` entries contain every word
+    highlight_all: bool = False  # hybrid: a page highlights the words in every entry, not only in `hits`
 
 
 class _SemanticFailed(Exception):
@@ -419,7 +420,7 @@ class SearchService:
             semantic = above_floor(self._semantic_candidates(qvec, pq, depth), floor)
         except VectorIndexError as exc:
             raise _SemanticFailed(NOTICE_NO_INDEX.format(reason=str(exc))) from exc
-        return sorted(semantic, key=lambda c: (-c[1], -order_rank(c[0]), c[0]))
+        return _newest_first_on_ties(semantic)
 
     @staticmethod
     def _semantic_only(semantic: list[tuple[str, float]]) -> Ranking:
@@ -429,16 +430,29 @@ class SearchService:
 
     def _fused(self, pq: ParsedQuery, semantic: list[tuple[str, float]], rrf_k: int) -> Ranking:
         """search/hybrid.py's fusion: the any-word BM25 list and the semantic list, every
-        candidate with its exact cosine, papers with every word first where the tiers say so."""
-        words = self._every_word_ranking(pq)  # every word (else any word): the literal tier
-        weights = fusion_weights([*pq.terms, *pq.phrases], 0 if words.relaxed else words.matches)
-        any_word = words.hits if words.relaxed or len(pq.terms) <= 1 else {
-            h.arxiv_id: h for h in self.keyword.candidates(pq, NORM_DEPTH, any_word=True).hits}
-        keyword = [KeywordCandidate(pid, h.score) for pid, h in list(any_word.items())[:NORM_DEPTH]]
-        every = [e.arxiv_id for e in words.entries] if weights.literal_first else []
-        similarity = self._similarities(pq, [*any_word, *every], {pid for pid, _ in semantic})
-        fused = fuse(keyword, semantic, weights, similarity=similarity, every_word=every)[:RANK_DEPTH]
-        return Ranking("hybrid", fused, {**any_word, **words.hits}, words.relaxed, words.matches, weights)
+        candidate with its exact cosine, papers with every word first where the tiers say so.
+
+        Fusion reads the keyword list's best NORM_DEPTH only (their scores set its range), and of
+        the papers with every word only which they are (the tier), so neither list is ranked to
+        RANK_DEPTH here: that was two thirds of a hybrid search's time (BENCHMARKS.md)."""
+        several = len(pq.terms) > 1  # with one word or none, "any word" is "every word"
+        top = self.keyword.candidates(pq, NORM_DEPTH, any_word=several)
+        every_total = self.keyword.count(pq) if several else top.total
+        weights = fusion_weights([*pq.terms, *pq.phrases], every_total)
+        every = self._every_word_ids(pq, every_total) if weights.literal_first else []
+        keyword = [KeywordCandidate(h.arxiv_id, h.score) for h in top.hits]
+        similarity = self._similarities(pq, [*(h.arxiv_id for h in top.hits), *every], {pid for pid, _ in semantic})
+        fused = fuse(keyword, semantic, weights, similarity=similarity, every_word=every, limit=RANK_DEPTH)
+        relaxed = several and every_total == 0
+        return Ranking("hybrid", fused, {}, relaxed, top.total if relaxed else every_total, weights,
+                       highlight_all=True)
+
+    def _every_word_ids(self, pq: ParsedQuery, total: int) -> list[str]:
+        """The papers of hybrid's literal tier: those with every word of `pq`, the best RANK_DEPTH
+        by BM25 when more have them."""
+        if total <= RANK_DEPTH:
+            return self.keyword.match_ids(pq, total)
+        return [e.arxiv_id for e in self._every_word_ranking(pq).entries]
 
     def _similarities(self, pq: ParsedQuery, ids: Sequence[str], known: set[str]) -> dict[str, float]:
         """Exact cosines of the query to `ids` not in `known` (keyword candidates the semantic list
@@ -447,15 +461,16 @@ class SearchService:
         index = self.vectors()
         if not wanted or index is None:
             return {}
-        return dict(index.search(self.embed_query(semantic_text(pq)), len(wanted), allowed=wanted, exact=True))
+        return index.similarities(self.embed_query(semantic_text(pq)), wanted)
 
     def _page(self, ranking: Ranking, pq: ParsedQuery, base: dict) -> Results:
-        """One page of `ranking`; only its keyword hits are highlighted."""
+        """One page of `ranking`; its keyword hits are highlighted (every entry, in hybrid)."""
         page = ranking.entries[base["offset"]:base["offset"] + base["limit"]]
-        self.keyword.highlight(pq, [ranking.hits[e.arxiv_id] for e in page if e.arxiv_id in ranking.hits])
+        hits = {e.arxiv_id: Hit(e.arxiv_id, e.score) for e in page} if ranking.highlight_all else ranking.hits
+        self.keyword.highlight(pq, [hits[e.arxiv_id] for e in page if e.arxiv_id in hits])
         results = []
         for entry in page:
-            hit = ranking.hits.get(entry.arxiv_id)
+            hit = hits.get(entry.arxiv_id)
             explanation = replace(entry.explanation, matched_terms=list(hit.matched_terms) if hit else [])
             results.append(Result(entry.arxiv_id, entry.score, explanation, hit.highlights if hit else {},
                                   hit.published if hit else None))
@@ -588,6 +603,14 @@ class SearchService:
 def semantic_text(pq: ParsedQuery) -> str:
     """The words the encoder sees: the query's terms and phrases, filters left out."""
     return " ".join([*pq.terms, *pq.phrases])
+
+
+def _newest_first_on_ties(semantic: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """`semantic` most similar first, equal similarities newer id first (`order_rank`, as the
+    keyword list breaks its ties), then by id; the id's rank is worked out only where a
+    similarity is shared (it was 3% of a hybrid search for all thousand)."""
+    shared = Counter(sim for _, sim in semantic)
+    return sorted(semantic, key=lambda c: (-c[1], -order_rank(c[0]) if shared[c[1]] > 1 else 0, c[0]))
 
 
 def filters_only(pq: ParsedQuery) -> ParsedQuery:

@@ -43,7 +43,7 @@ import math
 import os
 import shutil
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal, Self
@@ -69,6 +69,7 @@ EXACT_MAX = 5_000            # allowed sets up to this size are searched exhaust
 MAX_EF_SEARCH = 4096
 COMPACT_FRACTION = 0.25      # save() compacts when this share of labels are tombstones
 POST_FILTER_SHARE = 0.1      # allowed sets this large a share: plain HNSW, then drop the others
+SEARCH_THREADS = 1           # OpenMP threads of one query's search (see _search_threads)
 
 
 
@@ -645,7 +646,7 @@ class VectorIndex:
         # Readers never mutate a generation, so one reference to it is a consistent snapshot
         # and searches from many threads run in parallel (faiss releases the GIL). Writers
         # serialise on the mutex.
-        with self._mutex if not self.readonly else contextlib.nullcontext():
+        with self._mutex if not self.readonly else contextlib.nullcontext(), _search_threads():
             gen = self._gen
             if gen.index is None or k <= 0 or self.ntotal - len(gen.dead) <= 0:
                 return []
@@ -673,6 +674,42 @@ class VectorIndex:
                 else:
                     labels, sims = _filtered(gen.index, q, k, ef, wanted, total, live)
             return list(zip(self._ids_of(labels, gen), np.clip(sims, -1.0, 1.0).tolist(), strict=True))
+
+
+    def similarities(self, vector: np.ndarray, ids: Sequence[str]) -> dict[str, float]:
+        """The cosine of `vector` to each of `ids` that has a live vector, computed as a search
+        computes it (the storage's distance computer), so a paper's similarity is the same
+        whichever list found it; cost grows with `ids`, not with the index."""
+        self.refresh()
+        with self._mutex if not self.readonly else contextlib.nullcontext():
+            gen = self._gen
+            ids = list(dict.fromkeys(ids))
+            if gen.index is None or not ids:
+                return {}
+            q = normalise(vector)
+            if q.shape[1] != self.dim:
+                raise ValueError(f"query has {q.shape[1]} dimensions, the index {self.dim}")
+            faiss = _faiss()
+            distance = faiss.downcast_index(gen.index.storage).get_distance_computer()
+            distance.set_query(faiss.swig_ptr(q[0]))  # q outlives every call below
+            labels = self._labels_of(ids, gen).tolist()
+            return {pid: min(1.0, max(-1.0, distance(label)))
+                    for pid, label in zip(ids, labels, strict=True) if label >= 0}
+
+
+@contextlib.contextmanager
+def _search_threads() -> Iterator[None]:
+    """One query's search on SEARCH_THREADS OpenMP threads (this thread's setting, restored after):
+    faiss's parallel scan of a single query vector let a second thread spin-wait, which on a
+    2-core server running two web workers cost 5x the CPU of one thread and more wall time
+    (BENCHMARKS.md, search latency)."""
+    faiss = _faiss()
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(SEARCH_THREADS)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(before)
 
 
 def _tombstone_selector(gen: _Generation):

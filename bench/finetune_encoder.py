@@ -307,6 +307,9 @@ def train(args: argparse.Namespace) -> dict:
         opt.step()
         sched.step()
         losses.append(loss.item())
+        if args.max_minutes and time.time() - t0 > 60 * args.max_minutes:
+            print(f"stopped at step {step} of {args.steps}: --max-minutes {args.max_minutes} reached", flush=True)
+            break
         if step % args.log_every == 0 or step == args.steps:
             recent = float(np.mean(losses[-args.log_every:]))
             print(f"step {step}/{args.steps} loss {recent:.4f} {time.time() - t0:.0f} s", flush=True)
@@ -314,7 +317,8 @@ def train(args: argparse.Namespace) -> dict:
     out = Path(args.out)
     model_out = save_model(model, base, out / "model")
     report = {"stats": stats, "args": {k: v for k, v in vars(args).items() if k != "func"},
-              "wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "loadavg_start": load0, "loadavg_end": os.getloadavg(),
+              "steps_done": len(losses), "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
+              "loadavg_start": load0, "loadavg_end": os.getloadavg(),
               "loss_first": float(np.mean(losses[:args.log_every])),
               "loss_last": float(np.mean(losses[-args.log_every:])),
               "losses": [round(x, 4) for x in losses], "torch": torch.__version__, "device": str(device)}
@@ -506,6 +510,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                    help="batches from one primary category (harder negatives) or from all papers")
     t.add_argument("--check", type=int, default=32, help="held-out pairs for the export check")
     t.add_argument("--log-every", type=int, default=25)
+    t.add_argument("--max-minutes", type=float, default=0, help="stop (and save) after this much wall time")
     e = sub.add_parser("eval", help="base vs fine-tuned on every dev set and collection (no torch)")
     e.add_argument("--model", required=True, help="the fine-tuned model directory (DIR/model)")
     e.add_argument("--base", default="")

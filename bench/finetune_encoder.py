@@ -484,7 +484,49 @@ def run_eval(args: argparse.Namespace) -> dict:
     print(f"eval: {time.time() - t0:.0f} s wall, {time.process_time() - c0:.0f} s CPU, load {os.getloadavg()}")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
+    if args.write:
+        write_benchmarks(results, modes, Path(args.model).parent / "train.json", args)
     return results
+
+
+def verdict(results: dict, mode: str = "semantic", worst_allowed: float = -0.01) -> tuple[bool, str]:
+    """Ship only if the fine-tuned model wins on held-out sets: a higher mean nDCG@10 and no set
+    more than 0.01 worse (every set here is held out: none of its papers was trained on)."""
+    diffs = {n: r["fine-tuned"][mode]["ndcg@10"] - r["base"][mode]["ndcg@10"] for n, r in results.items()}
+    mean, worst = float(np.mean(list(diffs.values()))), min(diffs, key=lambda n: diffs[n])
+    wins = mean > 0 and diffs[worst] >= worst_allowed
+    return wins, (f"{mode} nDCG@10 mean diff {mean:+.4f}, worst {worst} {diffs[worst]:+.4f}, better on "
+                  f"{sum(d > 0 for d in diffs.values())} of {len(diffs)} sets: "
+                  + ("wins" if wins else "does not win"))
+
+
+def write_benchmarks(results: dict, modes: Sequence[str], train_json: Path, args: argparse.Namespace) -> None:
+    from report import write_section
+
+    tr = json.loads(train_json.read_text()) if train_json.exists() else {}
+    a = tr.get("args", {})
+    wins, line = verdict(results)
+    train_cmd = (f"nice -n 10 python bench/finetune_encoder.py train --steps {a.get('steps')} --batch {a.get('batch')} "
+                 f"--max-len {a.get('max_len')} --device {a.get('device')} --threads {a.get('threads')} "
+                 f"--negatives {a.get('negatives')} --lr {a.get('lr')} --seed {a.get('seed')}"
+                 + (" --symmetric" if a.get("symmetric") else "")
+                 + (f" --max-minutes {a.get('max_minutes')}" if a.get("max_minutes") else "") + " --out RUN")
+    body = "\n".join([
+        "## Encoder fine-tuning (title <-> abstract, in-batch negatives)", "",
+        f"Pairs: {json.dumps(tr.get('stats', {}))} (eval-set papers excluded: dev-set corpus and demo ids, "
+        "collection titles; bench/finetune_encoder.py).",
+        f"Training: `{train_cmd}`: {tr.get('steps_done')} steps done in {tr.get('wall_s')} s wall, "
+        f"{tr.get('cpu_s')} s CPU (torch {tr.get('torch')}, {tr.get('device')}); load average "
+        f"{tr.get('loadavg_start')} at the start, {tr.get('loadavg_end')} at the end; loss "
+        f"{tr.get('loss_first', 0):.4f} (first {a.get('log_every')} steps) -> {tr.get('loss_last', 0):.4f} (last). "
+        f"Export check (product ONNX vs torch, held-out texts): {json.dumps(tr.get('export', {}))}.",
+        f"Evaluation: base vs fine-tuned, ONNX {args.variant}, exact cosine search; hybrid = the shipped fusion.", "",
+        markdown(results, modes),
+        f"**Verdict**: {line}. " + ("Ship it (needs a model-directory hook in search/encoder)." if wins else
+                                    "Not shipped; no weights committed."),
+    ])
+    command = f"python bench/finetune_encoder.py eval --model RUN/model --variant {args.variant} --write"
+    write_section("encoder-finetune", body, command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -520,6 +562,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     e.add_argument("--no-hybrid", action="store_true")
     e.add_argument("--threads", type=int, default=2)
     e.add_argument("--json", default="")
+    e.add_argument("--write", action="store_true", help="write the section encoder-finetune of BENCHMARKS.md")
     args = ap.parse_args(argv)
     if args.what == "pairs":
         pairs, stats = load_pairs(Path(args.listings))

@@ -6,8 +6,9 @@ weekly snapshot looks like).
     SRC=/path/to/other/checkout/src python bench/bench_import_speed.py URL FILE   # another version
     python bench/bench_import_speed.py URL FILE --first-only   # the first import alone
 
-Prints wall seconds, CPU seconds (this process and its parser processes) and records per second
-of each; used for the before/after figures of the bulk import in BENCHMARKS.md (section scale).
+Prints wall seconds, CPU seconds (this process and its parser processes; on PostgreSQL also the
+server processes serving this database, read from /proc: the server runs on the same cores) and
+records per second of each; used for the before/after figures of the bulk import in BENCHMARKS.md.
 CPU seconds matter on a shared machine, where wall time depends on what else runs.
 """
 
@@ -25,6 +26,26 @@ sys.path.insert(0, os.environ.get("SRC", str(Path(__file__).resolve().parents[1]
 def cpu() -> float:
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def server_ticks(store) -> dict[int, int]:
+    """CPU clock ticks so far of each PostgreSQL process serving this database (empty on SQLite)."""
+    if store.is_sqlite:
+        return {}
+    with store.engine.connect() as conn:
+        pids = conn.exec_driver_sql("SELECT pid FROM pg_stat_activity WHERE datname = current_database()").scalars()
+        ticks = {}
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            ticks[pid] = int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks
+
+
+def server_cpu(before: dict[int, int], after: dict[int, int]) -> float:
+    return sum(t - before.get(pid, 0) for pid, t in after.items()) / os.sysconf("SC_CLK_TCK")
 
 
 def changed_copy(path: Path, every: int = 100) -> Path:
@@ -54,13 +75,14 @@ def main() -> None:
     updated = changed_copy(path)
     runs = (("first", path), ("again", path), ("update", updated))
     for label, source in runs[:1] if "--first-only" in sys.argv else runs:
-        wall, used = time.perf_counter(), cpu()
+        ticks, wall, used = server_ticks(store), time.perf_counter(), cpu()
         r = importer.import_paths(store, "snapshot", [source])
         wall, used = time.perf_counter() - wall, cpu() - used
+        server = server_cpu(ticks, server_ticks(store))
         w = r.written
         print(f"{label}: {r.records} records wall {wall:.1f}s {r.records / wall:.0f}/s cpu {used:.1f}s "
               f"{r.records / used:.0f}/cpu-s {used / max(r.records, 1) * 1e6:.0f} cpu-us/line "
-              f"ins={w.inserted} upd={w.updated} unch={w.unchanged} "
+              f"server-cpu {server:.1f}s ins={w.inserted} upd={w.updated} unch={w.unchanged} "
               f"err={r.error_count}", flush=True)
     print("maxrss MB self", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
           "children", resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)

@@ -104,9 +104,10 @@ def _stored_digest(store: Store) -> str:
     return h.hexdigest()
 
 
-def test_stored_rows_are_what_the_code_before_wrote(store):
+@pytest.mark.parametrize("bulk", [False, True], ids=["indexes-kept", "bulk-load"])
+def test_stored_rows_are_what_the_code_before_wrote(store, bulk):
     for path in SNAPSHOTS:
-        assert importer.import_paths(store, "snapshot", [path], workers=0).ok
+        assert importer.import_paths(store, "snapshot", [path], workers=0, bulk=bulk).ok
     assert _stored_digest(store) == EXPECTED_STORED
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -13,16 +13,20 @@ from dailypapers.errors import ParseError
 from dailypapers.ingest import seen_lines
 from dailypapers.ingest.files import expand_paths, open_input
 from dailypapers.ingest.parallel import parse_path_parallel
-from dailypapers.ingest.seen_lines import Seen
+from dailypapers.ingest.seen_lines import Known, Seen
+from dailypapers.ingest.writer import BatchWriter
 from dailypapers.models import Record
 from dailypapers.sources import formats
-from dailypapers.store import Store
+from dailypapers.store import Store, deferred
 from dailypapers.store.db import bulk_load
 from dailypapers.store.repo import WriteSummary
+from dailypapers.store.schema import seen_records
 
 MAX_REPORTED_ERRORS = 1000
 PARALLEL_MIN_BYTES = 4 << 20
 PARALLEL_MIN_CORES = 4
+BULK_MIN_BYTES = 16 << 20  # ~8,000 snapshot lines: smaller imports keep the indexes up as they go
+BULK_MAX_PAPERS = 20_000  # a database with more papers keeps its indexes up as it goes
 ANALYZE_AFTER = 10_000  # papers written by one import before the planner's statistics are refreshed
 
 
@@ -65,9 +69,10 @@ def parse_path(fmt: str, path: Path, on_read: Callable[[int], None] | None = Non
             yield ParseError(f"cannot read the rest of the file: {exc}", str(path))
 
 
-def parse_unseen_lines(store: Store, fmt: str, path: Path,
-                       on_read: Callable[[int], None] | None = None) -> Iterator[Record | ParseError | Seen]:
-    """A line format's records, in this process, without the lines an earlier import applied."""
+def parse_unseen_lines(store: Store, fmt: str, path: Path, on_read: Callable[[int], None] | None = None,
+                       known: Known | None = None) -> Iterator[Record | ParseError | Seen]:
+    """A line format's records, in this process, without the lines an earlier import applied
+    (those `known` knows: store.seen unless told otherwise)."""
     if not path.exists():
         yield ParseError("no such file", str(path))
         return
@@ -77,7 +82,7 @@ def parse_unseen_lines(store: Store, fmt: str, path: Path,
             if isinstance(chunk, ParseError):
                 yield chunk
                 continue
-            todo, skipped = seen_lines.unseen(store.seen, line_salt, chunk)
+            todo, skipped = seen_lines.unseen(known or store.seen, line_salt, chunk)
             if skipped:
                 yield Seen(skipped)
             yield from seen_lines.parse_lines(module, todo, source)
@@ -86,66 +91,88 @@ def parse_unseen_lines(store: Store, fmt: str, path: Path,
 def import_items(store: Store, items: Iterable[Record | ParseError | Seen], *, batch_size: int = 1000,
                  report: ImportReport | None = None,
                  on_records: Callable[[int], None] | None = None) -> ImportReport:
-    """Write records in batches (one transaction each); collect errors without stopping."""
+    """Write records in batches (one transaction each); collect errors without stopping. A batch
+    is written in another thread while the next one is read and parsed (BatchWriter)."""
     report = report or ImportReport()
     batch: list[Record] = []
-    for item in items:
-        if isinstance(item, Seen):
-            report.records += item.count
-            report.written.unchanged += item.count
-            report.skipped_seen += item.count
-            if on_records:
-                on_records(item.count)
-            continue
-        if isinstance(item, ParseError):
-            report.error_count += 1
-            if len(report.errors) < MAX_REPORTED_ERRORS:
-                report.errors.append(item)
-            continue
-        batch.append(item)
-        if len(batch) >= batch_size:
-            _flush(store, batch, report, on_records)
-    _flush(store, batch, report, on_records)
+    with BatchWriter(store, report, on_records) as writer:
+        for item in items:
+            if isinstance(item, Seen):
+                report.records += item.count
+                report.written.unchanged += item.count
+                report.skipped_seen += item.count
+                if on_records:
+                    on_records(item.count)
+                continue
+            if isinstance(item, ParseError):
+                report.error_count += 1
+                if len(report.errors) < MAX_REPORTED_ERRORS:
+                    report.errors.append(item)
+                continue
+            batch.append(item)
+            if len(batch) >= batch_size:
+                writer.write(batch)
+                batch = []
+        writer.write(batch)
     return report
-
-
-def _flush(store: Store, batch: list[Record], report: ImportReport,
-           on_records: Callable[[int], None] | None) -> None:
-    if not batch:
-        return
-    report.written.add(store.write(batch))
-    report.records += len(batch)
-    if on_records:
-        on_records(len(batch))
-    batch.clear()
 
 
 def import_paths(store: Store, fmt: str, paths: Iterable[Path], *, batch_size: int = 1000,
                  on_read: Callable[[int], None] | None = None,
                  on_records: Callable[[int], None] | None = None,
-                 workers: int | None = None) -> ImportReport:
+                 workers: int | None = None, bulk: bool | None = None) -> ImportReport:
     """Import every file; JSON Lines paper files are parsed in `workers` other processes
-    (None: one when a file is large enough to pay for starting it, 0: in this process)."""
+    (None: one when a file is large enough to pay for starting it, 0: in this process).
+
+    `bulk`: whether the secondary indexes are built after the load instead of kept up row by row
+    (store/deferred.py); None: when the files are large and the database (nearly) empty."""
     files = expand_paths(paths)
     formats.get(fmt)  # an unknown format fails before any file is read
     report = ImportReport(files=len(files))
-    with bulk_load(store.engine):
+    deferred.restore_abandoned(store.engine)
+    with bulk_load(store.engine), _bulk_mode(store, files, bulk) as known:
         for path in files:
-            import_items(store, _items(store, fmt, path, workers, on_read), batch_size=batch_size, report=report,
-                         on_records=on_records)
+            import_items(store, _items(store, fmt, path, workers, on_read, known), batch_size=batch_size,
+                         report=report, on_records=on_records)
     if report.written.inserted + report.written.updated >= ANALYZE_AFTER:
         store.analyze()
     return report
 
 
+@contextmanager
+def _bulk_mode(store: Store, files: list[Path], bulk: bool | None) -> Iterator[Known]:
+    """Defer the indexes when asked to or worth it; yields what tells applied lines (`Known`):
+    store.seen, or, in a bulk load that began with no line remembered, nothing (no line of these
+    files can have been applied before, and a line repeated within them is merged again, to the
+    same result, instead of being looked up once a chunk)."""
+    if bulk is None:
+        bulk = _worth_bulk(store, files)
+    if not bulk:
+        yield store.seen
+        return
+    fresh = not deferred.has_rows(store.engine, seen_records)
+    with deferred.deferred_indexes(store.engine):
+        yield seen_lines.none_known if fresh else store.seen
+
+
+def _worth_bulk(store: Store, files: list[Path]) -> bool:
+    size = 0
+    for path in files:
+        try:
+            size += path.stat().st_size
+        except OSError:
+            continue
+    return size >= BULK_MIN_BYTES and deferred.stored_papers(store.engine, BULK_MAX_PAPERS + 1) <= BULK_MAX_PAPERS
+
+
 def _items(store: Store, fmt: str, path: Path, workers: int | None,
-           on_read: Callable[[int], None] | None) -> Iterator[Record | ParseError | Seen]:
+           on_read: Callable[[int], None] | None, known: Known) -> Iterator[Record | ParseError | Seen]:
     if not formats.get(fmt).one_paper_a_line:
         return parse_path(fmt, path, on_read)
     n = workers if workers is not None else (1 if _worth_a_process(path) else 0)
     if n > 0:
-        return parse_path_parallel(fmt, path, n, on_read, known=store.seen)
-    return parse_unseen_lines(store, fmt, path, on_read)
+        return parse_path_parallel(fmt, path, n, on_read, known=known)
+    return parse_unseen_lines(store, fmt, path, on_read, known)
 
 
 def _worth_a_process(path: Path) -> bool:

@@ -27,6 +27,7 @@ from dailypapers.errors import ParseError
 from dailypapers.models import Record
 
 CHUNK_LINES = 1000
+Known = Callable[[set[bytes]], set[bytes]]  # which of these digests an earlier import applied (store.seen)
 _CODE = ("models.py", "ids.py", "names.py", "sources", "store/merge.py")  # what turns a line into what is stored
 
 
@@ -94,7 +95,12 @@ def parse_lines(module: str, lines: list[tuple[int, bytes, bytes | None]], sourc
     return out
 
 
-def unseen(known: Callable[[set[bytes]], set[bytes]] | None, salt: bytes,
+def none_known(_digests: set[bytes]) -> set[bytes]:
+    """Known for an import that began with no line remembered: nothing to look up."""
+    return set()
+
+
+def unseen(known: Known | None, salt: bytes,
            chunk: list[tuple[int, bytes]]) -> tuple[list[tuple[int, bytes, bytes | None]], int]:
     """The chunk's lines `known` (store.seen) does not know, with their digests, and how many it
     knew; every line, without digests, when there is no `known`."""

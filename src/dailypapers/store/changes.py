@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import Connection
 
+from .bulk import insert_rows
 from .schema import comments, paper_changes, votes
 
 
@@ -19,12 +20,13 @@ def record_changes(conn: Connection, paper_ids: Iterable[str], now: dt.datetime)
     look at n again. The table lock (EXCLUSIVE: reads go on) is held from this insert to the
     commit, so numbers become visible in the order they were handed out. SQLite has one writer.
     """
-    rows = [{"paper_id": pid, "changed_at": now} for pid in paper_ids]
+    rows = [(pid, now) for pid in paper_ids]
     if not rows:
         return
     if conn.dialect.name == "postgresql":
         conn.execute(text("LOCK TABLE paper_changes IN EXCLUSIVE MODE"))
-    conn.execute(insert(paper_changes), rows)
+    # COPY on PostgreSQL: an executemany sent one INSERT a paper to the server
+    insert_rows(conn, paper_changes, ("paper_id", "changed_at"), rows)
 
 
 def content_version(conn: Connection) -> tuple:

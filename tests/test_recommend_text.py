@@ -15,7 +15,7 @@ import pytest
 from support.paths import DATA
 
 from dailypapers.community import accounts
-from dailypapers.delivery import recommend, tfidf
+from dailypapers.delivery import recommend, tfidf, wordcounts
 from dailypapers.sources import listings
 from dailypapers.store import Store
 from dailypapers.store.candidates import tags, texts
@@ -102,7 +102,7 @@ def test_the_model_is_bounded_by_the_library_not_the_candidates(papers, monkeypa
     shapes = []
     for n in (300, 1100):
         pool = [(p.title, p.abstract) for p in papers[-n:]]
-        c = tfidf.count([*library, *pool])
+        c = wordcounts.count([*library, *pool])
         background = np.asarray(recommend._sample(np.arange(len(library), c.n_docs), 100))
         model = recommend.text_model(c, len(library), 0, background, train=True)
         assert len(background) == 100 and len(model.vocab) <= tfidf.MAX_FEATURES
@@ -121,10 +121,10 @@ def test_the_vocabulary_is_capped_and_leaves_out_stop_words_and_one_off_words():
             ("graph transformers", "transformers for molecules and proteins"),
             ("protein folding", "we propose a folding model for proteins"),
             ("speech recognition", "a speech model")]
-    c = tfidf.count(docs)
+    c = wordcounts.count(docs)
     vocab = tfidf.fit(c, np.arange(4))
     in_two = {"graph", "propose", "molecules", "proteins", "model"}  # each in exactly two papers
-    assert set(vocab.words) == in_two - tfidf._STOP and {"graph", "molecules", "proteins"} <= in_two
+    assert set(vocab.words) == in_two - wordcounts.STOP and {"graph", "molecules", "proteins"} <= in_two
     assert "for" not in vocab.words and "recognition" not in vocab.words  # stop word; in one paper only
     assert len(tfidf.fit(c, np.arange(4), max_features=3)) == 3
     X = tfidf.transform(vocab, c, np.array([2, 0]))

@@ -32,15 +32,16 @@ leaves out papers it already sent or lists in an earlier section, keeping the or
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dailypapers.delivery import tfidf
+from dailypapers.delivery import tfidf, wordcounts
+from dailypapers.delivery.tfidf import dot
 from dailypapers.store import Store
-from dailypapers.store.candidates import Library, Tags, library, texts
+from dailypapers.store.candidates import Library, Tags, library, stored_vectors, texts, vector_model
 from dailypapers.store.candidates import tags as candidate_tags
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ TEXT_L2 = 2e-3           # about LinearSVC(C=0.1, class_weight="balanced") on ~5
 TEXT_ITERS = 60          # early stopping: 60 steps ranked better than 120 or 400 (bench_recommend)
 VECTOR_ITERS = 80        # on bench_recommend: precision@25 0.592 against 0.600 with 150 steps on every candidate
 CHUNK = 1000             # candidates transformed and scored at a time
+WORDS = wordcounts.Cache()  # every call's word counts: each paper of a window is tokenised once
 
 
 @dataclass
@@ -127,9 +129,9 @@ def logistic_scores(pos: np.ndarray, neg: np.ndarray, background: np.ndarray, *,
     X = np.vstack([pos, neg, train_bg]).astype(np.float32)
     y = np.concatenate([np.ones(len(pos)), np.zeros(len(neg) + len(train_bg))])
     w = _balanced_weights(len(pos), len(neg), len(train_bg))
-    theta, bias = tfidf.train_linear(lambda v: X @ v.astype(np.float32), lambda g: X.T @ g.astype(np.float32),
+    theta, bias = tfidf.train_linear(lambda v: dot("ij,j->i", X, v), lambda g: dot("ij,i->j", X, g),
                                      X.shape[1], y, w, l2=l2, iters=iters)
-    z = background @ theta.astype(np.float32) + bias
+    z = dot("ij,j->i", background, theta) + bias
     return 1.0 / (1.0 + np.exp(-z))
 
 
@@ -174,25 +176,9 @@ def _sample(items: np.ndarray, n: int) -> np.ndarray:
 
 
 def _vector_model(store: Store) -> str | None:
-    from dailypapers.store.vectors import models
-
-    counts = models(store)
-    if not counts:
-        return None
     from dailypapers.search.encoder.embeddings import MODEL_ID as preferred
 
-    return preferred if preferred in counts else max(counts, key=counts.__getitem__)
-
-
-def _load(store: Store, model_id: str, ids: Sequence[str]) -> dict[str, np.ndarray]:
-    from dailypapers.store.vectors import load_vectors
-
-    found, matrix = load_vectors(store, model_id, list(ids))
-    if not found:
-        return {}
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    matrix = matrix / np.where(norms == 0, 1, norms)
-    return dict(zip(found, matrix, strict=True))
+    return vector_model(store, preferred)
 
 
 def _library_reason(lib: Library, titles: dict[str, str], pid: str) -> str:
@@ -222,6 +208,18 @@ def _follow_reasons(tags: Tags, followed_authors: set[str], followed_cats: set[s
     return reasons
 
 
+@dataclass
+class Scored:
+    """What a method makes of the candidates (those that are stored papers, in order)."""
+
+    cands: list[str]
+    scores: np.ndarray   # per candidate
+    nearest: np.ndarray  # per candidate: its nearest library paper (an index into the library), -1 none
+    near_sim: np.ndarray  # per candidate: the cosine to that paper
+    method: str = "none"
+    model_id: str | None = None
+
+
 def rank(store: Store, user_id: int, candidate_ids: Sequence[str], *,
          alert_hits: dict[str, list[str]] | None = None, limit: int = LIMIT) -> Ranking:
     """The member's ranking of `candidate_ids` (at most `limit`), each with its reasons."""
@@ -231,98 +229,119 @@ def rank(store: Store, user_id: int, candidate_ids: Sequence[str], *,
     kept, rejected_set = set(lib.ids), set(rejected)
     cands = [c for c in dict.fromkeys(candidate_ids) if c not in kept and c not in rejected_set]
     follows = store.follows.for_user(user_id)
-    followed_authors = {t for k, t in follows if k == "author"}
-    followed_cats = {t.lower() for k, t in follows if k == "category"}
     base = Ranking([], "none", len(kept), len(rejected), len(cands))
     if not cands or not (kept or alert_hits or follows):
         return base
     known = texts(store, [*lib.ids[:MAX_LIBRARY], *rejected[:MAX_LIBRARY]])
     lib_ids = [i for i in lib.ids[:MAX_LIBRARY] if i in known]
     neg_ids = [i for i in rejected[:MAX_LIBRARY] if i in known]
-    scores, nearest, method, model_id, cands = _similarity(store, known, lib_ids, neg_ids, cands)
-    base.method, base.model_id = method, model_id
-    paper_tags = candidate_tags(store, cands) if follows else {}
+    scored = _similarity(store, known, lib_ids, neg_ids, cands)
+    base.method, base.model_id = scored.method, scored.model_id
     titles = {pid: _short(t) for pid, (t, _) in known.items()}
-    items = []
-    for i, pid in enumerate(cands):
-        score, reasons = 0.0, []
-        near_pid, near_sim = nearest[i] if nearest else (None, 0.0)
-        if near_pid is not None and near_sim >= RELEVANT_MIN.get(method, RELEVANT_MIN.get(method.split(" ")[0], 1.0)):
-            score = float(scores[i])
-            reasons.append(_library_reason(lib, titles, near_pid))
-        for name in alert_hits.get(pid, []):
-            score += ALERT_BOOST
-            reasons.append(f"matches your alert “{name}”")
-        if pid in paper_tags:
-            extra = _follow_reasons(paper_tags[pid], followed_authors, followed_cats)
-            score += FOLLOW_BOOST * len(extra)
-            reasons.extend(extra)
-        if reasons:
-            items.append(Recommendation(pid, score, reasons, near_pid))
-    order = {pid: i for i, pid in enumerate(cands)}
-    items.sort(key=lambda r: (-round(r.score, 9), order[r.paper_id]))
-    base.items = items[:limit]
+    base.items = _top(scored, lib_ids, _other_reasons(store, scored.cands, alert_hits, follows), limit,
+                      lambda pid: _library_reason(lib, titles, pid))
     if base.method == "none" and base.items:
         base.method = "alerts and follows"
     return base
 
 
-Scored = tuple[np.ndarray, list[tuple[str, float]], str, "str | None", list[str]]
+def _other_reasons(store: Store, cands: list[str], alert_hits: dict[str, list[str]],
+                   follows: list[tuple[str, str]]) -> dict[int, tuple[float, list[str]]]:
+    """candidate index -> (boost, reasons) from the member's alerts and follows."""
+    out: dict[int, tuple[float, list[str]]] = {}
+    index = {pid: i for i, pid in enumerate(cands)}
+    for pid, names in alert_hits.items():
+        if pid in index and names:
+            out[index[pid]] = (ALERT_BOOST * len(names), [f"matches your alert “{name}”" for name in names])
+    if not follows:
+        return out
+    followed_authors = {t for k, t in follows if k == "author"}
+    followed_cats = {t.lower() for k, t in follows if k == "category"}
+    for pid, paper_tags in candidate_tags(store, cands).items():
+        extra = _follow_reasons(paper_tags, followed_authors, followed_cats)
+        if extra:
+            boost, reasons = out.get(index[pid], (0.0, []))
+            out[index[pid]] = (boost + FOLLOW_BOOST * len(extra), reasons + extra)
+    return out
+
+
+def _top(scored: Scored, lib_ids: list[str], other: dict[int, tuple[float, list[str]]], limit: int,
+         library_reason: Callable[[str], str]) -> list[Recommendation]:
+    """The `limit` best candidates that have a reason: close enough to a library paper (by the
+    method's RELEVANT_MIN), or matching an alert or a follow (which add to the score)."""
+    method = scored.method
+    floor = RELEVANT_MIN.get(method, RELEVANT_MIN.get(method.split(" ")[0], 1.0))
+    similar = (scored.nearest >= 0) & (scored.near_sim >= floor)
+    total = np.where(similar, scored.scores, 0.0)
+    eligible = similar.copy()
+    for i, (boost, _) in other.items():
+        total[i] += boost
+        eligible[i] = True
+    chosen = np.flatnonzero(eligible)
+    chosen = chosen[np.lexsort((chosen, -np.round(total[chosen], 9)))[:limit]]
+    items = []
+    for i in chosen.tolist():
+        near = lib_ids[scored.nearest[i]] if scored.nearest[i] >= 0 else None
+        reasons = [library_reason(near)] if similar[i] and near is not None else []
+        items.append(Recommendation(scored.cands[i], float(total[i]), reasons + other.get(i, (0.0, []))[1], near))
+    return items
 
 
 def _similarity(store: Store, known: dict[str, tuple[str, str]], lib_ids: list[str], neg_ids: list[str],
                 cands: list[str]) -> Scored:
-    """(score per candidate, nearest library paper and its cosine per candidate, method, model,
-    the candidates that are stored papers)."""
     if not lib_ids:
-        return np.zeros(len(cands)), [], "none", None, cands
+        return Scored(cands, np.zeros(len(cands)), np.full(len(cands), -1), np.zeros(len(cands)))
     model_id = _vector_model(store)
-    vectors = _load(store, model_id, [*lib_ids, *neg_ids, *cands]) if model_id else {}
-    if vectors and all(c in vectors for c in cands) and any(i in vectors for i in lib_ids):
-        return (*_by_vectors(vectors, lib_ids, neg_ids, cands), model_id, cands)
+    if model_id:
+        found, matrix = stored_vectors(store, model_id, [*lib_ids, *neg_ids, *cands])
+        row = {pid: i for i, pid in enumerate(found)}
+        if all(c in row for c in cands) and any(i in row for i in lib_ids):
+            norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+            matrix = matrix / np.where(norms == 0, 1, norms)
+            return _by_vectors(matrix, row, lib_ids, neg_ids, cands, model_id)
     cand_text = texts(store, cands)
     cands = [c for c in cands if c in cand_text]
-    return (*_by_text(known, cand_text, lib_ids, neg_ids, cands), None, cands)
+    return _by_text(known, cand_text, lib_ids, neg_ids, cands)
 
 
-def _by_vectors(vectors: dict[str, np.ndarray], lib_ids: list[str], neg_ids: list[str],
-                cands: list[str]) -> tuple[np.ndarray, list[tuple[str, float]], str]:
-    lib_use = [i for i in lib_ids if i in vectors]
-    neg_use = [i for i in neg_ids if i in vectors]
-    L = np.stack([vectors[i] for i in lib_use])
-    N = np.stack([vectors[i] for i in neg_use]) if neg_use else np.zeros((0, L.shape[1]), np.float32)
-    C = np.stack([vectors[i] for i in cands]) if cands else np.zeros((0, L.shape[1]), np.float32)
-    sim_l = C @ L.T
+def _by_vectors(matrix: np.ndarray, row: dict[str, int], lib_ids: list[str], neg_ids: list[str],
+                cands: list[str], model_id: str) -> Scored:
+    lib_use = [i for i, pid in enumerate(lib_ids) if pid in row]
+    L = matrix[[row[lib_ids[i]] for i in lib_use]]
+    N = matrix[[row[pid] for pid in neg_ids if pid in row]]
+    C = matrix[[row[pid] for pid in cands]]
+    sim_l = dot("ij,kj->ik", C, L)
     best = sim_l.argmax(axis=1)
-    nearest = [(lib_use[int(b)], float(sim_l[i, b])) for i, b in enumerate(best)]
-    penalty = 0.5 * (C @ N.T).max(axis=1) if len(N) else np.zeros(len(cands))
+    nearest, near_sim = np.asarray(lib_use, dtype=np.int64)[best], sim_l[np.arange(len(cands)), best]
+    penalty = 0.5 * dot("ij,kj->ik", C, N).max(axis=1) if len(N) else np.zeros(len(cands))
     if len(lib_use) >= MIN_TRAIN:
         scores = logistic_scores(L, N, C, iters=VECTOR_ITERS, sample=BACKGROUND_SAMPLE)
-        return scores - penalty, nearest, "embeddings (logistic regression)"
-    return sim_l.max(axis=1) - penalty, nearest, "embeddings (similarity)"
+        return Scored(cands, scores - penalty, nearest, near_sim, "embeddings (logistic regression)", model_id)
+    return Scored(cands, sim_l.max(axis=1) - penalty, nearest, near_sim, "embeddings (similarity)", model_id)
 
 
 def _by_text(known: dict[str, tuple[str, str]], cand_text: dict[str, tuple[str, str]], lib_ids: list[str],
-             neg_ids: list[str], cands: list[str]) -> tuple[np.ndarray, list[tuple[str, float]], str]:
+             neg_ids: list[str], cands: list[str]) -> Scored:
     n_lib, n_kept = len(lib_ids), len(lib_ids) + len(neg_ids)
-    c = tfidf.count([*(known[i] for i in [*lib_ids, *neg_ids]), *(cand_text[i] for i in cands)])
+    c = WORDS.counts([*((pid, *known[pid]) for pid in [*lib_ids, *neg_ids]),
+                      *((pid, *cand_text[pid]) for pid in cands)])
     cand_docs = np.arange(n_kept, c.n_docs)
     train = n_lib >= MIN_TRAIN
-    model = text_model(c, n_lib, len(neg_ids), _sample(cand_docs, BACKGROUND_SAMPLE),
-                       train=train)
-    scores = np.zeros(len(cands))
-    nearest: list[tuple[str, float]] = []
+    model = text_model(c, n_lib, len(neg_ids), _sample(cand_docs, BACKGROUND_SAMPLE), train=train)
+    scores, near_sim = np.zeros(len(cands)), np.zeros(len(cands))
+    nearest = np.zeros(len(cands), dtype=np.int64)
     everything = tfidf.transform(model.vocab, c, cand_docs)
     for start in range(0, len(cands), CHUNK):
         X = everything.row_slice(start, start + CHUNK)
-        sims = X.dense_columns(model.kept_columns) @ model.kept.T
+        sims = X.times(model.kept_columns, model.kept)
         sim_l, sim_n = sims[:, :n_lib], sims[:, n_lib:]
         best = sim_l.argmax(axis=1)
-        nearest.extend((lib_ids[int(b)], float(sim_l[i, b])) for i, b in enumerate(best))
+        part = slice(start, start + len(best))
+        nearest[part], near_sim[part] = best, sim_l[np.arange(len(best)), best]
         penalty = 0.5 * sim_n.max(axis=1) if sim_n.shape[1] else 0.0
         raw = X.matvec(model.theta) + model.bias if model.theta is not None else sim_l.max(axis=1)
-        scores[start:start + CHUNK] = raw - penalty
-    return scores, nearest, "tf-idf (linear SVM)" if train else "tf-idf (similarity)"
+        scores[part] = raw - penalty
+    return Scored(cands, scores, nearest, near_sim, "tf-idf (linear SVM)" if train else "tf-idf (similarity)")
 
 
 # -- what a member sees ----------------------------------------------------------------

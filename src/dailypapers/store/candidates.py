@@ -1,5 +1,5 @@
-"""Read-only queries for delivery: which papers are new in a window, and a member's library
-(what they upvoted and collected), the raw material of alerts and recommendations."""
+"""Read-only queries for delivery: which papers are new in a window, a member's library (what they
+upvoted and collected), and the few columns of papers that alerts and recommendations read."""
 
 from __future__ import annotations
 
@@ -8,10 +8,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
 from sqlalchemy import func, select
 
 from .convert import as_date
-from .schema import collection_items, collections, daily_entries, paper_authors, paper_categories, papers, votes
+from .schema import (
+    collection_items,
+    collections,
+    daily_entries,
+    paper_authors,
+    paper_categories,
+    paper_vectors,
+    papers,
+    votes,
+)
 
 if TYPE_CHECKING:
     from .repo import Store
@@ -107,3 +117,33 @@ def tags(store: Store, ids: Sequence[str], chunk: int = 1000) -> dict[str, Tags]
                                     .order_by(paper_categories.c.paper_id, paper_categories.c.position)):
                 out[cat.paper_id].categories.append(cat.category)
     return out
+
+
+def vector_model(store: Store, preferred: str) -> str | None:
+    """`preferred` when some paper has a vector of it (one indexed read, not a count of every
+    vector), else the model with the most vectors; None without vectors."""
+    with store.engine.connect() as conn:
+        if conn.execute(select(paper_vectors.c.paper_id).where(paper_vectors.c.model == preferred).limit(1)).first():
+            return preferred
+        counts = conn.execute(select(paper_vectors.c.model, func.count()).group_by(paper_vectors.c.model)
+                              .order_by(func.count().desc(), paper_vectors.c.model).limit(1)).first()
+    return counts.model if counts else None
+
+
+def stored_vectors(store: Store, model_id: str, ids: Sequence[str], chunk: int = 1000) -> tuple[list[str], np.ndarray]:
+    """(the ids of `ids` with a vector of `model_id`, in that order; their vectors as float32 rows):
+    only the vector column, not the key phrases or hashes a full read converts."""
+    wanted = list(dict.fromkeys(ids))
+    blobs: dict[str, tuple[int, bytes]] = {}
+    with store.engine.connect() as conn:
+        for start in range(0, len(wanted), chunk):
+            part = wanted[start:start + chunk]
+            query = (select(paper_vectors.c.paper_id, paper_vectors.c.dim, paper_vectors.c.vector)
+                     .where(paper_vectors.c.model == model_id, paper_vectors.c.paper_id.in_(part)))
+            blobs.update((row.paper_id, (row.dim, bytes(row.vector))) for row in conn.execute(query))
+    found = [pid for pid in wanted if pid in blobs]
+    dim = blobs[found[0]][0] if found else 0
+    # a model has one dimension: a row of another size (damaged) is left out
+    found = [pid for pid in found if blobs[pid][0] == dim and len(blobs[pid][1]) == 4 * dim]
+    matrix = np.frombuffer(b"".join(blobs[pid][1] for pid in found), dtype="<f4").astype(np.float32)
+    return found, matrix.reshape(len(found), dim)

@@ -24,6 +24,13 @@ def _get(r: dict, *path: str) -> float | None:
     return cur if isinstance(cur, int | float) else None
 
 
+def _wall(r: dict, step: str) -> float | None:
+    """A step's wall seconds less the time it was paused (SIGSTOP) while another size's latencies
+    were measured: `paused_seconds`, added to results.json from the pause log."""
+    seconds = _get(r, step, "seconds")
+    return None if seconds is None else seconds - (_get(r, step, "paused_seconds") or 0.0)
+
+
 def _worker(r: dict, field: str) -> float | None:
     """The largest web worker's peak (cache on: what a node serving readers holds)."""
     mode = (r.get("pages") or {}).get("modes", {}).get("cache on") or {}
@@ -50,11 +57,12 @@ PAGE_KINDS = ("hello-world", "daily", "week", "month", "paper", "home", "API", "
 def rows() -> list[Row]:
     out: list[Row] = [
         ("papers stored (snapshot + HF daily papers)", lambda r: _get(r, "hf", "counts", "papers"), ",.0f", False),
-        ("import wall s (`import snapshot --no-index`)", lambda r: _get(r, "import", "seconds"), ",.0f", False),
+        ("import wall s (`import snapshot --no-index`)", lambda r: _wall(r, "import"), ",.0f", False),
         ("import CPU s (importer + parser processes)", lambda r: _get(r, "import", "cpu_seconds"), ",.0f", False),
-        ("keyword index build wall s (`index rebuild`)", lambda r: _get(r, "index", "seconds"), ",.0f", False),
+        ("keyword index build wall s (`index rebuild`)", lambda r: _wall(r, "index"), ",.0f", False),
         ("keyword index build CPU s", lambda r: _get(r, "index", "cpu_seconds"), ",.0f", False),
-        ("vector index build wall s (synthetic vectors, HNSW)", lambda r: _get(r, "vectors", "seconds"), ",.0f", False),
+        ("vector index build wall s (synthetic vectors, HNSW)", lambda r: _wall(r, "vectors"), ",.0f", False),
+        ("vector index build CPU s", lambda r: _get(r, "vectors", "cpu_seconds"), ",.0f", False),
         ("disk: database MiB", lambda r: _get(r, "hf", "db_mib"), ",.0f", False),
         ("disk: keyword index MiB (live generation)", lambda r: _get(r, "index", "index_mib"), ",.0f", False),
         ("disk: vector index MiB", lambda r: _get(r, "vectors", "index_mib"), ",.0f", False),
@@ -64,10 +72,10 @@ def rows() -> list[Row]:
     ]
     for mode in ("cache off", "cache on"):
         for kind in PAGE_KINDS:
-            for stat in ("rps", "p50", "p99"):
-                unit = "req/s" if stat == "rps" else f"{stat} ms"
-                out.append((f"page {kind}, 50 clients, {mode}: {unit}", _page(mode, kind, stat),
-                            ",.0f" if stat == "rps" else ",.1f", stat != "rps" and kind != "hello-world"))
+            for stat in ("p50", "p99"):
+                out.append((f"page {kind}, 50 clients, {mode}: {stat} ms", _page(mode, kind, stat), ",.0f",
+                            kind != "hello-world"))
+            out.append((f"page {kind}, 50 clients, {mode}: req/s", _page(mode, kind, "rps"), ",.0f", False))
     for mode in ("keyword", "semantic", "hybrid"):
         for stat in ("p50", "p99"):
             out.append((f"search {mode} {stat} ms (`/api/papers/search`, one at a time)",
@@ -76,7 +84,7 @@ def rows() -> list[Row]:
 
 
 def exponent(small: float | None, big: float | None, n_small: float, n_big: float) -> float | None:
-    if not small or not big or small <= 0 or big <= 0:
+    if not small or not big or small <= 0 or big <= 0 or n_big == n_small:
         return None
     return math.log(big / small) / math.log(n_big / n_small)
 
@@ -87,7 +95,7 @@ def render(results: list[dict], notes: str = "") -> str:
     papers = [_get(r, "hf", "counts", "papers") or s for r, s in zip(results, sizes, strict=True)]
     head = ["what", *(f"{s:,.0f} lines" for s in sizes)]
     pairs = list(zip(range(len(results) - 1), range(1, len(results)), strict=False))
-    head += [f"× {sizes[b] / sizes[a]:.0f}x corpus ({_short(sizes[a])}→{_short(sizes[b])}): ratio (k)"
+    head += [f"{_short(sizes[a])}→{_short(sizes[b])} ({papers[b] / papers[a]:.1f}x papers): ratio (k)"
              for a, b in pairs]
     lines = ["## Cost curves: 75k, 300k and 2.7M papers (issue 16, goal 4)", "",
              "One SQLite install per size, built and measured by `bench/bench_scale.py run --backend sqlite "

@@ -1,6 +1,6 @@
 """For you: recommendations with and without stored vectors, side by side with arxiv-sanity-lite.
 
-    python bench/bench_recommend.py [--write] [--no-vectors] [--before] [--seeds 1]
+    python bench/bench_recommend.py [--write] [--no-vectors] [--before] [--previous COMMIT] [--seeds 1]
 
 The task (issue 13, item 7), on the real 75k cs listings (../shared/data/arxiv_cs_listings.jsonl.gz):
 the ten most common primary categories; for each, a member whose library is 20 random papers of
@@ -8,7 +8,10 @@ that category (upvoted); 5,000 random other papers are the candidates, and a can
 relevant when its primary category is the library's. Reported: precision@25 and average
 precision (over every relevant candidate) per path, averaged over the ten members, the time of
 one `recommend.rank` call for 5,000 candidates (store reads included, SQLite) and its peak
-traced memory (tracemalloc, numpy included; a separate run, as tracing slows Python).
+traced memory (tracemalloc, numpy included; a separate run, as tracing slows Python). Each member
+is ranked twice: "cold", with the per-paper word cache (delivery/wordcounts.py) emptied first, as
+for the first member of a digest run, and "warm", as for every later member of it or a second
+view of /for-you; the two rankings must be identical.
 
 Paths: `rank` with stored MiniLM vectors (the int8 ONNX encoder embeds the 5,200 papers once;
 cached under var/bench/), `rank` without vectors (sparse tf-idf + linear SVM), and the
@@ -18,7 +21,8 @@ LinearSVC(class_weight="balanced", C=0.1) on every paper, the library positive).
 dependency here, so the SVM is the same objective (L2-regularised squared hinge, balanced) solved
 by `tfidf.train_linear`; with sklearn importable it is used instead and the table says so.
 `--before` also runs the tf-idf path of commit bc86824 (nearest library paper over a dense
-matrix), slow and about 1.6 GiB per call.
+matrix), slow and about 1.6 GiB per call; `--previous COMMIT` runs recommend.py and tfidf.py of
+an earlier commit on both paths, for a before/after in one run.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import argparse
 import gzip
 import json
 import math
+import os
 import re
 import subprocess
 import sys
@@ -41,6 +46,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+
+from report import write_section  # noqa: E402
 
 from dailypapers.delivery import recommend, tfidf  # noqa: E402
 from dailypapers.models import Author, Paper, Record  # noqa: E402
@@ -184,37 +191,70 @@ def peer_rank(X: tfidf.Sparse, positive: np.ndarray, cand_rows: np.ndarray, *,
 # -- runs -------------------------------------------------------------------------------------
 
 
-def before_module() -> types.ModuleType:
-    source = subprocess.run(["git", "show", f"{BEFORE_COMMIT}:src/dailypapers/delivery/recommend.py"], cwd=ROOT,
+def old_module(commit: str, name: str, replace: dict[str, str] | None = None) -> types.ModuleType:
+    """src/dailypapers/delivery/<name>.py as of `commit`, loaded as its own module."""
+    source = subprocess.run(["git", "show", f"{commit}:src/dailypapers/delivery/{name}.py"], cwd=ROOT,
                             check=True, capture_output=True, text=True).stdout
-    module = types.ModuleType("recommend_before")
+    for old, new in (replace or {}).items():
+        source = source.replace(old, new)
+    module = types.ModuleType(f"{name}_{commit}")
     sys.modules[module.__name__] = module  # dataclasses look their module up
-    exec(compile(source, "recommend_before.py", "exec"), module.__dict__)  # noqa: S102 - our own history
+    exec(compile(source, f"{module.__name__}.py", "exec"), module.__dict__)  # noqa: S102 - our own history
     return module
 
 
-def run_path(label: str, rank, store: Store, users: dict[str, int], cand_ids: list[str],
+def before_module(commit: str = BEFORE_COMMIT) -> types.ModuleType:
+    """recommend.py of `commit` with the tfidf.py of that commit (where it had one)."""
+    listed = subprocess.run(["git", "ls-tree", "--name-only", commit, "src/dailypapers/delivery/"], cwd=ROOT,
+                            check=True, capture_output=True, text=True).stdout.split()
+    if "src/dailypapers/delivery/tfidf.py" not in listed:
+        return old_module(commit, "recommend")
+    old_tfidf = old_module(commit, "tfidf")
+    return old_module(commit, "recommend", {"from dailypapers.delivery import tfidf\n": "",
+                                            "import numpy as np\n": f"import numpy as np\n"
+                                            f"import {old_tfidf.__name__} as tfidf\n"})
+
+
+def timed(rank, *args, **kwargs) -> tuple[object, float, float]:
+    """(result, wall seconds, CPU seconds of the process)."""
+    started, cpu_started = time.perf_counter(), time.process_time()
+    result = rank(*args, **kwargs)
+    return result, time.perf_counter() - started, time.process_time() - cpu_started
+
+
+def run_path(label: str, module: types.ModuleType, store: Store, users: dict[str, int], cand_ids: list[str],
              relevant: dict[str, set[str]]) -> dict:
-    p25, ap, secs, cpu, method = [], [], [], [], ""
+    """Each member ranked cold (word cache emptied) and, where the module has the cache, warm."""
+    cache = getattr(module, "WORDS", None)
+    p25, ap, cold, warm, method = [], [], [], [], ""
     for cat, uid in users.items():
-        started, cpu_started = time.perf_counter(), time.process_time()
-        r = rank(store, uid, cand_ids, limit=len(cand_ids))
-        secs.append(time.perf_counter() - started)
-        cpu.append(time.process_time() - cpu_started)
+        if cache is not None:
+            cache.clear()
+        r, wall, cpu = timed(module.rank, store, uid, cand_ids, limit=len(cand_ids))
+        cold.append((wall, cpu))
+        if cache is not None:
+            again, wall, cpu = timed(module.rank, store, uid, cand_ids, limit=len(cand_ids))
+            warm.append((wall, cpu))
+            assert [(i.paper_id, i.score) for i in again.items] == [(i.paper_id, i.score) for i in r.items]
         assert all(item.reasons for item in r.items)
         a, b = metrics(r.ids, relevant[cat])
         p25.append(a)
         ap.append(b)
         method = r.method
-    uid = next(iter(users.values()))
+    if cache is not None:
+        cache.clear()
     tracemalloc.start()
-    rank(store, uid, cand_ids, limit=len(cand_ids))
-    peak = tracemalloc.get_traced_memory()[1]
+    module.rank(store, next(iter(users.values())), cand_ids, limit=len(cand_ids))
+    retained, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return {"path": label, "method": method, "p25": float(np.mean(p25)), "ap": float(np.mean(ap)),
-            "p50_s": float(np.median(secs)), "max_s": float(max(secs)), "cpu_p50_s": float(np.median(cpu)),
-            "peak_mib": peak / 2**20,
-            "per_category_p25": dict(zip(users, p25, strict=True))}
+    out = {"path": label, "method": method, "p25": float(np.mean(p25)), "ap": float(np.mean(ap)),
+           "p50_s": float(np.median([w for w, _ in cold])), "max_s": max(w for w, _ in cold),
+           "cpu_p50_s": float(np.median([c for _, c in cold])), "peak_mib": peak / 2**20,
+           "per_category_p25": dict(zip(users, p25, strict=True))}
+    if warm:
+        out |= {"warm_p50_s": float(np.median([w for w, _ in warm])),
+                "warm_cpu_p50_s": float(np.median([c for _, c in warm])), "retained_mib": retained / 2**20}
+    return out
 
 
 def run_peer(papers: list[Paper], n_cands: int, libraries: dict[str, list[str]], relevant: dict[str, set[str]],
@@ -241,7 +281,7 @@ def run_peer(papers: list[Paper], n_cands: int, libraries: dict[str, list[str]],
             "per_category_p25": dict(zip(libraries, p25, strict=True))}
 
 
-def run(seed: int, with_vectors: bool, before: bool) -> dict:
+def run(seed: int, with_vectors: bool, before: bool, previous: str | None) -> dict:
     rows = load_listings()
     cats, cand_rows, libraries = task(rows, seed)
     by_id = {r["id"]: r for r in rows}
@@ -249,14 +289,12 @@ def run(seed: int, with_vectors: bool, before: bool) -> dict:
     lib_papers = [paper(by_id[i]) for ids in libraries.values() for i in ids]
     cand_ids = [p.arxiv_id for p in cand_papers]
     relevant = {cat: {p.arxiv_id for p in cand_papers if p.primary_category == cat} for cat in cats}
-    results: dict = {"seed": seed, "categories": cats,
+    results: dict = {"seed": seed, "categories": cats, "load_before": os.getloadavg()[0],
                      "relevant": {c: len(v) for c, v in relevant.items()}, "paths": []}
+    old = before_module(previous) if previous else None
     with tempfile.TemporaryDirectory() as tmp:
         store, users = build_store(Path(tmp) / "bench.db", [*cand_papers, *lib_papers], libraries)
         task_args = (store, users, cand_ids, relevant)
-        results["paths"].append(run_path("dailypapers, no vectors", recommend.rank, *task_args))
-        if before:
-            results["paths"].append(run_path(f"no vectors, before ({BEFORE_COMMIT})", before_module().rank, *task_args))
         if with_vectors:
             everything = [*cand_papers, *lib_papers]
             vecs = vectors(everything)
@@ -264,70 +302,80 @@ def run(seed: int, with_vectors: bool, before: bool) -> dict:
 
             save_vectors(store, MODEL_ID, [(p.arxiv_id, content_hash(embed_text(p.title, p.abstract)), v)
                                            for p, v in zip(everything, vecs, strict=True)])
-            results["paths"].insert(0, run_path("dailypapers, stored MiniLM vectors", recommend.rank, *task_args))
+            if old:
+                results["paths"].append(run_path(f"stored MiniLM vectors, before ({previous})", old, *task_args))
+            results["paths"].append(run_path("dailypapers, stored MiniLM vectors", recommend, *task_args))
             delete_vectors(store, MODEL_ID)
+        if old:
+            results["paths"].append(run_path(f"no vectors, before ({previous})", old, *task_args))
+        results["paths"].append(run_path("dailypapers, no vectors", recommend, *task_args))
+        if before:
+            results["paths"].append(run_path(f"no vectors, before ({BEFORE_COMMIT})", before_module(), *task_args))
         store.close()
     results["paths"].append(run_peer([*cand_papers, *lib_papers], len(cand_papers), libraries, relevant, cand_ids))
+    results["load_after"] = os.getloadavg()[0]
     return results
 
 
-def render(results: list[dict], command: str) -> str:
+def _mean(rows: list[dict], key: str, fmt: str) -> str:
+    return fmt.format(np.mean([r[key] for r in rows])) if key in rows[0] else "—"
+
+
+def render(results: list[dict]) -> str:
     first = results[0]
+    loads = [r[k] for r in results for k in ("load_before", "load_after")]
     lines = ["## For you: recommendations with and without vectors", "",
-             f"`{command}` (bench/bench_recommend.py). Machine: 2 CPU cores, 24 GiB, shared with other work "
-             "while measured, so times are indicative. The task of issue 13 item 7 on the real 75k cs "
-             f"listings: for each of the ten most common primary categories ({', '.join(first['categories'])}), "
-             f"a member whose library is {LIB_SIZE} random papers of it (upvoted); {N_CANDIDATES:,} random "
-             "other papers are the candidates; relevant = same primary category. Precision@25 and average "
-             "precision are means over the ten members"
-             + (f" and {len(results)} seeds" if len(results) > 1 else "") + "; time is one `recommend.rank` "
-             "call over the 5,000 candidates (SQLite reads included, median over the members; wall clock, and "
-             "the process's CPU time, a steadier figure on a shared machine); peak is "
-             "tracemalloc's peak during one call (numpy arrays included).", "",
-             "| path | method | precision@25 | average precision | rank time p50 (max) | CPU time p50 "
-             "| peak traced memory |",
+             "Machine: 2 CPU cores shared with other work while measured (1-minute load average "
+             f"{min(loads):.1f} to {max(loads):.1f} during the run), so wall times are inflated; the process's CPU "
+             "time is the steadier figure, and the rows of one run compare with each other. The task of issue 13 "
+             "item 7 on the real 75k cs listings: for each of the ten most common primary categories "
+             f"({', '.join(first['categories'])}), a member whose library is {LIB_SIZE} random papers of it "
+             f"(upvoted); {N_CANDIDATES:,} random other papers are the candidates; relevant = same primary "
+             "category. Precision@25 and average precision are means over the ten members"
+             + (f" and {len(results)} seeds" if len(results) > 1 else "") + ". Time: one `recommend.rank` call "
+             "over the 5,000 candidates (SQLite reads included), median over the members: *cold* with the "
+             "per-paper word cache emptied first (the first member of a digest run), *warm* a second call (every "
+             "later member, or /for-you again; the same ranking, checked). Peak: tracemalloc's peak during one "
+             "cold call (numpy arrays included).", "",
+             "| path | method | precision@25 | average precision | CPU time p50, cold (warm) "
+             "| wall time p50, cold (warm) | peak traced memory |",
              "|---|---|---|---|---|---|---|"]
     for i, path in enumerate(first["paths"]):
         rows = [r["paths"][i] for r in results]
-        name = path["path"]
-        peak = f"{np.mean([r['peak_mib'] for r in rows]):.0f} MiB" if "peak_mib" in path else "—"
-        cpu = f"{np.mean([r['cpu_p50_s'] for r in rows]):.2f} s" if "cpu_p50_s" in path else "—"
-        lines.append(f"| {name} | {path['method']} | {np.mean([r['p25'] for r in rows]):.3f} | "
-                     f"{np.mean([r['ap'] for r in rows]):.3f} | {np.mean([r['p50_s'] for r in rows]):.2f} s "
-                     f"({max(r['max_s'] for r in rows):.2f} s) | {cpu} | {peak} |")
+        cpu = _mean(rows, "cpu_p50_s", "{:.2f} s")
+        wall = _mean(rows, "p50_s", "{:.2f} s")
+        if "warm_cpu_p50_s" in path:
+            cpu += _mean(rows, "warm_cpu_p50_s", " ({:.2f} s)")
+            wall += _mean(rows, "warm_p50_s", " ({:.2f} s)")
+        peak = _mean(rows, "peak_mib", "{:.0f} MiB")
+        lines.append(f"| {path['path']} | {path['method']} | {np.mean([r['p25'] for r in rows]):.3f} | "
+                     f"{np.mean([r['ap'] for r in rows]):.3f} | {cpu} | {wall} | {peak} |")
     peer = next((p for p in first["paths"] if "features_s" in p), None)
     if peer:
-        lines += ["", "The reference's time is training and scoring only: its tf-idf features are computed once for "
-                  f"the whole corpus, as its compute.py does (here {peer['features_s']:.0f} s for the 5,200 papers, "
-                  "not counted). dailypapers builds its features per call from titles and abstracts read from the "
-                  "store, which is included."]
-    lines += ["", "How: without vectors, a linear SVM (squared hinge, classes balanced, LinearSVC's objective, 60 "
-              "accelerated gradient steps) on sparse tf-idf rows (numpy CSR) of the library, the \u201cnot "
-              "interested\u201d marks and at most 2,000 of the candidates, vocabulary capped at 20,000 words fitted on "
-              "those; the candidates are sparse rows only, scored in chunks of 1,000. Memory: the non-zeros, plus a "
-              "dense block of (library + marks) \u00d7 their words for the \u201csimilar to\u201d reasons; the "
-              "before path built a dense (library + candidates) \u00d7 vocabulary matrix. With vectors, the logistic "
-              "regression trains on the library and at most 2,000 candidates (80 steps). Both read only what they "
-              "need from the store: vectors, or titles and abstracts. The step counts were chosen on seed 0 of this "
-              "task, so `--seeds 2` is the fairer check. The issue's figures (0.228 / 0.120 / 0.236) came from a "
-              "task whose categories and relevance are not recorded; compare the rows of this table with each other."]
+        lines += ["", "The reference's time (wall, in the wall column) is training and scoring only: its tf-idf "
+                  "features are computed once for the whole corpus, as its compute.py does (here "
+                  f"{peer['features_s']:.0f} s for the 5,200 papers, not counted). dailypapers builds its features per "
+                  "call from titles and abstracts read from the store, which is included."]
+    kept = next((p["retained_mib"] for p in first["paths"] if "retained_mib" in p), None)
+    lines += ["", "How: without vectors, a linear SVM (squared hinge, classes balanced, LinearSVC's objective, "
+              f"{recommend.TEXT_ITERS} accelerated gradient steps) on sparse tf-idf rows (numpy CSR) of the library, "
+              "the \u201cnot interested\u201d marks and at most 2,000 of the candidates, vocabulary capped at 20,000 "
+              "words fitted on those; the candidates are sparse rows only, scored in chunks of 1,000, and their "
+              "similarity to the library paper named in the reason is summed over their non-zeros. Words come from "
+              "splitting the lower-cased text translated to bytes (the words of the regex the tf-idf used before, "
+              "a third of the time) and are cached per paper, checked against its text"
+              + (f" (the cache held {kept:.0f} MiB after one cold call)" if kept is not None else "")
+              + ". With vectors, the logistic regression trains on the library and at most 2,000 candidates "
+              f"({recommend.VECTOR_ITERS} steps). Dense products run in numpy's own loops (tfidf.dot): OpenBLAS's "
+              "threads spin on a loaded machine and took most of the CPU time before. Both paths read only what "
+              "they need from the store: vectors, or titles and abstracts. The step counts were chosen on seed 0 "
+              "of this task, so `--seeds 2` is the fairer check. The issue's figures (0.228 / 0.120 / 0.236) came "
+              "from a task whose categories and relevance are not recorded; compare the rows of this table with "
+              "each other."]
     lines += ["", "Precision@25 per category (first seed): " + "; ".join(
         cat + " " + " / ".join(f"{p['per_category_p25'][cat]:.2f}" for p in first["paths"])
         for cat in first["categories"]) + " (paths in the table's order).", ""]
     return "\n".join(lines)
-
-
-def write_section(text: str) -> None:
-    path = ROOT / "BENCHMARKS.md"
-    doc = path.read_text()
-    title = "## For you: recommendations with and without vectors"
-    if title in doc:
-        start = doc.index(title)
-        nxt = doc.find("\n## ", start + len(title))
-        doc = doc[:start] + text.rstrip() + "\n" + (doc[nxt:] if nxt != -1 else "")
-    else:
-        doc = doc.rstrip() + "\n\n" + text
-    path.write_text(doc)
 
 
 def main() -> None:
@@ -335,15 +383,15 @@ def main() -> None:
     ap.add_argument("--write", action="store_true", help="write the table into BENCHMARKS.md")
     ap.add_argument("--no-vectors", action="store_true", help="skip the stored-vector path (no embedding)")
     ap.add_argument("--before", action="store_true", help=f"also run the tf-idf path of {BEFORE_COMMIT}")
+    ap.add_argument("--previous", metavar="COMMIT", help="also run both paths as of an earlier commit")
     ap.add_argument("--seeds", type=int, default=1)
     args = ap.parse_args()
-    results = [run(seed, not args.no_vectors, args.before) for seed in range(args.seeds)]
+    results = [run(seed, not args.no_vectors, args.before, args.previous) for seed in range(args.seeds)]
     print(json.dumps(results, indent=1))
-    command = "python bench/bench_recommend.py " + " ".join(sys.argv[1:])
-    text = render(results, command.strip())
+    text = render(results)
     print(text)
     if args.write:
-        write_section(text)
+        write_section("recommend", text, ("python bench/bench_recommend.py " + " ".join(sys.argv[1:])).strip())
 
 
 if __name__ == "__main__":

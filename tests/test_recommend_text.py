@@ -9,6 +9,7 @@ import datetime as dt
 import gzip
 import itertools
 import re
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -18,7 +19,8 @@ from dailypapers.community import accounts
 from dailypapers.delivery import recommend, tfidf, wordcounts
 from dailypapers.sources import listings
 from dailypapers.store import Store
-from dailypapers.store.candidates import tags, texts
+from dailypapers.store.candidates import stored_vectors, tags, texts, vector_model
+from dailypapers.store.vectors import save_vectors
 
 UTC = dt.timezone.utc
 T = dt.datetime(2026, 7, 2, tzinfo=UTC)
@@ -147,6 +149,11 @@ def test_sparse_operations_match_dense_ones():
     assert np.allclose(m.dense_columns(some), dense[:, some], atol=1e-6)
     part = m.row_slice(3, 6)
     assert part.shape == (3, 11) and np.allclose(part.matvec(w), dense[3:6] @ w, atol=1e-5)
+    other = rng.normal(size=(4, 3)).astype(np.float32)  # 4 rows over the columns `some`, zero elsewhere
+    full = np.zeros((4, 11))
+    full[:, some] = other
+    for block in (1, 5, 1 << 21):  # in pieces smaller than a row's non-zeros, and at once
+        assert np.allclose(m.times(some, other, block=block), dense @ full.T, atol=1e-5)
 
 
 @pytest.mark.parametrize("loss", ["logistic", "squared_hinge"])
@@ -179,3 +186,102 @@ def test_the_store_reads_only_what_ranking_needs(store, papers):
     t = tags(store, ids)
     assert t["9999.99999"].authors == [] and t[papers[1].arxiv_id].categories == papers[1].categories
     assert [name for name, _ in t[papers[0].arxiv_id].authors] == [a.name for a in papers[0].authors]
+
+
+def regex_words(title: str, abstract: str) -> Counter:
+    """What the tf-idf counted before it split instead: the regex's words, title twice, no stop words."""
+    found = re.findall(r"[a-z][a-z0-9\-]{2,}", f"{title} {title} {abstract}".lower())
+    return Counter(w for w in found if w not in wordcounts.STOP)
+
+
+def bags(c: wordcounts.Counts) -> list[Counter]:
+    out = [Counter() for _ in range(c.n_docs)]
+    for row, code, n in zip(c.rows.tolist(), c.codes.tolist(), c.counts.tolist(), strict=True):
+        out[row][c.words[code]] = n
+    return out
+
+
+TRICKY = [("Ünïcode — 3D-models, x2 İstanbul K-means", "a-b 12abc -xyz --- x-ray 1e-3 we the"),
+          ("", ""), ("The", "of and the"), ("GPT-4o: 2x faster", "co-training; (re)ranking/retrieval… naïve"),
+          ("tab\there", "line\nbreak, ÀÉÎ ǅ ß ﬁne"), ("under_score", "CamelCase HTTP2 a1b2c3 99-luftballons")]
+
+
+def test_the_words_are_the_regexs_words_found_by_splitting(papers):
+    docs = TRICKY + [(p.title, p.abstract) for p in papers[:300]]
+    c = wordcounts.count(docs)
+    assert bags(c) == [regex_words(t, a) for t, a in docs]
+    assert bags(c)[0] == Counter({"code": 2, "d-models": 2, "stanbul": 2, "k-means": 2, "a-b": 1, "abc": 1,
+                                  "xyz": 1, "x-ray": 1, "e-3": 1})
+    for row in range(c.n_docs):  # each paper's words in alphabetical order, whatever their codes
+        words = [c.words[code] for code in c.codes[c.rows == row]]
+        assert words == sorted(words)
+
+
+def test_the_cache_tokenises_each_paper_once_and_notices_a_changed_text(papers):
+    cache = wordcounts.Cache(max_papers=250)
+    items = [(p.arxiv_id, p.title, p.abstract) for p in papers[:200]]
+    first = bags(cache.counts(items))
+    assert (cache.hits, cache.misses) == (0, 200)
+    again = bags(cache.counts(items[::-1]))
+    assert (cache.hits, cache.misses) == (200, 200) and again == first[::-1]
+    changed = [items[0][:2] + ("an abstract about protein folding",), *items[1:]]
+    assert bags(cache.counts(changed))[0] == regex_words(items[0][1], "an abstract about protein folding")
+    assert (cache.hits, cache.misses) == (399, 201)
+    more = [(p.arxiv_id, p.title, p.abstract) for p in papers[200:300]]
+    assert bags(cache.counts(more)) == [regex_words(t, a) for _, t, a in more]
+    assert cache.misses == 301
+    cache.counts([changed[0], items[199]])  # used last: still there
+    assert cache.misses == 301
+    cache.counts(items[1:2])  # among the least recently used 50 of 300: dropped (250 kept), tokenised again
+    assert cache.misses == 302
+
+
+def test_a_full_lexicon_starts_afresh_and_counts_stay_right(papers):
+    cache = wordcounts.Cache(max_words=500)
+    for start in range(0, 60, 20):
+        items = [(p.arxiv_id, p.title, p.abstract) for p in papers[start:start + 20]]
+        assert bags(cache.counts(items)) == [regex_words(t, a) for _, t, a in items]
+    assert cache.misses == 60
+
+
+def test_the_ranking_does_not_depend_on_what_the_cache_saw_before(store, papers):
+    uid = member(store, "det", of(papers, "cs.CL")[:6])
+    candidates = [p.arxiv_id for p in papers[:900]]
+    recommend.WORDS.clear()
+    cold = recommend.rank(store, uid, candidates, limit=200)
+    recommend.WORDS.clear()
+    recommend.WORDS.counts([(p.arxiv_id, p.title, p.abstract) for p in papers[::-1]])  # other codes, other order
+    warm = recommend.rank(store, uid, candidates, limit=200)
+    assert cold.method == warm.method == "tf-idf (linear SVM)"
+    assert [(r.paper_id, r.score, r.nearest, r.reasons) for r in warm.items] == \
+        [(r.paper_id, r.score, r.nearest, r.reasons) for r in cold.items]
+
+
+def test_the_vocabulary_does_not_depend_on_the_words_codes(papers):
+    docs = [(p.arxiv_id, p.title, p.abstract) for p in papers[:300]]
+    fresh = wordcounts.Cache().counts(docs)
+    seen = wordcounts.Cache()
+    seen.counts([(p.arxiv_id, p.title, p.abstract) for p in papers[300:]])  # the words of other papers coded first
+    again = seen.counts(docs)
+    assert [fresh.words[c] for c in fresh.codes[:50]] == [again.words[c] for c in again.codes[:50]]
+    rank = np.argsort(np.argsort(again.words[:again.n_codes]))  # a code's place among the words in alphabetical order
+    assert not np.all(np.diff(rank) > 0)  # codes are not in alphabetical order: first seen, batch by batch
+    for cap in (150, 1000, tfidf.MAX_FEATURES):  # the cap falls among words of equal frequency: ties by word
+        a, b = tfidf.fit(fresh, np.arange(300), max_features=cap), tfidf.fit(again, np.arange(300), max_features=cap)
+        assert a.words == b.words == sorted(a.words) and np.array_equal(a.idf, b.idf)
+
+
+def test_vectors_are_read_without_the_rest_of_their_row(store, papers):
+    from dailypapers.search.encoder.embeddings import MODEL_ID
+
+    ids = [p.arxiv_id for p in papers[:4]]
+    vecs = np.arange(4 * 3, dtype=np.float32).reshape(4, 3)
+    assert vector_model(store, MODEL_ID) is None
+    save_vectors(store, "other-model", [(pid, "h", v) for pid, v in zip(ids[:3], vecs, strict=False)])
+    assert vector_model(store, MODEL_ID) == "other-model"  # none of the preferred: the one with most vectors
+    save_vectors(store, MODEL_ID, [(ids[3], "h", vecs[3])])
+    assert vector_model(store, MODEL_ID) == MODEL_ID
+    found, matrix = stored_vectors(store, "other-model", [ids[2], "9999.99999", ids[0], ids[3]])
+    assert found == [ids[2], ids[0]] and matrix.dtype == np.float32
+    assert np.array_equal(matrix, vecs[[2, 0]])
+    assert stored_vectors(store, "no-such-model", ids)[1].shape == (0, 0)

@@ -49,7 +49,7 @@ class Sparse:
 
     def matvec(self, w: np.ndarray) -> np.ndarray:
         """self @ w."""
-        products = self.data * w[self.indices]
+        products = self.data * np.take(w, self.indices)  # take: no int32 -> int64 copy of the indices
         if not len(products):
             return np.zeros(self.shape[0])
         starts = np.minimum(self.indptr[:-1], len(products) - 1)
@@ -59,7 +59,7 @@ class Sparse:
 
     def rmatvec(self, g: np.ndarray) -> np.ndarray:
         """self.T @ g."""
-        return np.bincount(self.indices, weights=self.data * g[self.rows], minlength=self.n_cols)
+        return np.bincount(self.indices, weights=self.data * np.take(g, self.rows), minlength=self.n_cols)
 
     def dense_columns(self, columns: np.ndarray) -> np.ndarray:
         """The rows restricted to `columns` (sorted), dense: rows × len(columns), never rows ×

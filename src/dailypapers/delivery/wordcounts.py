@@ -132,6 +132,7 @@ class Cache:
             for i, (codes, counts) in zip(missing, fresh, strict=True):
                 found[i] = entry = codes.astype(np.int32), counts.astype(np.int32)
                 self._papers[papers[i][0]] = (keys[i], *entry)
+                self._papers.move_to_end(papers[i][0])
             while len(self._papers) > self.max_papers:
                 self._papers.popitem(last=False)
             self.hits, self.misses = self.hits + len(papers) - len(missing), self.misses + len(missing)

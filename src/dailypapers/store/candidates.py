@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from .convert import as_date
 from .schema import (
@@ -79,6 +79,9 @@ def library(store: Store, user_id: int) -> Library:
     return Library(upvoted, collected)
 
 
+_TEXTS = select(papers.c.id, papers.c.title, papers.c.abstract).where(papers.c.id.in_(bindparam("ids", expanding=True)))
+
+
 def texts(store: Store, ids: Sequence[str], chunk: int = 1000) -> dict[str, tuple[str, str]]:
     """paper id -> (title, abstract) of those of `ids` that are stored: only the two columns
     recommendations read, not whole paper records."""
@@ -86,10 +89,8 @@ def texts(store: Store, ids: Sequence[str], chunk: int = 1000) -> dict[str, tupl
     wanted = list(dict.fromkeys(ids))
     with store.engine.connect() as conn:
         for start in range(0, len(wanted), chunk):
-            query = (select(papers.c.id, papers.c.title, papers.c.abstract)
-                     .where(papers.c.id.in_(wanted[start:start + chunk])))
-            for row in conn.execute(query):
-                out[row.id] = (row.title or "", row.abstract or "")
+            for pid, title, abstract in conn.execute(_TEXTS, {"ids": wanted[start:start + chunk]}).all():
+                out[pid] = (title or "", abstract or "")
     return out
 
 

@@ -17,7 +17,7 @@ from test_search_ranking import QUERIES, followed
 from dailypapers.ids import order_rank
 from dailypapers.models import Author, Paper
 from dailypapers.search import bm25
-from dailypapers.search.keyword import BOOSTS, KeywordIndex, _build_query, _count, _pool, analyse
+from dailypapers.search.keyword import BOOSTS, Hit, KeywordIndex, _build_query, _count, _Highlighter, _pool, analyse
 from dailypapers.search.query import ParsedQuery, parse_query
 
 TIE_BREAKER = 0.1
@@ -133,3 +133,51 @@ def test_repeated_words_and_phrases_count_as_the_reference_counts_them(tmp_path)
         q = parse_query(text)
         found = index.candidates(q, 10)
         assert found.hits and [(h.arxiv_id, h.score) for h in found.hits] == reference.ranking(index, q, 10, False)
+
+
+@pytest.mark.parametrize("text", ["video generation", "benchmark", "graph", '"neural networks"',
+                                  "segmentation cat:cs.CV"])
+def test_match_ids_are_the_papers_with_every_word(index, text):
+    """Hybrid's literal tier reads the every-word matches as a set when no more than RANK_DEPTH
+    have them: the same papers the ranked list holds."""
+    q = parse_query(text)
+    total = index.count(q)
+    assert 0 < total <= 1000
+    ids = index.match_ids(q, total)
+    assert len(ids) == len(set(ids)) == total
+    assert set(ids) == {h.arxiv_id for h in index.candidates(q, 1000).hits}
+    assert len(set(index.match_ids(q, 5)) & set(ids)) == 5
+
+
+def test_highlights_from_stored_tokens_are_the_analysers(tmp_path, papers):
+    """The highlighter reads each field's words from the stored `terms` field and splits ASCII
+    text itself; on real abstracts and on edge cases (tokens of 39 to 41 characters, digits,
+    underscores, accents, other scripts) it marks exactly what analysing the text marks."""
+    edge = [Paper("2401.00011", "Graph_nets for 3D graphs: " + "g" * 39 + " " + "graph" + "h" * 35 + " ok",
+                  "Grâph réseaux, graph-based graph's GRAPHS 12graph graph12 " + "x" * 40 + " graph " + "y" * 41,
+                  [Author("Gráph Graphson")]),
+            Paper("2401.00012", "Графы and graph learning", "学习 graph 🙂 learning déjà-vu graphs", [Author("A B")])]
+    index = KeywordIndex(tmp_path / "edges")
+    index.rebuild([*papers[:300], *edge])
+    for text in ["graph learning", "graph", '"graph learning"', "video generation benchmark", "déjà vu",
+                 "author:Graphson"]:
+        q = parse_query(text)
+        hits = [Hit(p.arxiv_id, 0.0) for p in [*papers[:300], *edge]]
+        index.highlight(q, hits)
+        highlighter = _Highlighter(q)
+        for hit in hits:
+            assert (hit.matched_terms, hit.highlights) == highlighter(hit.fields), (text, hit.arxiv_id)
+        assert any(h.highlights for h in hits)
+
+
+def test_a_commit_made_elsewhere_is_seen_by_the_next_search(tmp_path, papers):
+    """The reader reloads only when meta.json changed: a commit through another KeywordIndex
+    (another process) is still seen by the next search, and a search without one reuses it."""
+    reader, writer = KeywordIndex(tmp_path / "shared"), KeywordIndex(tmp_path / "shared")
+    writer.add(papers[:50])
+    q = parse_query("zzqquniqueword")
+    assert reader.count(q) == 0
+    writer.add([Paper("2401.00099", "zzqquniqueword", "an abstract", [Author("A B")])])
+    assert reader.count(q) == 1 and reader.match_ids(q, 5) == ["2401.00099"]
+    writer.delete(["2401.00099"])
+    assert reader.count(q) == 0

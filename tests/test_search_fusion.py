@@ -12,6 +12,7 @@ archive with the demo's real stored vectors and the real encoder:
 from __future__ import annotations
 
 import os
+import random
 from pathlib import Path
 
 import pytest
@@ -22,9 +23,9 @@ from dailypapers.ingest import demo, importer
 from dailypapers.ingest.vectors import import_vectors
 from dailypapers.search import evaluate
 from dailypapers.search.encoder.embeddings import DIM, MODEL_ID, load_encoder
-from dailypapers.search.hybrid import PAGE
-from dailypapers.search.keyword import KeywordIndex
-from dailypapers.search.query import parse_query
+from dailypapers.search.hybrid import PAGE, KeywordCandidate, fuse, fused_list, fusion_weights
+from dailypapers.search.keyword import RANK_DEPTH, KeywordIndex, paper_matches
+from dailypapers.search.query import ParsedQuery, parse_query
 from dailypapers.search.service import SearchService
 from dailypapers.search.sync import rebuild_keyword_index, rebuild_vector_index
 from dailypapers.search.vector_index import VectorIndex
@@ -156,3 +157,57 @@ def test_hybrid_holds_its_own_on_a_public_collection(tmp_path):
     best = max(table["keyword"]["ndcg@10"], table["semantic"]["ndcg@10"])
     assert table["hybrid"]["ndcg@10"] >= best - 0.01, table
     assert table["hybrid"]["queries"] == 35 and not table["hybrid"].get("notice")
+
+
+def test_exact_cosines_are_the_ones_the_search_gives(site):
+    """A keyword candidate's cosine (VectorIndex.similarities) is the one the HNSW search gives
+    the same paper, whatever the size of the set it is looked up with."""
+    service, _, _ = site
+    vectors = service.vectors()
+    qvec = service.embed_query("speech recognition")
+    found = vectors.search(qvec, 300)
+    ids = [pid for pid, _ in found]
+    whole = vectors.similarities(qvec, ids)
+    assert whole == dict(found)
+    assert vectors.similarities(qvec, ids[::37]) == {pid: whole[pid] for pid in ids[::37]}
+    assert vectors.similarities(qvec, ["0000.00000", ids[5]]) == {ids[5]: whole[ids[5]]}
+
+
+@pytest.mark.parametrize("query", ["language models", "hallucination"])
+def test_the_literal_tier_is_the_best_thousand_with_every_word(site, query):
+    """Hybrid ranks the every-word list only when more than RANK_DEPTH papers have every word
+    (its tier is that list's best RANK_DEPTH); otherwise the tier is every match, read as a set."""
+    service, _, keyword = site
+    pq = parse_query(query)
+    total = keyword.count(pq)
+    tier = {e.arxiv_id for e in service.ranking(pq, "hybrid").entries if e.explanation.every_word}
+    assert tier == {h.arxiv_id for h in keyword.candidates(pq, RANK_DEPTH).hits}
+    assert len(tier) == min(total, RANK_DEPTH) and (total > RANK_DEPTH) == (query == "language models")
+
+
+def test_a_hybrid_page_marks_the_words_wherever_a_result_has_them(site):
+    """Every result on a hybrid page whose title, authors or abstract holds a word of the query
+    has it highlighted, whichever list found it; the others have no highlights."""
+    service, store, _ = site
+    query = "making pictures from text prompts without any training"
+    page = service.search(query, mode="hybrid", limit=PAGE)
+    words = parse_query(query).terms
+    with_words = {pid for pid in page.ids
+                  if any(paper_matches(store.get_paper(pid), ParsedQuery(terms=[w])) for w in words)}
+    assert {r.arxiv_id for r in page.results if r.highlights} == with_words
+    assert any(r.explanation.keyword_rank is None for r in page.results if r.arxiv_id in with_words)
+
+
+def test_the_lazy_fused_list_reads_as_fuse():
+    rng = random.Random(5)
+    ids = [f"2401.{n:05d}" for n in range(400)]
+    for _ in range(20):
+        keyword = [KeywordCandidate(pid, rng.random() * 30) for pid in rng.sample(ids, 120)]
+        semantic = sorted(((pid, rng.random()) for pid in rng.sample(ids, 250)), key=lambda c: -c[1])
+        weights = fusion_weights(["a", "b", "c", "d"] if rng.random() < 0.5 else ["a"], rng.choice([0, 40]))
+        every = rng.sample(ids, 60)
+        similarity = {pid: rng.random() for pid in ids}
+        whole = fuse(keyword, semantic, weights, similarity=similarity, every_word=every)
+        lazy = fused_list(keyword, semantic, weights, similarity=similarity, every_word=every, limit=300)
+        assert list(lazy) == whole[:300] and lazy[10:40] == whole[10:40] and lazy[-1] == whole[:300][-1]
+        assert fuse(keyword, semantic, weights, similarity=similarity, every_word=every, limit=50) == whole[:50]

@@ -87,8 +87,18 @@ def term_scores(freqs: np.ndarray, lengths: np.ndarray, avg_length: float, idf_s
     freqs = np.asarray(freqs, dtype=np.float64)
     if avg_length <= 0:
         return np.zeros(len(freqs))
-    norm = K1 * (1.0 - B + B * quantise_all(lengths) / avg_length)
-    scores = idf_sum * (1.0 + K1) * freqs / (freqs + norm)
+    return normed_scores(freqs, length_norms(lengths, avg_length), idf_sum)
+
+
+def length_norms(lengths: np.ndarray, avg_length: float) -> np.ndarray:
+    """The length part of `term_score` for every document of a pool (`avg_length` > 0): the same
+    for every term of one field, so a pool's scorer works it out once per field."""
+    return K1 * (1.0 - B + B * quantise_all(lengths) / avg_length)
+
+
+def normed_scores(freqs: np.ndarray, norms: np.ndarray, idf_sum: float) -> np.ndarray:
+    """`term_scores` from `length_norms`: float64 `freqs`, the same operations in the same order."""
+    scores = idf_sum * (1.0 + K1) * freqs / (freqs + norms)
     return np.where(freqs > 0, scores, 0.0)
 
 

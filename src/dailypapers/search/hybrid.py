@@ -46,6 +46,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import overload
 
 import numpy as np
 
@@ -190,15 +191,22 @@ def fuse(keyword: Sequence[KeywordCandidate], semantic: Sequence[tuple[str, floa
     every word, listed first when `weights.literal_first` (after a stand-out keyword match, when
     `weights.standout`). Duplicates keep their first rank. Ties break on the better rank in
     either list, then the id, so the order is deterministic.
+    """
+    return list(fused_list(keyword, semantic, weights, similarity=similarity, every_word=every_word, limit=limit))
 
-    Scores and order are computed over arrays, and a Fused built only for the entries returned
-    (a Python object per candidate was a tenth of a hybrid search)."""
+
+def fused_list(keyword: Sequence[KeywordCandidate], semantic: Sequence[tuple[str, float]],
+               weights: FusionWeights = FusionWeights(), *, similarity: Mapping[str, float] | None = None,
+               every_word: Sequence[str] = (), limit: int | None = None) -> FusedList:
+    """`fuse`'s list, its scores and order computed over arrays, each Fused built when it is read
+    (a ranking is a thousand entries and a page reads thirty: building them all was a tenth of a
+    hybrid search)."""
     kw_rank, sem_rank = _first_ranks(h.arxiv_id for h in keyword), _first_ranks(p for p, _ in semantic)
     kw_hit = {h.arxiv_id: h for h in reversed(keyword)}
     sims = {**(similarity or {}), **{p: float(s) for p, s in reversed(semantic)}}
     ids = list(dict.fromkeys([*kw_rank, *sem_rank, *(every_word if weights.literal_first else ())]))
     if not ids:
-        return []
+        return FusedList([], [], [], [], _Lists(kw_rank, sem_rank, kw_hit, sims, weights, None))
     sem_ref = np.array([s for _, s in semantic[:NORM_DEPTH]], dtype=float)
     floor = float(sem_ref.min()) if len(sem_ref) else 0.0
     bm = minmax(np.array([kw_hit[p].score for p in kw_rank] + [-np.inf] * (len(ids) - len(kw_rank)), dtype=float),
@@ -207,19 +215,57 @@ def fuse(keyword: Sequence[KeywordCandidate], semantic: Sequence[tuple[str, floa
     cosines = minmax(np.array([sims.get(p, floor) for p in ids], dtype=float), sem_ref)
     kc = weights.keyword * np.where(bm > 0, bm, 0.0)
     sc = weights.semantic * np.where(known, np.maximum(cosines, 0.0), 0.0)
-    score = kc + sc
     tier = set(every_word) if weights.literal_first else set()
     every = np.array([p in tier for p in ids], dtype=bool)
     lead = stands_out(keyword) if weights.standout else None
     big = 1 << 30
     best_rank = np.array([min(kw_rank.get(p, big), sem_rank.get(p, big)) for p in ids], dtype=np.int64)
-    order = np.lexsort((np.array(ids), best_rank, -score, ~every, np.array([p != lead for p in ids])))
-    kcs, scs, tiers = kc.tolist(), sc.tolist(), every.tolist()
-    out = []
-    for i in order[:limit].tolist():
-        p, k, s = ids[i], kcs[i], scs[i]
-        hit = kw_hit.get(p)
-        out.append(Fused(p, k + s, Explanation(
-            "hybrid", list(hit.matched_terms) if hit else [], kw_rank.get(p), hit.score if hit else None,
-            sem_rank.get(p), sims.get(p), k, s, weights.keyword, weights.semantic, None, tiers[i], p == lead)))
-    return out
+    order = np.lexsort((np.array(ids), best_rank, -(kc + sc), ~every, np.array([p != lead for p in ids])))
+    order = order[:limit]
+    return FusedList([ids[i] for i in order.tolist()], kc[order].tolist(), sc[order].tolist(), every[order].tolist(),
+                     _Lists(kw_rank, sem_rank, kw_hit, sims, weights, lead))
+
+
+@dataclass(frozen=True)
+class _Lists:
+    """What a Fused's explanation is read from: the two lists' ranks and hits, the cosines."""
+
+    kw_rank: dict[str, int]
+    sem_rank: dict[str, int]
+    kw_hit: dict[str, KeywordCandidate]
+    sims: dict[str, float]
+    weights: FusionWeights
+    lead: str | None
+
+
+class FusedList(Sequence[Fused]):
+    """A fused ranking: ids best first with each one's two contributions and tier; an entry (a
+    Fused with its Explanation) is built each time it is read."""
+
+    def __init__(self, ids: list[str], keyword: list[float], semantic: list[float], every: list[bool],
+                 lists: _Lists) -> None:
+        self.ids, self._kc, self._sc, self._every, self._lists = ids, keyword, semantic, every, lists
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @overload
+    def __getitem__(self, i: int) -> Fused: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Fused]: ...
+
+    def __getitem__(self, i: int | slice) -> Fused | list[Fused]:
+        if isinstance(i, slice):
+            return [self._entry(n) for n in range(*i.indices(len(self.ids)))]
+        return self._entry(range(len(self.ids))[i])
+
+    def _entry(self, n: int) -> Fused:
+        p, k, s, lists = self.ids[n], self._kc[n], self._sc[n], self._lists
+        hit, w = lists.kw_hit.get(p), lists.weights
+        return Fused(p, k + s, Explanation(
+            mode="hybrid", matched_terms=list(hit.matched_terms) if hit else [], keyword_rank=lists.kw_rank.get(p),
+            keyword_score=hit.score if hit else None, semantic_rank=lists.sem_rank.get(p),
+            similarity=lists.sims.get(p), keyword_contribution=k, semantic_contribution=s,
+            keyword_weight=w.keyword, semantic_weight=w.semantic, every_word=self._every[n],
+            stands_out=p == lists.lead))

@@ -46,7 +46,7 @@ from dailypapers.search.hybrid import (
     Fused,
     FusionWeights,
     KeywordCandidate,
-    fuse,
+    fused_list,
     fusion_weights,
 )
 from dailypapers.search.keyword import MAX_LIMIT, RANK_DEPTH, Hit, KeywordIndex
@@ -129,7 +129,7 @@ class Ranking:
     `matches`: papers matching the words (every word, or any when `relaxed`), however many."""
 
     used_mode: str
-    entries: list[Fused]
+    entries: Sequence[Fused]  # hybrid: a FusedList, whose entries are built as they are read
     hits: dict[str, Hit] = field(default_factory=dict)
     relaxed: bool = False
     matches: int = 0
@@ -442,7 +442,7 @@ class SearchService:
         every = self._every_word_ids(pq, every_total) if weights.literal_first else []
         keyword = [KeywordCandidate(h.arxiv_id, h.score) for h in top.hits]
         similarity = self._similarities(pq, [*(h.arxiv_id for h in top.hits), *every], {pid for pid, _ in semantic})
-        fused = fuse(keyword, semantic, weights, similarity=similarity, every_word=every, limit=RANK_DEPTH)
+        fused = fused_list(keyword, semantic, weights, similarity=similarity, every_word=every, limit=RANK_DEPTH)
         relaxed = several and every_total == 0
         return Ranking("hybrid", fused, {}, relaxed, top.total if relaxed else every_total, weights,
                        highlight_all=True)

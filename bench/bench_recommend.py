@@ -356,15 +356,17 @@ def render(results: list[dict]) -> str:
                   "features are computed once for the whole corpus, as its compute.py does (here "
                   f"{peer['features_s']:.0f} s for the 5,200 papers, not counted). dailypapers builds its features per "
                   "call from titles and abstracts read from the store, which is included."]
-    kept = next((p["retained_mib"] for p in first["paths"] if "retained_mib" in p), None)
+    kept = next((p["retained_mib"] for p in first["paths"] if "retained_mib" in p and p["method"].startswith("tf")),
+                None)
     lines += ["", "How: without vectors, a linear SVM (squared hinge, classes balanced, LinearSVC's objective, "
               f"{recommend.TEXT_ITERS} accelerated gradient steps) on sparse tf-idf rows (numpy CSR) of the library, "
               "the \u201cnot interested\u201d marks and at most 2,000 of the candidates, vocabulary capped at 20,000 "
               "words fitted on those; the candidates are sparse rows only, scored in chunks of 1,000, and their "
               "similarity to the library paper named in the reason is summed over their non-zeros. Words come from "
               "splitting the lower-cased text translated to bytes (the words of the regex the tf-idf used before, "
-              "a third of the time) and are cached per paper, checked against its text"
-              + (f" (the cache held {kept:.0f} MiB after one cold call)" if kept is not None else "")
+              "in less than half the time) and are cached per paper, checked against its text"
+              + (f" (after one cold call the process holds {kept:.0f} MiB more, the cache of 5,020 papers)"
+                 if kept is not None else "")
               + ". With vectors, the logistic regression trains on the library and at most 2,000 candidates "
               f"({recommend.VECTOR_ITERS} steps). Dense products run in numpy's own loops (tfidf.dot): OpenBLAS's "
               "threads spin on a loaded machine and took most of the CPU time before. Both paths read only what "

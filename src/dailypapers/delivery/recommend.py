@@ -18,7 +18,10 @@ marked "not interested" are negative ones. New papers (a digest's window) are ra
   the library, not the candidates (which are only sparse rows); see bench/bench_recommend.py.
 
 Either way only what is needed is read: vectors, or titles and abstracts (store/candidates.py),
-never whole paper records.
+never whole paper records. The word counts of each paper are cached in the process
+(delivery/wordcounts.py, `WORDS`), so the members of one digest run, or /for-you viewed again,
+tokenise a window once; the ranking is the same with or without the cache. Dense products go
+through `tfidf.dot` (numpy's loops, one thread) rather than OpenBLAS's threads.
 
 A candidate must be close to something the member kept (cosine >= RELEVANT_MIN for its method)
 or match one of their alerts or follows. Matching an alert adds ALERT_BOOST, a followed author

@@ -5,7 +5,7 @@ numpy only (no scipy): a `Sparse` matrix is CSR arrays (indptr, indices, data), 
 its non-zeros, never rows × vocabulary. The vocabulary is fitted on the training papers (the
 member's library, their rejections and a bounded sample of the candidates) and capped at
 MAX_FEATURES words, so a model's size does not grow with the number of candidates; candidates
-are transformed and scored in chunks.
+are transformed and scored in chunks. The word counts come from delivery/wordcounts.py.
 """
 
 from __future__ import annotations

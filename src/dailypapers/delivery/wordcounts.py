@@ -27,11 +27,15 @@ import numpy as np
 from dailypapers.search.phrases import FIELD_WORDS, STOPWORDS
 
 STOP = STOPWORDS | FIELD_WORDS
-MAX_PAPERS = 20_000   # papers whose counts are cached (about 1 KiB each)
+MAX_PAPERS = 12_000   # papers whose counts are cached (about 2 KiB each: two windows of 5,000 candidates)
 MAX_WORDS = 200_000   # words of a lexicon before a new one starts (about 100 bytes each)
 _WORD = re.compile(rb"[a-z][a-z0-9\-]{2,}")
 _SPACES = bytes(b if b in b"abcdefghijklmnopqrstuvwxyz0123456789-" else 32 for b in range(256))
-_BREAK = b"."  # between papers in one batch: translation leaves no "." in a text
+_BREAK = b"."  # after each text in a batch: translation leaves no "." in a text
+_GAP = b" " + _BREAK + b" "
+BATCH = 500           # texts split at once
+COUNT_BITS = 20       # a paper's words are packed as code << COUNT_BITS | count
+MAX_COUNT = (1 << COUNT_BITS) - 1  # (a word's count in one paper is capped there)
 
 
 @dataclass
@@ -64,43 +68,48 @@ def _spaced(title: str, abstract: str) -> bytes:
     return f"{title} {title} {abstract}".lower().encode("ascii", "replace").translate(_SPACES)
 
 
-def _word_of(run: bytes) -> str | None:
+def _word_of(run: bytes) -> str:
+    """The word of a run, "" for none (or a stop word)."""
     match = _WORD.search(run)
-    if match is None:
-        return None
-    word = match.group().decode()
-    return None if word in STOP else word
+    word = match.group().decode() if match else ""
+    return "" if word in STOP else word
 
 
-def tokenise(texts: Sequence[tuple[str, str]], lexicon: Lexicon) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(codes, counts) of each (title, abstract), codes of `lexicon` in the words' alphabetical
-    order."""
-    if not texts:
-        return []
+def _run_codes(texts: Sequence[tuple[str, str]], runs: defaultdict[bytes, int]) -> np.ndarray:
+    """The code in `runs` of every run of the texts, each text followed by a break (code 0); split
+    BATCH texts at a time, as their list of runs is the largest thing held."""
+    parts = [np.zeros(0, dtype=np.int32)]
+    for start in range(0, len(texts), BATCH):
+        pieces = b"".join(_spaced(t, a) + _GAP for t, a in texts[start:start + BATCH]).split()
+        parts.append(np.fromiter(map(runs.__getitem__, pieces), dtype=np.int32, count=len(pieces)))
+    return np.concatenate(parts)
+
+
+def tokenise(texts: Sequence[tuple[str, str]], lexicon: Lexicon) -> list[np.ndarray]:
+    """The words of each (title, abstract) as one array: code of `lexicon` << COUNT_BITS | count,
+    in the words' alphabetical order."""
     runs: defaultdict[bytes, int] = defaultdict(itertools.count().__next__)
     runs[_BREAK]  # code 0
-    pieces = (_BREAK + b" ").join(_spaced(t, a) + b" " for t, a in texts).split()
-    run_codes = np.fromiter(map(runs.__getitem__, pieces), dtype=np.int64, count=len(pieces))
-    doc = np.cumsum(run_codes == 0)
-    word_of = [_word_of(run) for run in runs]
-    words = sorted({w for w in word_of if w is not None})
+    run_codes = _run_codes(texts, runs)
+    word_of = [_word_of(run) for run in runs]  # "" for none
+    words = sorted(set(word_of) - {""})
     rank = {w: i for i, w in enumerate(words)}
-    local = np.array([-1 if w is None else rank[w] for w in word_of], dtype=np.int64)[run_codes]
-    keep = local >= 0
+    local = np.array([rank.get(w, -1) for w in word_of], dtype=np.int32)[run_codes]
+    keep = np.flatnonzero(local >= 0)
+    doc = np.cumsum(run_codes == 0, dtype=np.int32)[keep]  # of a word: the number of texts before its own
     n = max(len(words), 1)
-    pairs, counts = np.unique(doc[keep] * n + local[keep], return_counts=True)
+    pairs, counts = np.unique(doc.astype(np.int64) * n + local[keep], return_counts=True)
     codes = np.array([lexicon.code(w) for w in words], dtype=np.int64)
-    bounds = np.searchsorted(pairs, np.arange(1, len(texts)) * n)
-    return list(zip(np.split(codes[pairs % n], bounds), np.split(counts, bounds), strict=True))
+    packed = (codes[pairs % n] << COUNT_BITS) | np.minimum(counts, MAX_COUNT)
+    bounds = np.searchsorted(pairs, np.arange(len(texts) + 1) * n).tolist()
+    return [packed[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
-def assemble(per_paper: Sequence[tuple[np.ndarray, np.ndarray]], lexicon: Lexicon) -> Counts:
-    lengths = np.fromiter((len(c) for c, _ in per_paper), dtype=np.int64, count=len(per_paper))
-    empty = np.zeros(0, dtype=np.int64)
-    codes = np.concatenate([c for c, _ in per_paper]).astype(np.int64) if per_paper else empty
-    counts = np.concatenate([k for _, k in per_paper]).astype(np.int64) if per_paper else empty
+def assemble(per_paper: Sequence[np.ndarray], lexicon: Lexicon) -> Counts:
+    lengths = np.fromiter(map(len, per_paper), dtype=np.int64, count=len(per_paper))
+    packed = np.concatenate([np.zeros(0, dtype=np.int64), *per_paper])
     rows = np.repeat(np.arange(len(per_paper), dtype=np.int64), lengths)
-    return Counts(rows, codes, counts, len(per_paper), lexicon.words, len(lexicon.words))
+    return Counts(rows, packed >> COUNT_BITS, packed & MAX_COUNT, len(per_paper), lexicon.words, len(lexicon.words))
 
 
 def count(texts: Sequence[tuple[str, str]]) -> Counts:
@@ -117,7 +126,7 @@ class Cache:
         self.max_papers, self.max_words = max_papers, max_words
         self._lock = threading.RLock()
         self._lexicon = Lexicon()
-        self._papers: OrderedDict[str, tuple[int, np.ndarray, np.ndarray]] = OrderedDict()
+        self._papers: OrderedDict[str, tuple[int, np.ndarray]] = OrderedDict()  # id -> (hash of its text, words)
         self.hits = self.misses = 0
 
     def counts(self, papers: Sequence[tuple[str, str, str]]) -> Counts:
@@ -129,21 +138,21 @@ class Cache:
             found = [self._get(pid, key) for (pid, _, _), key in zip(papers, keys, strict=True)]
             missing = [i for i, f in enumerate(found) if f is None]
             fresh = tokenise([(papers[i][1], papers[i][2]) for i in missing], self._lexicon)
-            for i, (codes, counts) in zip(missing, fresh, strict=True):
-                found[i] = entry = codes.astype(np.int32), counts.astype(np.int32)
-                self._papers[papers[i][0]] = (keys[i], *entry)
+            for i, words in zip(missing, fresh, strict=True):
+                found[i] = words = words.copy()  # not a view that would keep the whole batch alive
+                self._papers[papers[i][0]] = (keys[i], words)
                 self._papers.move_to_end(papers[i][0])
             while len(self._papers) > self.max_papers:
                 self._papers.popitem(last=False)
             self.hits, self.misses = self.hits + len(papers) - len(missing), self.misses + len(missing)
             return assemble([f for f in found if f is not None], self._lexicon)
 
-    def _get(self, pid: str, key: int) -> tuple[np.ndarray, np.ndarray] | None:
+    def _get(self, pid: str, key: int) -> np.ndarray | None:
         entry = self._papers.get(pid)
         if entry is None or entry[0] != key:
             return None
         self._papers.move_to_end(pid)
-        return entry[1], entry[2]
+        return entry[1]
 
     def clear(self) -> None:
         with self._lock:

@@ -766,6 +766,30 @@ def render_profile(results: list[dict]) -> list[str]:
     return lines
 
 
+_STAMP = re.compile(r"\n_Machine: .*? Command: `(?P<cmd>.*)`\. Date: (?P<date>[\d-]+)\._\s*$", re.S)
+
+
+def add_profile(work: Path, backend: str, intro: str) -> None:
+    """The scale section as it is, with the keyword profile of `work` in place of an earlier one;
+    the section's stamp keeps the earlier command and date beside this one."""
+    from report import PATH, write_section
+
+    text = PATH.read_text()
+    body = text.split("<!-- section:scale -->", 1)[1].split("<!-- /section:scale -->", 1)[0]
+    stamp = _STAMP.search(body)
+    earlier = f"{stamp['cmd']} ({stamp['date']})" if stamp else ""
+    body = body[:stamp.start()] if stamp else body
+    body = body.split("\n### Where keyword search's time goes", 1)[0].rstrip()
+    earlier = earlier.split(" ; then the keyword profile: ")[0]
+    p = json.loads((work / "profile_keyword.json").read_text())
+    added = render_profile([{"backend": backend, "profile_keyword": p}])
+    if intro:
+        added[3:3] = [intro.strip(), ""]
+    cmd = f"{earlier} ; then the keyword profile: python bench/profile_keyword_scale.py {work} " \
+          f"({dt.date.today()})"
+    write_section("scale", body.strip("\n") + "\n" + "\n".join(added), cmd)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -792,11 +816,23 @@ def main() -> None:
     costs.add_argument("works", type=Path, nargs="+")
     costs.add_argument("--notes", type=Path, help="Markdown appended to the section")
     costs.add_argument("--cmd", default="python bench/bench_scale.py report-costs WORK_75K WORK_300K WORK_2.7M")
+    prof = sub.add_parser("report-profile", help="add profile_keyword_scale.py's figures of WORK to the scale section")
+    prof.add_argument("work", type=Path)
+    prof.add_argument("--backend", default="sqlite")
+    prof.add_argument("--intro", type=Path, help="Markdown put before the tables")
     args = parser.parse_args()
+    if args.command == "report-profile":
+        add_profile(args.work, args.backend, args.intro.read_text() if args.intro else "")
+        return
     if args.command == "report-costs":
         import cost_curves
         from report import write_section
-        found = [json.loads((w / "results.json").read_text()) for w in args.works if (w / "results.json").exists()]
+        found = []
+        for w in args.works:
+            if (w / "results.json").exists():
+                found.append(json.loads((w / "results.json").read_text()))
+                if (w / "profile_keyword.json").exists():
+                    found[-1]["profile_keyword"] = json.loads((w / "profile_keyword.json").read_text())
         text = cost_curves.render(found, args.notes.read_text() if args.notes else "")
         write_section("cost-curves", text, args.cmd)
         print(text)

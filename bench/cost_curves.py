@@ -80,7 +80,45 @@ def rows() -> list[Row]:
         for stat in ("p50", "p99"):
             out.append((f"search {mode} {stat} ms (`/api/papers/search`, one at a time)",
                         (lambda m, s: lambda r: _get(r, "search", "modes", m, s))(mode, stat), ",.0f", True))
+    for key, label in (("p50_ms", "wall p50"), ("p99_ms", "wall p99"), ("cpu_p50_ms", "CPU p50"),
+                       ("cpu_p99_ms", "CPU p99")):
+        out.append((f"keyword search in process, ranking not cached: {label} ms (profile_keyword_scale.py)",
+                    (lambda k: lambda r: _get(r, "profile_keyword", k))(key), ",.0f", True))
     return out
+
+
+def render_profiles(results: list[dict]) -> list[str]:
+    """Where keyword search's CPU goes at each size (profile_keyword_scale.py's timers, CPU ms summed
+    over the 30 queries, each with its ranking computed afresh)."""
+    found = [(r, r["profile_keyword"]) for r in results if r.get("profile_keyword")]
+    if not found:
+        return []
+    stages = sorted({s for _, p in found for s in p["stages"]}, key=lambda s: -found[-1][1]["stages"].get(s, [0, 0])[1])
+    head = [f"{_short(p['papers'])} papers: CPU ms (share)" for _, p in found]
+    lines = ["", "### Where keyword search's CPU goes, by size", "",
+             "`python bench/profile_keyword_scale.py WORK`: in process, the 30 queries one at a time, what "
+             "`/api/papers/search?mode=keyword&limit=30` runs (the ranking computed afresh, the page's papers from "
+             "the store, the did-you-mean suggestion), CPU ms summed over the queries (wall is not comparable "
+             "on the shared cores). The 2.7M index was built from the snapshot file (no database: no store "
+             "read). Per-function profiles are in the `scale` section.", "",
+             "| stage | " + " | ".join(head) + " |", "|---|" + "---:|" * len(head)]
+    for stage in stages:
+        cells = []
+        for _, p in found:
+            cpu = p["stages"].get(stage, [0.0, 0.0])[1]
+            cells.append(f"{cpu:,.0f} ({cpu / p['total_cpu_ms']:.0%})" if stage in p["stages"] else "–")
+        lines.append(f"| {stage} | " + " | ".join(cells) + " |")
+    rest = [p["total_cpu_ms"] - sum(c for _, c in p["stages"].values()) for _, p in found]
+    lines.append("| the rest (parsing, paging, Python glue) | "
+                 + " | ".join(f"{x:,.0f} ({x / p['total_cpu_ms']:.0%})" for x, (_, p) in zip(rest, found, strict=True))
+                 + " |")
+    lines.append("| **all 30 queries** | " + " | ".join(f"{p['total_cpu_ms']:,.0f}" for _, p in found) + " |")
+    for _, p in found:
+        buckets = sorted(p["profile"]["buckets"].items(), key=lambda kv: -kv[1])[:6]
+        total = p["profile"]["total_s"]
+        lines.append(f"\n{_short(p['papers'])}, cProfile CPU self time ({total:.1f} s profiled): "
+                     + "; ".join(f"{k} {v / total:.0%}" for k, v in buckets) + ".")
+    return lines
 
 
 def exponent(small: float | None, big: float | None, n_small: float, n_big: float) -> float | None:
@@ -93,7 +131,8 @@ def render(results: list[dict], notes: str = "") -> str:
     results = sorted(results, key=lambda r: _get(r, "import", "lines") or 0)
     sizes = [_get(r, "import", "lines") or 0 for r in results]
     papers = [_get(r, "hf", "counts", "papers") or s for r, s in zip(results, sizes, strict=True)]
-    head = ["what", *(f"{s:,.0f} lines" for s in sizes)]
+    head = ["what", *(f"{s:,.0f} lines" + (" (earlier run)" if r.get("reference") else "")
+                      for r, s in zip(results, sizes, strict=True))]
     pairs = list(zip(range(len(results) - 1), range(1, len(results)), strict=False))
     head += [f"{_short(sizes[a])}→{_short(sizes[b])} ({papers[b] / papers[a]:.1f}x papers): ratio (k)"
              for a, b in pairs]
@@ -115,6 +154,10 @@ def render(results: list[dict], notes: str = "") -> str:
             continue
         cells = [format(v, fmt) if v is not None else "–" for v in vals]
         for a, b in pairs:
+            if results[b].get("reference") and label.startswith(("search", "page", "keyword search")):
+                # the search and the pages changed since the earlier run: no ratio across code versions
+                cells.append("other code" if vals[a] is not None and vals[b] is not None else "–")
+                continue
             k = exponent(vals[a], vals[b], papers[a], papers[b])
             cells.append(f"{vals[b] / vals[a]:.2f} ({k:+.2f})" if k is not None and vals[a] and vals[b] else "–")
             if waits and k is not None and k >= 0.5 and (vals[b] or 0) >= 20:
@@ -123,6 +166,9 @@ def render(results: list[dict], notes: str = "") -> str:
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     lines += ["", "Commits each step ran with (other sessions committed to src/ during the runs):", ""]
     for r, s in zip(results, sizes, strict=True):
+        if r.get("reference"):
+            lines.append(f"- {s:,} lines: {r['reference']}")
+            continue
         steps = [f"{step} {r[step]['commit'][:7]}" + (" + uncommitted src" if r[step].get("src_dirty") else "")
                  for step in ("import", "hf", "index", "vectors", "search", "pages")
                  if isinstance(r.get(step), dict) and r[step].get("commit")]
@@ -130,6 +176,7 @@ def render(results: list[dict], notes: str = "") -> str:
     lines += ["", "**What a reader waits for that grows with the corpus at k ≥ 0.5** (page and search latencies "
               "of 20 ms or more):", ""]
     lines += [f"- {f}" for f in flagged] or ["- nothing"]
+    lines += render_profiles(results)
     if notes:
         lines += ["", notes.strip()]
     return "\n".join(lines) + "\n"

@@ -13,7 +13,8 @@ page's papers from the store, and the did-you-mean suggestion. Two passes:
 2. cProfile over the same queries: inside those stages, tantivy's own calls (searches and
    counts, doc-store reads, fast fields) against the Python/numpy BM25 re-scoring and the rest.
 
-Writes WORK/profile_keyword.json (bench_scale.py `report` renders it).
+Writes WORK/profile_keyword.json (bench_scale.py `report` renders it). A work directory with an
+index and no database (bench/keyword_from_snapshot.py) is profiled without the store read.
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ def open_service(data: Path):
     from dailypapers.search.service import open_search_service
     from dailypapers.store import Store
 
-    store = Store.open(f"sqlite:///{data / 'dailypapers.db'}", migrate_schema=False)
+    db = data / "dailypapers.db"
+    store = Store.open(f"sqlite:///{db}", migrate_schema=False) if db.exists() else None
     return store, open_search_service(data / "index", store, data / "models")
 
 
@@ -79,8 +81,9 @@ def one_request(service, store, q: str) -> None:
     from dailypapers.search.query import parse_query
 
     found = service.search(q, "keyword", limit=30)
-    store.papers_by_ids(found.ids)
-    store.latest_entries(found.ids)
+    if store is not None:  # an index built from the snapshot (keyword_from_snapshot.py) has no database
+        store.papers_by_ids(found.ids)
+        store.latest_entries(found.ids)
     suggest.did_you_mean(service.keyword, q, found.parsed or parse_query(q))
 
 
@@ -110,8 +113,9 @@ def timed_pass(service, store, rounds: int) -> list[dict]:
     kw.candidates = candidates
     timers.wrap(kw, "highlight", "highlighting the page")
     timers.wrap(kw, "search", "filter-only / tantivy page search")
-    timers.wrap(store, "papers_by_ids", "the page's papers from the store")
-    timers.wrap(store, "latest_entries", "the page's papers from the store")
+    if store is not None:
+        timers.wrap(store, "papers_by_ids", "the page's papers from the store")
+        timers.wrap(store, "latest_entries", "the page's papers from the store")
     timers.wrap(suggest, "did_you_mean", "did-you-mean suggestion")
     rows = []
     for _ in range(rounds):

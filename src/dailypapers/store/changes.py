@@ -20,13 +20,16 @@ def record_changes(conn: Connection, paper_ids: Iterable[str], now: dt.datetime)
     look at n again. The table lock (EXCLUSIVE: reads go on) is held from this insert to the
     commit, so numbers become visible in the order they were handed out. SQLite has one writer.
     """
-    rows = [(pid, now) for pid in paper_ids]
-    if not rows:
+    ids = list(paper_ids)
+    if not ids:
         return
     if conn.dialect.name == "postgresql":
         conn.execute(text("LOCK TABLE paper_changes IN EXCLUSIVE MODE"))
-    # COPY on PostgreSQL: an executemany sent one INSERT a paper to the server
-    insert_rows(conn, paper_changes, ("paper_id", "changed_at"), rows)
+        # one statement for the batch, numbered in the order given (an executemany sent one INSERT a paper)
+        conn.exec_driver_sql("INSERT INTO paper_changes (paper_id, changed_at) "
+                             "SELECT unnest(%s::varchar[]), %s::timestamptz", (ids, now))
+        return
+    insert_rows(conn, paper_changes, ("paper_id", "changed_at"), [(pid, now) for pid in ids])
 
 
 def content_version(conn: Connection) -> tuple:

@@ -477,8 +477,11 @@ def run_eval(args: argparse.Namespace) -> dict:
 
     models = {"base": Path(args.base or bundled()), "fine-tuned": Path(args.model)}
     t0, c0 = time.time(), time.process_time()
-    results = evaluate_models(models, Path(args.work), args.variant, [n for n in args.sets.split(",") if n],
-                              not args.no_hybrid, args.threads)
+    if args.results:   # a finished run's --json: only print (and --write) it again
+        results = json.loads(Path(args.results).read_text())
+    else:
+        results = evaluate_models(models, Path(args.work), args.variant, [n for n in args.sets.split(",") if n],
+                                  not args.no_hybrid, args.threads)
     modes = ("semantic",) if args.no_hybrid else ("semantic", "hybrid")
     print(markdown(results, modes))
     print(f"eval: {time.time() - t0:.0f} s wall, {time.process_time() - c0:.0f} s CPU, load {os.getloadavg()}")
@@ -498,6 +501,26 @@ def verdict(results: dict, mode: str = "semantic", worst_allowed: float = -0.01)
     return wins, (f"{mode} nDCG@10 mean diff {mean:+.4f}, worst {worst} {diffs[worst]:+.4f}, better on "
                   f"{sum(d > 0 for d in diffs.values())} of {len(diffs)} sets: "
                   + ("wins" if wins else "does not win"))
+
+
+def notes(tr: dict) -> str:
+    a, done = tr.get("args", {}), int(tr.get("steps_done") or 0)
+    seen = done * int(a.get("batch") or 0)
+    share = seen / max(1, int(tr.get("stats", {}).get("pairs") or 1))
+    losses = tr.get("losses") or [0.0]
+    return (
+        f"What the CPU run is: a test of the recipe end to end (pairs, training, save, the product's ONNX export, "
+        f"evaluation), not a fine-tuning: {done} steps saw {seen:,} pairs ({share:.1%} of one epoch), "
+        f"{tr.get('cpu_s', 0) / max(1, done):.0f} CPU-s a step on a machine shared with other benchmarks. "
+        f"The in-batch task is nearly solved by the base model already: in one-category batches of "
+        f"{a.get('batch')} the loss per step ran {min(losses):.3f}-{max(losses):.3f} (log {a.get('batch')} = "
+        f"{np.log(int(a.get('batch') or 2)):.2f} is chance), so the gradient is small; a domain adaptation that "
+        "could move the ranking needs thousands of steps at batch >= 128 and harder negatives (same category "
+        "is the cheap one here; BM25- or citation-mined ones as in SPECTER): the GPU command in the script's "
+        "docstring. Shipping a winner would need two things in src/dailypapers/search/encoder: a model "
+        "directory other than the wheel's (e.g. `load_encoder(..., model_dir=)` / a setting), and a new "
+        "MODEL_ID, because stored base vectors and fine-tuned query vectors are not comparable (the demo's "
+        "vectors file would be re-embedded).")
 
 
 def write_benchmarks(results: dict, modes: Sequence[str], train_json: Path, args: argparse.Namespace) -> None:
@@ -524,6 +547,7 @@ def write_benchmarks(results: dict, modes: Sequence[str], train_json: Path, args
         markdown(results, modes),
         f"**Verdict**: {line}. " + ("Ship it (needs a model-directory hook in search/encoder)." if wins else
                                     "Not shipped; no weights committed."),
+        "", notes(tr),
     ])
     command = f"python bench/finetune_encoder.py eval --model RUN/model --variant {args.variant} --write"
     write_section("encoder-finetune", body, command)
@@ -562,6 +586,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     e.add_argument("--no-hybrid", action="store_true")
     e.add_argument("--threads", type=int, default=2)
     e.add_argument("--json", default="")
+    e.add_argument("--results", default="", help="print/write the figures of an earlier --json instead of running")
     e.add_argument("--write", action="store_true", help="write the section encoder-finetune of BENCHMARKS.md")
     args = ap.parse_args(argv)
     if args.what == "pairs":

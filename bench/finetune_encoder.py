@@ -503,6 +503,10 @@ def verdict(results: dict, mode: str = "semantic", worst_allowed: float = -0.01)
                   + ("wins" if wins else "does not win"))
 
 
+def _load(avg: Sequence[float] | None) -> str:
+    return " / ".join(f"{x:.1f}" for x in avg or [])
+
+
 def notes(tr: dict) -> str:
     a, done = tr.get("args", {}), int(tr.get("steps_done") or 0)
     seen = done * int(a.get("batch") or 0)
@@ -540,7 +544,7 @@ def write_benchmarks(results: dict, modes: Sequence[str], train_json: Path, args
         "collection titles; bench/finetune_encoder.py).",
         f"Training: `{train_cmd}`: {tr.get('steps_done')} steps done in {tr.get('wall_s')} s wall, "
         f"{tr.get('cpu_s')} s CPU (torch {tr.get('torch')}, {tr.get('device')}); load average "
-        f"{tr.get('loadavg_start')} at the start, {tr.get('loadavg_end')} at the end; loss "
+        f"{_load(tr.get('loadavg_start'))} at the start, {_load(tr.get('loadavg_end'))} at the end; loss "
         f"{tr.get('loss_first', 0):.4f} (first {a.get('log_every')} steps) -> {tr.get('loss_last', 0):.4f} (last). "
         f"Export check (product ONNX vs torch, held-out texts): {json.dumps(tr.get('export', {}))}.",
         f"Evaluation: base vs fine-tuned, ONNX {args.variant}, exact cosine search; hybrid = the shipped fusion.", "",

@@ -51,6 +51,15 @@ def _page(mode: str, kind: str, stat: str) -> Callable[[dict], float | None]:
     return value
 
 
+def _share(mode: str, kind: str) -> Callable[[dict], float | None]:
+    page, hello = _page(mode, kind, "rps"), _page(mode, "hello-world", "rps")
+
+    def value(r: dict) -> float | None:
+        a, b = page(r), hello(r)
+        return 100 * a / b if a is not None and b else None
+    return value
+
+
 PAGE_KINDS = ("hello-world", "daily", "week", "month", "paper", "home", "API", "search")
 
 
@@ -68,14 +77,9 @@ def rows() -> list[Row]:
         ("disk: vector index MiB", lambda r: _get(r, "vectors", "index_mib"), ",.0f", False),
         ("disk: all three MiB", _disk, ",.0f", False),
         ("web worker peak RSS MiB (under load, cache on)", lambda r: _worker(r, "rss"), ",.0f", False),
-        ("web worker peak private MiB", lambda r: _worker(r, "private"), ",.0f", False),
+        ("web worker peak anonymous MiB (its heap; the rest of RSS is mapped index files)",
+         lambda r: _worker(r, "anonymous"), ",.0f", False),
     ]
-    for mode in ("cache off", "cache on"):
-        for kind in PAGE_KINDS:
-            for stat in ("p50", "p99"):
-                out.append((f"page {kind}, 50 clients, {mode}: {stat} ms", _page(mode, kind, stat), ",.0f",
-                            kind != "hello-world"))
-            out.append((f"page {kind}, 50 clients, {mode}: req/s", _page(mode, kind, "rps"), ",.0f", False))
     for mode in ("keyword", "semantic", "hybrid"):
         for stat in ("p50", "p99"):
             out.append((f"search {mode} {stat} ms (`/api/papers/search`, one at a time)",
@@ -85,6 +89,38 @@ def rows() -> list[Row]:
         out.append((f"keyword search in process, ranking not cached: {label} ms (profile_keyword_scale.py)",
                     (lambda k: lambda r: _get(r, "profile_keyword", k))(key), ",.0f", True))
     return out
+
+
+def render_pages(results: list[dict], sizes: list[float], papers: list[float]) -> tuple[list[str], list[str]]:
+    """Pages under 50 clients: p50 / p99 ms and req/s (share of the same run's hello-world) per size."""
+    measured = [i for i, r in enumerate(results) if (r.get("pages") or {}).get("modes", {}).get("cache off")]
+    if not measured:
+        return [], []
+    head = [f"{mode}, {_short(sizes[i])}" for mode in ("cache off", "cache on") for i in measured]
+    growth = [f"{mode}: p50 / p99 k, {_short(sizes[a])}→{_short(sizes[b])}" for mode in ("cache off", "cache on")
+              for a, b in zip(measured, measured[1:], strict=False)]
+    lines = ["", "Pages under 50 clients (p50 / p99 ms; req/s, % of hello-world in the same server run):", "",
+             "| page | " + " | ".join(head + growth) + " |", "|---|" + "---:|" * (len(head) + len(growth))]
+    flags = []
+    for kind in PAGE_KINDS:
+        cells, ks = [], []
+        for mode in ("cache off", "cache on"):
+            for i in measured:
+                p50, p99, rps = (_page(mode, kind, s)(results[i]) for s in ("p50", "p99", "rps"))
+                share = _share(mode, kind)(results[i])
+                cells.append("–" if p50 is None else f"{p50:,.0f} / {p99:,.0f}; {rps:,.0f}"
+                             + (f", {share:.0f}%" if share is not None else ""))
+            for a, b in zip(measured, measured[1:], strict=False):
+                pair = [exponent(_page(mode, kind, s)(results[a]), _page(mode, kind, s)(results[b]), papers[a],
+                                 papers[b]) for s in ("p50", "p99")]
+                ks.append(" / ".join("–" if k is None else f"{k:+.2f}" for k in pair))
+                for s, k in zip(("p50", "p99"), pair, strict=True):
+                    big = _page(mode, kind, s)(results[b]) or 0
+                    if kind != "hello-world" and k is not None and k >= 0.5 and big >= 20:
+                        flags.append(f"page {kind}, {mode}: {s} {_page(mode, kind, s)(results[a]):,.0f} → "
+                                     f"{big:,.0f} ms ({_short(sizes[a])}→{_short(sizes[b])}, k = {k:.2f})")
+        lines.append(f"| {kind} | " + " | ".join(cells + ks) + " |")
+    return lines, flags
 
 
 def render_profiles(results: list[dict]) -> list[str]:
@@ -131,7 +167,7 @@ def render(results: list[dict], notes: str = "") -> str:
     results = sorted(results, key=lambda r: _get(r, "import", "lines") or 0)
     sizes = [_get(r, "import", "lines") or 0 for r in results]
     papers = [_get(r, "hf", "counts", "papers") or s for r, s in zip(results, sizes, strict=True)]
-    head = ["what", *(f"{s:,.0f} lines" + (" (earlier run)" if r.get("reference") else "")
+    head = ["what", *(f"{s:,.0f} lines" + (f" ({r['column']})" if r.get("column") else "")
                       for r, s in zip(results, sizes, strict=True))]
     pairs = list(zip(range(len(results) - 1), range(1, len(results)), strict=False))
     head += [f"{_short(sizes[a])}→{_short(sizes[b])} ({papers[b] / papers[a]:.1f}x papers): ratio (k)"
@@ -141,11 +177,13 @@ def render(results: list[dict], notes: str = "") -> str:
              "--steps import,hf,index,vectors,search,pages`; the snapshots are the first 75,000 and 300,000 "
              "lines of the 2.7M file from `bench/make_snapshot.py` (ids in order, 18,750 a month from 1501: "
              "the smaller corpora are the first 4 and 16 months of the big one, so a day holds as many papers "
-             "at every size and the corpus grows by history, as arXiv does). Pages: `bench_pages_load.py`'s "
-             "server (the app as `serve --workers 2` runs it, plus `/__hello`) and `wrk -t2 -c50`, 10 s per URL "
-             "kind after a warm-up, render cache off then on. Search: the real server, one worker, one query "
-             "at a time, 30 queries × 2 rounds (the second round hits the ranking cache). "
-             "k is the growth exponent (cost ∝ papers^k between two sizes): 1 linear, 0 flat.", "",
+             "at every size and the corpus grows by history, as arXiv does), plus the 9,877 Hugging Face daily "
+             "papers. Pages: `bench_pages_load.py`'s server (the app as `serve --workers 2` runs it, plus "
+             "`/__hello`) and `wrk -t2 -c50`, 8 s per URL kind after a warm-up, render cache off then on. "
+             "Search: the real server, one worker, one query at a time, 30 queries × 2 rounds (the second "
+             "round hits the ranking cache). k is the growth exponent (cost ∝ papers^k between two sizes): "
+             "1 linear, 0 flat. Columns marked *earlier run* or *keyword index only* are explained below the "
+             "tables.", "",
              "| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
     flagged = []
     for label, value, fmt, waits in rows():
@@ -154,7 +192,7 @@ def render(results: list[dict], notes: str = "") -> str:
             continue
         cells = [format(v, fmt) if v is not None else "–" for v in vals]
         for a, b in pairs:
-            if results[b].get("reference") and label.startswith(("search", "page", "keyword search")):
+            if results[b].get("other_code") and label.startswith(("search", "page", "keyword search")):
                 # the search and the pages changed since the earlier run: no ratio across code versions
                 cells.append("other code" if vals[a] is not None and vals[b] is not None else "–")
                 continue
@@ -164,6 +202,9 @@ def render(results: list[dict], notes: str = "") -> str:
                 flagged.append(f"{label}: {format(vals[a], fmt)} → {format(vals[b], fmt)} "
                                f"({_short(sizes[a])}→{_short(sizes[b])}, k = {k:.2f})")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    page_lines, page_flags = render_pages(results, sizes, papers)
+    lines += page_lines
+    flagged += page_flags
     lines += ["", "Commits each step ran with (other sessions committed to src/ during the runs):", ""]
     for r, s in zip(results, sizes, strict=True):
         if r.get("reference"):

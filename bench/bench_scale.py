@@ -759,6 +759,8 @@ def render_profile(results: list[dict]) -> list[str]:
                   "| where | s | share |", "|---|---:|---:|"]
         for name, sec in prof["buckets"].items():
             lines.append(f"| {name} | {sec:.2f} | {sec / prof['total_s']:.0%} |")
+        top = "; ".join(f"`{name}` {sec:.2f}" for name, sec in prof["top"][:12])
+        lines += ["", f"The functions with the most CPU self time (s): {top}."]
         lines += ["", "Slowest queries (wall ms; stage wall ms):", ""]
         for q in p["slowest"]:
             parts = ", ".join(f"{k} {w:.0f}" for k, (w, _) in sorted(q["stages"].items(), key=lambda kv: -kv[1][0]))

@@ -153,16 +153,42 @@ def profiled_pass(service, store) -> dict:
     buckets: dict[str, float] = defaultdict(float)
     total = 0.0
     top = []
-    for (path, _line, name), (_cc, _nc, tt, _ct, _callers) in stats.items():
+    for (path, line, name), (_cc, _nc, tt, _ct, _callers) in stats.items():
         total += tt
-        buckets[_bucket(path, name)] += tt
-        top.append((tt, f"{Path(path).name}:{name}" if path != "~" else name))
+        buckets[_bucket(path, name, line)] += tt
+        where = ".".join(_enclosing(path, line)) if name == "<listcomp>" else ""
+        top.append((tt, f"{Path(path).name}:{where or name}{' listcomp' if where else ''}" if path != "~" else name))
     top.sort(reverse=True)
     return {"total_s": total, "buckets": dict(sorted(buckets.items(), key=lambda kv: -kv[1])),
             "top": [[name, tt] for tt, name in top[:25]]}
 
 
-def _bucket(path: str, name: str) -> str:
+_HIGHLIGHT = {"highlight", "_load", "_Highlighter", "_window", "_mark", "_contains_run", "token_spans", "analyse",
+              "_tokens"}
+_RESCORE = {"_Scorer", "_FieldLines", "_Corpus", "_overlaps"}
+_LIST = {"candidates", "_pool", "_place", "_stored_id", "_count", "_build_query", "_text_clause", "_field_query",
+         "_filter_clause", "version", "_corpus", "_current", "_state", "_read_state"}
+
+
+def _enclosing(path: str, line: int) -> list[str]:
+    """The names of the functions and classes around `line` of `path`, outermost first (a list
+    comprehension is its own frame in Python 3.11, named `<listcomp>`: this says whose it is)."""
+    import ast
+    import functools
+
+    @functools.cache
+    def spans(p: str) -> list[tuple[int, int, str]]:
+        tree = ast.parse(Path(p).read_text())
+        return [(n.lineno, n.end_lineno or n.lineno, n.name) for n in ast.walk(tree)
+                if isinstance(n, ast.FunctionDef | ast.ClassDef)]
+    try:
+        found = [s for s in spans(path) if s[0] <= line <= s[1]]
+    except (OSError, SyntaxError):
+        return []
+    return [name for *_, name in sorted(found, key=lambda s: s[0])]
+
+
+def _bucket(path: str, name: str, line: int = 0) -> str:
     if path == "~":  # a builtin or an extension's method: "<method 'doc' of 'builtins.Searcher' objects>"
         for key, label in _TANTIVY.items():
             if any(f"'{key}' of '{m}" in name for m in ("builtins.", "tantivy")) or f"method {key}>" in name:
@@ -175,15 +201,22 @@ def _bucket(path: str, name: str) -> str:
             return "SQLite"
         return "other builtins (sorting, dicts, strings)"
     p = path.replace("\\", "/")
-    if "/dailypapers/search/bm25.py" in p or ("/dailypapers/search/keyword.py" in p and name in (
-            "scores", "_frequencies", "count", "__init__", "idf", "doc_freq")):
+    if "/dailypapers/search/bm25.py" in p:
         return "BM25 re-scoring: Python (keyword.py _Scorer/_FieldLines, bm25.py)"
+    if "/dailypapers/search/keyword.py" in p:
+        around = set(_enclosing(path, line)) | {name}
+        if around & _RESCORE:
+            return "BM25 re-scoring: Python (keyword.py _Scorer/_FieldLines, bm25.py)"
+        if around & _HIGHLIGHT:
+            return "highlighting: Python (keyword.py)"
+        if around & _LIST:
+            return "keyword list: pool, ids, ordering (keyword.py Python)"
     if "/numpy/" in p:
         return "BM25 re-scoring: numpy"
     if "/dailypapers/search/suggest.py" in p:
         return "did-you-mean (Python)"
     if "/dailypapers/search/keyword.py" in p:
-        return "keyword.py other Python (pool, ordering, highlighter)"
+        return "keyword.py other Python"
     if "/dailypapers/search/" in p:
         return "search service Python (query parsing, ranking, paging)"
     if "/sqlalchemy/" in p or "/dailypapers/store/" in p:

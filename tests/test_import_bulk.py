@@ -123,3 +123,21 @@ def test_a_killed_bulk_load_is_consistent_and_the_next_command_builds_the_indexe
         assert report.skipped_seen == report.written.unchanged  # what the killed load wrote is not parsed again
     finally:
         store.close()
+
+
+def test_a_failed_batch_write_stops_the_import_with_the_earlier_batches_kept(store, monkeypatch):
+    """On PostgreSQL batches are written in a thread (ingest/writer.py): its error still reaches
+    the caller, and the batches before it stay committed."""
+    write, calls = store.write, []
+
+    def fail_the_third(batch):
+        calls.append(len(batch))
+        if len(calls) == 3:
+            raise RuntimeError("disk full")
+        return write(batch)
+
+    monkeypatch.setattr(store, "write", fail_the_third)
+    with pytest.raises(RuntimeError, match="disk full"):
+        importer.import_paths(store, "snapshot", [SNAPSHOT], workers=0, batch_size=50)
+    assert _count(store, papers) == 100
+    assert calls == [50, 50, 50]  # nothing written after the failure

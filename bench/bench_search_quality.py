@@ -226,30 +226,34 @@ def measured_line(when: dict[str, str]) -> str:
     return "Rows measured: " + "; ".join(f"{label}: {', '.join(names)}" for label, names in groups.items()) + "."
 
 
-def head_commit() -> str:
+def code_version() -> str:
+    """The commit measured, and whether src/ differed from it (others commit while a run goes)."""
     import subprocess
 
-    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    return out.stdout.strip() or "?"
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+    dirty = git("status", "--porcelain", "--", "src")
+    return (git("rev-parse", "--short", "HEAD") or "?") + (" with uncommitted changes in src" if dirty else "")
 
 
-def merged_table(results: dict, sources: dict[str, str], order: list[str]) -> tuple[str, str]:
+def merged_table(results: dict, sources: dict[str, str], order: list[str], version: str) -> tuple[str, str]:
     """The After table with this run's rows in place of their old ones, and its "Rows measured" line."""
     section = current_section()
     kept = {n: line for n, line in after_rows(section).items() if n not in results}
     when = measured_when(section, list(kept))
-    when.update(dict.fromkeys(results, f"{dt.date.today()} at commit {head_commit()}"))
+    when.update(dict.fromkeys(results, f"{dt.date.today()} at commit {version}"))
     rows = {**kept, **table_rows(results, sources)}
     names = [n for n in order if n in rows] + [n for n in rows if n not in order]
     return "\n".join(TABLE_HEAD + [rows[n] for n in names]), measured_line({n: when[n] for n in names})
 
 
-def write(results: dict, sources: dict[str, str], sets: str) -> None:
+def write(results: dict, sources: dict[str, str], sets: str, version: str) -> None:
     from report import write_section
 
     command = "python bench/bench_search_quality.py --write" + (f" --sets {sets}" if sets else "")
     if sets:
-        body, note = merged_table(results, sources, [s.name for s in all_sets()])
+        body, note = merged_table(results, sources, [s.name for s in all_sets()], version)
         body += "\n\n" + note
     else:
         body = markdown(results, sources)
@@ -267,6 +271,7 @@ def main() -> None:
     args = ap.parse_args()
     from dailypapers.search.encoder.embeddings import load_encoder
 
+    version = code_version()
     encoder = load_encoder(args.model_cache)
     sets = [s for s in all_sets() if not args.sets or s.name in args.sets.split(",")]
     results, sources = {}, {}
@@ -278,7 +283,7 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     if args.write:
-        write(results, sources, args.sets)
+        write(results, sources, args.sets, version)
 
 
 if __name__ == "__main__":

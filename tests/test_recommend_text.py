@@ -1,7 +1,9 @@
 """Recommendations without stored vectors: a linear SVM over sparse tf-idf of titles and
 abstracts (delivery/tfidf.py), trained on the member's library against the candidates, as
 arxiv-sanity-lite does; its size bounded by the library and a capped vocabulary, never
-candidates × vocabulary; reasons on every item; an empty or one-paper library degrades clearly."""
+candidates × vocabulary; reasons on every item; an empty or one-paper library degrades clearly.
+The words are the regex's, found by splitting, and cached per paper (delivery/wordcounts.py); the
+ranking is the same whatever the cache held before."""
 
 from __future__ import annotations
 

@@ -68,11 +68,10 @@ def _spaced(title: str, abstract: str) -> bytes:
     return f"{title} {title} {abstract}".lower().encode("ascii", "replace").translate(_SPACES)
 
 
-def _word_of(run: bytes) -> str:
-    """The word of a run, "" for none (or a stop word)."""
-    match = _WORD.search(run)
-    word = match.group().decode() if match else ""
-    return "" if word in STOP else word
+def _words_of(runs: list[bytes]) -> list[str]:
+    """The word of each run, "" for none (or a stop word)."""
+    found = [m.group().decode() if (m := _WORD.search(run)) else "" for run in runs]
+    return ["" if w in STOP else w for w in found]
 
 
 def _run_codes(texts: Sequence[tuple[str, str]], runs: defaultdict[bytes, int]) -> np.ndarray:
@@ -91,10 +90,10 @@ def tokenise(texts: Sequence[tuple[str, str]], lexicon: Lexicon) -> list[np.ndar
     runs: defaultdict[bytes, int] = defaultdict(itertools.count().__next__)
     runs[_BREAK]  # code 0
     run_codes = _run_codes(texts, runs)
-    word_of = [_word_of(run) for run in runs]  # "" for none
+    word_of = _words_of(list(runs))  # "" for none
     words = sorted(set(word_of) - {""})
     rank = {w: i for i, w in enumerate(words)}
-    local = np.array([rank.get(w, -1) for w in word_of], dtype=np.int32)[run_codes]
+    local = np.take(np.array([rank.get(w, -1) for w in word_of], dtype=np.int32), run_codes)
     keep = np.flatnonzero(local >= 0)
     doc = np.cumsum(run_codes == 0, dtype=np.int32)[keep]  # of a word: the number of texts before its own
     n = max(len(words), 1)

@@ -25,6 +25,7 @@ from pathlib import Path
 from sqlalchemy import Engine, Index, delete, func, insert, select
 from sqlalchemy.engine import Connection
 
+from .db import SQLITE_DEFAULT_CACHE_KIB
 from .schema import checkpoints, paper_authors, paper_categories, paper_changes, papers
 
 MARKER = "bulk_load.deferred_indexes"
@@ -81,6 +82,10 @@ def _restore(engine: Engine) -> bool:
     with engine.begin() as conn:
         if not _marked(conn):
             return False
+        if conn.dialect.name == "sqlite":
+            # SQLite's sorter holds up to the page cache's worth in memory: with the default cache
+            # the build of 1.7M author keys took 1.1 CPU s and ~2 MiB, with the import's 32 MiB 1.9 s and ~60 MiB
+            conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_DEFAULT_CACHE_KIB}")
         for index in DEFERRED:  # then the marker: a kill in between leaves it, and the next run builds the rest
             index.create(conn, checkfirst=True)
         conn.execute(delete(checkpoints).where(checkpoints.c.name == MARKER))

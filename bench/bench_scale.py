@@ -729,6 +729,11 @@ def render_pages(results: list[dict]) -> list[str]:
     return lines
 
 
+def _dirty(step: dict) -> str:
+    files = [Path(f).name for f in step.get("src_dirty") or []]
+    return f" with uncommitted changes to {', '.join(files)} (another session's work in progress)" if files else ""
+
+
 def render_profile(results: list[dict]) -> list[str]:
     """bench/profile_keyword_scale.py's output (WORK/profile_keyword.json)."""
     lines: list[str] = []
@@ -741,7 +746,8 @@ def render_profile(results: list[dict]) -> list[str]:
                   f"&limit=30` runs for each of the {p['queries']} queries above (SearchService.search with its "
                   f"ranking caches cleared before each query, the page's papers from the store, the did-you-mean "
                   f"suggestion); load average {p['load_before'][0]:.1f} before, {p['load_after'][0]:.1f} after; "
-                  f"commit {p['commit'][:7]}. Per query: wall p50 {p['p50_ms']:.0f} ms, p99 {p['p99_ms']:.0f} ms; "
+                  f"commit {p['commit'][:7]}{_dirty(p)}. Per query: wall p50 {p['p50_ms']:.0f} ms, "
+                  f"p99 {p['p99_ms']:.0f} ms; "
                   f"CPU p50 {p['cpu_p50_ms']:.0f} ms, p99 {p['cpu_p99_ms']:.0f} ms.", "",
                   "Timers (no profiler), summed over the queries:", "",
                   "| stage | wall ms | share of wall | CPU ms |", "|---|---:|---:|---:|"]

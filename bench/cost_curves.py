@@ -152,7 +152,10 @@ def render_profiles(results: list[dict]) -> list[str]:
     for _, p in found:
         buckets = sorted(p["profile"]["buckets"].items(), key=lambda kv: -kv[1])[:6]
         total = p["profile"]["total_s"]
-        lines.append(f"\n{_short(p['papers'])}, cProfile CPU self time ({total:.1f} s profiled): "
+        dirty = ", ".join(f.rsplit("/", 1)[-1] for f in p.get("src_dirty") or [])
+        lines.append(f"\n{_short(p['papers'])} (commit {p.get('commit', '?')[:7]}"
+                     + (f" + uncommitted {dirty}" if dirty else "")
+                     + f"), cProfile CPU self time ({total:.1f} s profiled): "
                      + "; ".join(f"{k} {v / total:.0%}" for k, v in buckets) + ".")
     return lines
 
@@ -192,12 +195,16 @@ def render(results: list[dict], notes: str = "") -> str:
             continue
         cells = [format(v, fmt) if v is not None else "–" for v in vals]
         for a, b in pairs:
+            if vals[a] is None and vals[b] is not None:  # compare with the last size that has the figure
+                a = next((j for j in range(a - 1, -1, -1) if vals[j] is not None), a)
             if results[b].get("other_code") and label.startswith(("search", "page", "keyword search")):
                 # the search and the pages changed since the earlier run: no ratio across code versions
                 cells.append("other code" if vals[a] is not None and vals[b] is not None else "–")
                 continue
             k = exponent(vals[a], vals[b], papers[a], papers[b])
-            cells.append(f"{vals[b] / vals[a]:.2f} ({k:+.2f})" if k is not None and vals[a] and vals[b] else "–")
+            since = "" if (a, b) in pairs else f" from {_short(sizes[a])}"
+            cells.append(f"{vals[b] / vals[a]:.2f} ({k:+.2f}){since}" if k is not None and vals[a] and vals[b]
+                         else "–")
             if waits and k is not None and k >= 0.5 and (vals[b] or 0) >= 20:
                 flagged.append(f"{label}: {format(vals[a], fmt)} → {format(vals[b], fmt)} "
                                f"({_short(sizes[a])}→{_short(sizes[b])}, k = {k:.2f})")

@@ -6,8 +6,10 @@ with where the time goes.
 --data-dir: a data directory the demo was loaded into (default: `dailypapers demo` into
 var/bench/latency-demo). Each query's ranking is computed afresh (the service's ranking cache is
 cleared before every query); "uncached" also clears the query-vector cache, so the encoder runs.
---before REV: also time KeywordIndex.candidates (the BM25 re-scoring of the keyword list) with
-search/keyword.py as it was at git revision REV, in the same run, on the same index.
+--before REV: also time every mode with the search files of this change (SEARCH_FILES) as they
+were at git revision REV and the rest of the tree as it is now, in subprocesses that alternate
+with ones running the tree as it is (before, now, before, now), on the same index; and time
+KeywordIndex.candidates (the BM25 re-scoring of the keyword list) with search/keyword.py at REV.
 Wall-clock and CPU time are both reported: on a shared machine the wall clock includes waiting
 for a core, the CPU time does not.
 """
@@ -20,6 +22,7 @@ import importlib.util
 import json
 import os
 import pstats
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,24 +30,32 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, os.environ.get("BENCH_LATENCY_SRC") or str(ROOT / "src"))  # a subprocess may run another tree
 
 from report import write_section  # noqa: E402
 
 from dailypapers.search.query import parse_query  # noqa: E402
 from dailypapers.search.service import open_search_service  # noqa: E402
 
+SEARCH_FILES = ["src/dailypapers/search/keyword.py", "src/dailypapers/search/hybrid.py",
+                "src/dailypapers/search/service.py", "src/dailypapers/search/bm25.py",
+                "src/dailypapers/search/vector_index.py"]
+ROUNDS = 2  # subprocess rounds per version with --before
+IDLE_MS = 20  # idle time after an encoding, in which a spinning ONNX Runtime thread shows up as CPU
 SHORT = ["energy", "video generation", "benchmark", "diffusion", "large language models", "reinforcement learning",
          "quantization", "speech recognition", "mixture of experts", "code generation", "hallucination",
          "protein", "agents", "3D gaussian splatting", "retrieval augmented generation", "zero-shot"]
-STAGES = {  # profile rows: (label, function name as cProfile reports it)
-    "keyword list: KeywordIndex.candidates": "candidates",
-    "  of which doc store reads (tantivy Searcher.doc)": "<method 'doc' of 'tantivy.tantivy.Searcher' objects>",
+STAGES = {  # profile rows: (label, function name as cProfile reports it, @ a part of its file's path)
+    "keyword lists: KeywordIndex.candidates (pool, doc reads, BM25 re-scoring)": "candidates",
     "  of which term counting (bytes.find/count)": "_frequencies",
-    "  of which tantivy searches (pool, counts)": "<method 'search' of 'tantivy.tantivy.Searcher' objects>",
+    "every-word set: KeywordIndex.match_ids": "match_ids",
+    "match counts: KeywordIndex.count": "count@search/keyword",
+    "tantivy doc store reads (Searcher.doc, all callers)": "<method 'doc' of 'tantivy.tantivy.Searcher' objects>",
+    "tantivy searches (all callers)": "<method 'search' of 'tantivy.tantivy.Searcher' objects>",
     "query encoding": "embed_query",
-    "vector search (HNSW + exact cosines)": "search@vector_index",
-    "fusion (hybrid.fuse)": "fuse",
+    "vector search (HNSW)": "search@vector_index",
+    "exact cosines of keyword candidates (VectorIndex.similarities)": "similarities@vector_index",
+    "fusion (hybrid.fused_list)": "fused_list",
     "highlighting the page (KeywordIndex.highlight)": "highlight",
 }
 
@@ -72,6 +83,15 @@ def demo_dir() -> Path:
 
 
 def time_modes(service, qs: list[str]) -> dict[str, dict]:
+    return {key: summary(v["wall"], v["cpu"]) for key, v in sample_modes(service, qs).items()}
+
+
+def summary(walls: list[float], cpus: list[float]) -> dict[str, float]:
+    return {"p50": pct(walls, 50), "p99": pct(walls, 99), "cpu_p50": pct(cpus, 50), "cpu_p99": pct(cpus, 99)}
+
+
+def sample_modes(service, qs: list[str]) -> dict[str, dict[str, list[float]]]:
+    """Wall and CPU ms of each query in each mode (and query-vector state)."""
     out = {}
     for mode in ("keyword", "semantic", "hybrid"):
         for cached in (False, True):
@@ -88,10 +108,36 @@ def time_modes(service, qs: list[str]) -> dict[str, dict]:
                 cpus.append(1e3 * (time.process_time() - c))
             suffix = " (query vector cached)" if cached else " (encoding the query)"
             key = mode + ("" if mode == "keyword" else suffix)
-            out[key] = {"p50": pct(walls, 50), "p99": pct(walls, 99),
-                        "cpu_p50": pct(cpus, 50), "cpu_p99": pct(cpus, 99)}
-            print(key, out[key], flush=True)
+            out[key] = {"wall": walls, "cpu": cpus}
+            print(key, summary(walls, cpus), flush=True, file=sys.stderr)
     return out
+
+
+def before_tree(rev: str) -> Path:
+    """A copy of src/ as it is, with SEARCH_FILES as they were at `rev`."""
+    tree = Path(tempfile.mkdtemp(prefix="latency-before-"))
+    shutil.copytree(ROOT / "src", tree / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    for path in SEARCH_FILES:
+        old = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=ROOT, check=True, capture_output=True,
+                             text=True).stdout
+        (tree / path).write_text(old)
+    return tree / "src"
+
+
+def compare_modes(data: Path, rev: str) -> dict[str, dict[str, dict]]:
+    """Every mode timed with SEARCH_FILES at `rev` and as they are, alternating subprocess rounds."""
+    trees = {rev: str(before_tree(rev)), "now": str(ROOT / "src")}
+    samples: dict[str, dict[str, dict[str, list[float]]]] = {label: {} for label in trees}
+    for _ in range(ROUNDS):
+        for label, src in trees.items():
+            env = dict(os.environ, BENCH_LATENCY_SRC=src)
+            out = subprocess.run([sys.executable, __file__, "--data-dir", str(data), "--samples"], env=env,
+                                 check=True, capture_output=True, text=True).stdout
+            for key, v in json.loads(out).items():
+                got = samples[label].setdefault(key, {"wall": [], "cpu": []})
+                got["wall"] += v["wall"]
+                got["cpu"] += v["cpu"]
+    return {label: {key: summary(v["wall"], v["cpu"]) for key, v in modes.items()} for label, modes in samples.items()}
 
 
 def profile_hybrid(service, qs: list[str]) -> tuple[float, dict[str, float]]:
@@ -141,30 +187,82 @@ def time_candidates(index_path: Path, before: str | None, qs: list[str]) -> dict
     return {f"{label} {p}": pct(ts, p) for label, ts in times.items() for p in (50, 99)}
 
 
-def render(modes: dict, total: float, stages: dict, candidates: dict, n_queries: int, before: str | None) -> str:
+def time_encoder_threads(qs: list[str], model_dir: Path) -> dict[str, dict[str, float]]:
+    """Encoding one query with ONNX Runtime on the default intra-op threads (the cores) and on one,
+    alternating query by query: wall and CPU of the call, and CPU of the call plus IDLE_MS of
+    sleep after it (a pool thread that spin-waits for work burns CPU while the caller does
+    something else); whether the vectors are identical."""
+    from dailypapers.search.encoder import onnx_export
+    from dailypapers.search.encoder.embeddings import OnnxEncoder, default_threads, load_encoder
+
+    default = load_encoder(model_dir)
+    encoders = {f"{default_threads()} (load_encoder's default)": default,
+                "1 (search service)": OnnxEncoder(default.model_path, onnx_export.model_dir(), default.variant,
+                                                  threads=1)}
+    times: dict[str, dict[str, list[float]]] = {label: {"wall": [], "cpu": [], "idle": []} for label in encoders}
+    same = True
+    for _ in range(2):
+        for q in qs:
+            vectors = []
+            for label, encoder in encoders.items():
+                w, c = time.perf_counter(), time.process_time()
+                vectors.append(encoder.encode([q]))
+                times[label]["wall"].append(1e3 * (time.perf_counter() - w))
+                times[label]["cpu"].append(1e3 * (time.process_time() - c))
+                time.sleep(IDLE_MS / 1e3)
+                times[label]["idle"].append(1e3 * (time.process_time() - c))
+            same = same and bool((vectors[0] == vectors[1]).all())
+    out = {label: {**summary(v["wall"], v["cpu"]), "idle_p50": pct(v["idle"], 50)} for label, v in times.items()}
+    out["identical vectors"] = {"value": float(same)}
+    return out
+
+
+def render_encoder(threads: dict[str, dict[str, float]]) -> list[str]:
+    same = "identical" if threads.pop("identical vectors")["value"] else "NOT identical"
+    lines = ["", f"Query encoding alone (76 queries twice, alternating), ms; the vectors were {same}:", "",
+             "| ONNX Runtime intra-op threads | p50 | p99 | CPU p50 | CPU p99 | "
+             f"CPU p50 of the call + {IDLE_MS} ms idle |", "|---|---:|---:|---:|---:|---:|"]
+    lines += [f"| {label} | {v['p50']:.1f} | {v['p99']:.1f} | {v['cpu_p50']:.1f} | {v['cpu_p99']:.1f} | "
+              f"{v['idle_p50']:.1f} |" for label, v in threads.items()]
+    return lines
+
+
+def render_comparison(compared: dict[str, dict[str, dict]], before: str) -> list[str]:
+    lines = ["", f"Before and after in one run: the search files ({', '.join(Path(p).name for p in SEARCH_FILES)}) "
+             f"at {before} and as they are, the rest of the tree as it is; {ROUNDS} subprocess rounds each, "
+             "alternating, every query's ranking computed afresh; ms:", "",
+             "| mode | version | p50 | p99 | CPU p50 | CPU p99 |", "|---|---|---:|---:|---:|---:|"]
+    for key in compared["now"]:
+        for label, modes in compared.items():
+            v = modes[key]
+            lines.append(f"| {key} | {label} | {v['p50']:.1f} | {v['p99']:.1f} | {v['cpu_p50']:.1f} | "
+                         f"{v['cpu_p99']:.1f} |")
+    return lines
+
+
+def render(modes: dict, total: float, stages: dict, candidates: dict, n_queries: int, before: str | None,
+           load: tuple[float, float]) -> str:
     lines = ["### Search latency per mode, demo data (issue 13 targets)", "",
              f"{n_queries} queries (16 short topical ones, 20 each from the paraphrase, topics and sentence dev "
              "sets), one at a time, SearchService in-process on the demo data (9,877 papers, MiniLM int8 on "
              "the CPU), limit 30; every query's ranking computed afresh (ranking cache cleared). Wall clock "
-             "and CPU time of the process; the machine's 2 cores were shared with other work during the run, "
-             "so the wall clock includes waiting for a core.", "",
+             "and CPU time of the process; the machine's 2 cores were shared with other work during the run "
+             f"(load average {load[0]:.1f} at the start, {load[1]:.1f} at the end), so the wall clock includes "
+             "waiting for a core.", "",
              "| mode | p50 ms | p99 ms | CPU p50 ms | CPU p99 ms |", "|---|---:|---:|---:|---:|"]
     for key, v in modes.items():
         lines.append(f"| {key} | {v['p50']:.1f} | {v['p99']:.1f} | {v['cpu_p50']:.1f} | {v['cpu_p99']:.1f} |")
     lines += ["", f"Where hybrid's time goes (cProfile, query vectors cached, {total:.2f} s over the pass; "
               "stages overlap where one calls another):", "", "| stage | share |", "|---|---:|"]
     lines += [f"| {label} | {100 * s / total:.0f}% |" for label, s in stages.items()]
-    lines += ["", "Before the change (search/keyword.py at 9601252, same profile): KeywordIndex.candidates was 74% of "
-              "hybrid's time: the per-document Python re-scoring (a call per document, word and field to count "
-              "the term and score it) 47%, doc-store reads 10%, building every candidate's hit with its stored "
-              "text 4%; vector search 9%, fusion 7%, highlighting 4%. Now term frequencies are counted per field "
-              "over the whole pool at once (bytes.count/find over the pool's token lines joined into one buffer, "
-              "a field skipped where the index says no paper has the word), the BM25 arithmetic is numpy over the "
-              "pool (bit-identical to the scalar formula: tests/test_bm25_pool.py), the doc store is read in "
-              "address order, and only the id and tokens of a candidate are read: the page's stored text is "
-              "loaded by `highlight`. What remains is tantivy's doc store (one `Searcher.doc` per candidate, "
-              "1,200 for a 1,000-deep list: tantivy-py has no way to read the `terms` field alone) and the "
-              "counting, which grows with the query's words."]
+    lines += ["", "What a hybrid search does now: the keyword list fusion reads is the best 100 any-word matches "
+              "(BM25 re-scored over a pool of 120 tantivy hits, as before for several words); of the papers "
+              "with every word it needs only which they are (the literal tier), so their ids are read as a set "
+              "(`match_ids`), and ranked to 1,000 (1,200 doc reads and re-scoring) only when more than 1,000 "
+              "papers have every word (7 of the 76 queries: they set the p99). Keyword candidates' cosines come "
+              "from the vector storage's distance computer per id (`VectorIndex.similarities`); faiss searches "
+              "run on one OpenMP thread; the fused list is numpy arrays with a Fused built when a page reads "
+              "it; the page's 30 results are highlighted from their stored tokens."]
     if candidates:
         lines += ["", "KeywordIndex.candidates(q, 1000) alone (the BM25 re-scoring of the keyword list), CPU ms, "
                   f"now and with search/keyword.py at {before}, alternating in one run:", "",
@@ -179,6 +277,7 @@ def main() -> None:
     ap.add_argument("--data-dir", type=Path, default=None)
     ap.add_argument("--before", default=None, help="git revision whose keyword.py to time candidates() with")
     ap.add_argument("--write", action="store_true", help="write the section into BENCHMARKS.md")
+    ap.add_argument("--samples", action="store_true", help="only print every query's timings per mode (JSON)")
     args = ap.parse_args()
     data = args.data_dir or demo_dir()
     service = open_search_service(data / "index", None, data / "models")
@@ -187,10 +286,18 @@ def main() -> None:
     qs = queries()
     for q in qs[:3]:
         service.search(q)
+    if args.samples:
+        print(json.dumps(sample_modes(service, qs)))
+        return
+    load_start = os.getloadavg()[0]
+    compared = compare_modes(data, args.before) if args.before else None
     modes = time_modes(service, qs)
     total, stages = profile_hybrid(service, qs)
     candidates = time_candidates(data / "index" / "keyword", args.before, qs)
-    body = render(modes, total, stages, candidates, len(qs), args.before)
+    body = render(modes, total, stages, candidates, len(qs), args.before, (load_start, os.getloadavg()[0]))
+    if compared:
+        body += "\n" + "\n".join(render_comparison(compared, args.before))
+    body += "\n" + "\n".join(render_encoder(time_encoder_threads(qs, data / "models")))
     print(body)
     if args.write:
         write_section("search-latency-issue13", body, "python bench/bench_search_latency.py " + " ".join(sys.argv[1:]))

@@ -211,3 +211,13 @@ def test_the_lazy_fused_list_reads_as_fuse():
         lazy = fused_list(keyword, semantic, weights, similarity=similarity, every_word=every, limit=300)
         assert list(lazy) == whole[:300] and lazy[10:40] == whole[10:40] and lazy[-1] == whole[:300][-1]
         assert fuse(keyword, semantic, weights, similarity=similarity, every_word=every, limit=50) == whole[:50]
+
+
+def test_the_query_encoder_runs_on_one_thread_with_the_same_vectors():
+    """The search service encodes queries on one ONNX Runtime thread (a second one only spun)."""
+    from dailypapers.search.service import QUERY_THREADS, query_encoder
+
+    default, single = load_encoder(model_cache()), query_encoder(model_cache())
+    assert single.threads == QUERY_THREADS == 1
+    texts = ["energy efficient language models", "zxqvbnm flurbogastic", "深度学习 语言模型"]
+    assert (default.encode(texts) == single.encode(texts)).all()

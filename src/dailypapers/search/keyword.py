@@ -841,7 +841,7 @@ class _Scorer:
             if runs - absent:
                 slot = _FIELD_SLOT[name]
                 field_lines = _FieldLines([parts[slot] if slot < len(parts) else b"" for parts in lines])
-                found.update(((name, run), field_lines.count(run, self.share[(name, run)] < 0.2))
+                found.update(((name, run), field_lines.occurrences(run, self.share[(name, run)] < 0.2))
                              for run in runs - absent)
         return found
 
@@ -857,7 +857,7 @@ class _FieldLines:
         ends = np.flatnonzero(np.frombuffer(self.blob, dtype=np.uint8) == 0).tolist()
         self.bounds = list(zip([0, *ends], [*ends, len(self.blob)], strict=True))
 
-    def count(self, run: Sequence[str], rare: bool) -> np.ndarray:
+    def occurrences(self, run: Sequence[str], rare: bool) -> np.ndarray:
         """Occurrences of `run` (tokens in order) in each document's line. `rare`: few lines have
         it, so one pass over the buffer beats one count per document."""
         pattern = b" " + "  ".join(run).encode() + b" "

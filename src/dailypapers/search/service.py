@@ -658,9 +658,27 @@ def open_search_service(index_dir: str | Path, store: Store | None, model_cache_
     encoder built/cached in `model_cache_dir` on first use. Nothing slow happens here; call
     `service.warm()` in a background thread at start-up to load the model before the first query.
     """
-    from dailypapers.search.encoder.embeddings import MODEL_ID, load_encoder
+    from dailypapers.search.encoder.embeddings import MODEL_ID
 
     keyword = keyword_index or KeywordIndex(Path(index_dir) / "keyword")
     path = vector_index_path(index_dir)
     return SearchService(keyword, lambda: VectorIndex.open(path, MODEL_ID),
-                         lambda: load_encoder(Path(model_cache_dir)), store, rrf_k=rrf_k)
+                         lambda: query_encoder(Path(model_cache_dir)), store, rrf_k=rrf_k)
+
+
+QUERY_THREADS = 1  # ONNX Runtime intra-op threads of the encoder that embeds queries
+
+
+def query_encoder(model_cache_dir: Path) -> Encoder:
+    """The CPU encoder on QUERY_THREADS intra-op threads. A query is one short text: a second
+    thread did not make it faster, and after every query it spin-waited for work, burning about
+    7 ms of CPU per query in the background, which doubled a hybrid search's CPU on a 2-core
+    server (BENCHMARKS.md, search latency; the vectors are identical). load_encoder takes no
+    thread count, so its session is built again with one (once per process, when it warms up)."""
+    from dailypapers.search.encoder import onnx_export
+    from dailypapers.search.encoder.embeddings import OnnxEncoder, load_encoder
+
+    encoder = load_encoder(model_cache_dir)
+    if isinstance(encoder, OnnxEncoder) and encoder.threads != QUERY_THREADS:
+        encoder = OnnxEncoder(encoder.model_path, onnx_export.model_dir(), encoder.variant, threads=QUERY_THREADS)
+    return encoder

@@ -189,9 +189,10 @@ def time_candidates(index_path: Path, before: str | None, qs: list[str]) -> dict
 
 def time_encoder_threads(qs: list[str], model_dir: Path) -> dict[str, dict[str, float]]:
     """Encoding one query with ONNX Runtime on the default intra-op threads (the cores) and on one,
-    alternating query by query: wall and CPU of the call, and CPU of the call plus IDLE_MS of
-    sleep after it (a pool thread that spin-waits for work burns CPU while the caller does
-    something else); whether the vectors are identical."""
+    in alternating passes over the queries (not query by query: a thread still spinning from the
+    other encoder would count against this one): wall and CPU of the call, and CPU of the call
+    plus IDLE_MS of sleep after it (a pool thread that spin-waits for work burns CPU while the
+    caller does something else); whether the vectors are identical."""
     from dailypapers.search.encoder import onnx_export
     from dailypapers.search.encoder.embeddings import OnnxEncoder, default_threads, load_encoder
 
@@ -200,18 +201,19 @@ def time_encoder_threads(qs: list[str], model_dir: Path) -> dict[str, dict[str, 
                 "1 (search service)": OnnxEncoder(default.model_path, onnx_export.model_dir(), default.variant,
                                                   threads=1)}
     times: dict[str, dict[str, list[float]]] = {label: {"wall": [], "cpu": [], "idle": []} for label in encoders}
-    same = True
+    vectors: dict[str, list] = {label: [] for label in encoders}
     for _ in range(2):
-        for q in qs:
-            vectors = []
-            for label, encoder in encoders.items():
+        for label, encoder in encoders.items():
+            time.sleep(1.0)  # the other encoder's threads settle
+            for q in qs:
                 w, c = time.perf_counter(), time.process_time()
-                vectors.append(encoder.encode([q]))
+                vectors[label].append(encoder.encode([q]))
                 times[label]["wall"].append(1e3 * (time.perf_counter() - w))
                 times[label]["cpu"].append(1e3 * (time.process_time() - c))
                 time.sleep(IDLE_MS / 1e3)
                 times[label]["idle"].append(1e3 * (time.process_time() - c))
-            same = same and bool((vectors[0] == vectors[1]).all())
+    first, second = vectors.values()
+    same = all(bool((a == b).all()) for a, b in zip(first, second, strict=True))
     out = {label: {**summary(v["wall"], v["cpu"]), "idle_p50": pct(v["idle"], 50)} for label, v in times.items()}
     out["identical vectors"] = {"value": float(same)}
     return out
@@ -219,7 +221,8 @@ def time_encoder_threads(qs: list[str], model_dir: Path) -> dict[str, dict[str, 
 
 def render_encoder(threads: dict[str, dict[str, float]]) -> list[str]:
     same = "identical" if threads.pop("identical vectors")["value"] else "NOT identical"
-    lines = ["", f"Query encoding alone (76 queries twice, alternating), ms; the vectors were {same}:", "",
+    lines = ["", f"Query encoding alone (76 queries, two passes per encoder, alternating), ms; vectors {same}:",
+             "",
              "| ONNX Runtime intra-op threads | p50 | p99 | CPU p50 | CPU p99 | "
              f"CPU p50 of the call + {IDLE_MS} ms idle |", "|---|---:|---:|---:|---:|---:|"]
     lines += [f"| {label} | {v['p50']:.1f} | {v['p99']:.1f} | {v['cpu_p50']:.1f} | {v['cpu_p99']:.1f} | "
@@ -278,8 +281,12 @@ def main() -> None:
     ap.add_argument("--before", default=None, help="git revision whose keyword.py to time candidates() with")
     ap.add_argument("--write", action="store_true", help="write the section into BENCHMARKS.md")
     ap.add_argument("--samples", action="store_true", help="only print every query's timings per mode (JSON)")
+    ap.add_argument("--encoder", action="store_true", help="only time the query encoder's thread counts")
     args = ap.parse_args()
     data = args.data_dir or demo_dir()
+    if args.encoder:
+        print("\n".join(render_encoder(time_encoder_threads(queries(), data / "models"))))
+        return
     service = open_search_service(data / "index", None, data / "models")
     if not service.warm():
         raise SystemExit("semantic search is unavailable: " + str(service.semantic_status()))

@@ -356,16 +356,17 @@ def kinds(alpha: float, alpha_relaxed: float, norm: str = "minmax", long_words: 
     return rank
 
 
-def shipped(data: dict, i: int, sims: np.ndarray, sem_depth: int = LIST_DEPTH) -> list[str]:
+def shipped(data: dict, i: int, sims: np.ndarray, sem_depth: int = LIST_DEPTH, agree_rule: bool = True) -> list[str]:
     """search/hybrid.fuse itself, fed as SearchService feeds it (exact cosines, no floor)."""
-    from dailypapers.search.hybrid import NORM_DEPTH, KeywordCandidate, fuse, fusion_weights
+    from dailypapers.search.hybrid import NORM_DEPTH, KeywordCandidate, agreement, fuse, fusion_weights
     from dailypapers.search.query import parse_query
 
     lists = data["lists"][data["qids"][i]]
     pq = parse_query(data["queries"][i], max_length=100_000)
-    weights = fusion_weights([*pq.terms, *pq.phrases], lists["and_count"])
     keyword = [KeywordCandidate(p, sc) for p, sc in zip(*lists["or"], strict=True)][:NORM_DEPTH]
     semantic = [(data["ids"][j], float(sims[j])) for j in top(sims, sem_depth)]
+    agree = agreement([c.arxiv_id for c in keyword], [pid for pid, _ in semantic]) if agree_rule else 0
+    weights = fusion_weights([*pq.terms, *pq.phrases], lists["and_count"], agree)
     every = list(lists["and"][0]) if weights.literal_first else []
     idx = data.setdefault("_idx", {p: j for j, p in enumerate(data["ids"])})
     similarity = {p: float(sims[idx[p]]) for p in [*(c.arxiv_id for c in keyword), *every]}
@@ -390,7 +391,8 @@ def default_rankers() -> dict[str, Callable]:
         "convex min-max a=0.3, every word first": every_word_first(convex("or", 0.3, "minmax")),
         "tiers + min-max a=0.3/0.15": kinds(0.3, 0.15),
         "tiers + min-max a=0.3/0.3": kinds(0.3, 0.3),
-        "tiers + stand-out + min-max a=0.3/0.15 (shipped)": shipped,
+        "tiers + stand-out + min-max a=0.3/0.15": lambda data, i, sims: shipped(data, i, sims, agree_rule=False),
+        "+ agreement keeps a=0.3 (shipped)": shipped,
     }
 
 

@@ -14,11 +14,14 @@ import pytest
 
 from dailypapers.errors import InvalidQuery
 from dailypapers.search.hybrid import (
+    AGREEMENT_DEPTH,
+    AGREEMENT_MIN,
     KEYWORD_WEIGHT,
     PAGE,
     RELAXED_KEYWORD_WEIGHT,
     FusionWeights,
     KeywordCandidate,
+    agreement,
     fuse,
     fusion_weights,
     literal_first,
@@ -108,6 +111,18 @@ def test_a_keyword_match_that_stands_out_leads_a_long_query():
     assert fuse(hits(90.0, 50.0), semantic, long_query)[0].arxiv_id == "k0"
     assert fuse(hits(90.0, 50.0), semantic, long_query)[0].explanation.stands_out
     assert fuse(hits(90.0, 50.0), semantic, short_query)[0].arxiv_id == "s1"
+
+
+def test_an_any_word_list_that_agrees_with_meaning_keeps_its_weight():
+    words = ["similarity", "laws", "aeroelastic", "models", "heated", "aircraft"]
+    keyword = [f"k{n}" for n in range(20)]
+    agreeing = ["k3", "s1", "k7", *(f"s{n}" for n in range(2, 20))]
+    assert agreement(keyword, agreeing) == 2
+    assert agreement(keyword, ["s0", *keyword[AGREEMENT_DEPTH:]]) == 0  # shared, but not among the best
+    assert fusion_weights(words, 0, agreement(keyword, agreeing)).keyword == KEYWORD_WEIGHT
+    assert "agree on 2" in fusion_weights(words, 0, 2).reason
+    assert fusion_weights(words, 0, AGREEMENT_MIN - 1).keyword == RELAXED_KEYWORD_WEIGHT
+    assert fusion_weights(words, 4, 0).keyword == KEYWORD_WEIGHT  # every word: full weight, agreeing or not
 
 
 def test_literal_tiers_and_weights():

@@ -19,8 +19,12 @@ Functions for Hybrid Retrieval", 2023), inside literal tiers:
   keyword score could give: the best BM25 match of "making language models use less energy",
   *Addition is All You Need for Energy-efficient Language Models* (cosine 0.40 against the
   list's 0.52-0.64), fell to rank 747 of the demo's hybrid list; it is 13th now (BENCHMARKS.md).
-- `alpha` = KEYWORD_WEIGHT when some paper contains every word of the query, half of it
-  (RELAXED_KEYWORD_WEIGHT) when none does: an any-word match is weaker evidence.
+- `alpha` = KEYWORD_WEIGHT when some paper contains every word of the query. When none does,
+  the any-word list is weaker evidence, and whether it is evidence at all shows in whether it
+  agrees with meaning: if at least AGREEMENT_MIN of its best AGREEMENT_DEPTH papers are also
+  among the semantic list's best AGREEMENT_DEPTH (a question in the corpus's own technical
+  words: Cranfield, ADI, SciFact), alpha stays KEYWORD_WEIGHT; otherwise (a paraphrase, whose
+  shared words are common ones and whose word matches are noise) it is RELAXED_KEYWORD_WEIGHT.
 
 Literal tiers (see `literal_first`): a query of at most SHORT_WORDS words that at least PAGE
 papers contain entirely lists those papers first (short queries are literal first: meaning
@@ -53,7 +57,9 @@ import numpy as np
 from dailypapers.search.phrases import FUNCTION_WORDS
 
 KEYWORD_WEIGHT = 0.3            # alpha when some paper has every word of the query
-RELAXED_KEYWORD_WEIGHT = 0.15   # alpha when none has (the keyword list matched any word)
+RELAXED_KEYWORD_WEIGHT = 0.15   # alpha when none has and the two lists disagree
+AGREEMENT_DEPTH = 10            # the best papers of each list compared for agreement
+AGREEMENT_MIN = 2               # papers both lists' best share for the any-word list to keep alpha
 NORM_DEPTH = 100                # each list's best scores that set its min-max range
 PAGE = 30                       # a page's worth of results (the site's page size)
 SHORT_WORDS = 3                 # a short query: at most this many words
@@ -144,17 +150,26 @@ def literal_first(words: Sequence[str], every_word_total: int) -> bool:
     return content_words(words) >= LONG_CONTENT_WORDS
 
 
-def fusion_weights(words: Sequence[str], every_word_total: int) -> FusionWeights:
-    """The weights and tier rule for a query of `words` that `every_word_total` papers contain."""
+def fusion_weights(words: Sequence[str], every_word_total: int, agreement: int = 0) -> FusionWeights:
+    """The weights and tier rule for a query of `words` that `every_word_total` papers contain,
+    whose keyword and semantic lists share `agreement` of their best AGREEMENT_DEPTH papers."""
     tier = literal_first(words, every_word_total)
     if every_word_total > 0:
         alpha = KEYWORD_WEIGHT
         reason = f"{every_word_total} paper(s) had every word" + (": those first, " if tier else ": ")
+    elif agreement >= AGREEMENT_MIN:
+        alpha = KEYWORD_WEIGHT
+        reason = f"no paper had every word; words and meaning agree on {agreement} of their best {AGREEMENT_DEPTH}: "
     else:
         alpha = RELAXED_KEYWORD_WEIGHT
         reason = "no paper had every word: "
     reason += f"then words {alpha:.2f} + meaning {1 - alpha:.2f}"
     return FusionWeights(alpha, 1.0 - alpha, tier, len(words) > SHORT_WORDS, reason)
+
+
+def agreement(keyword_ids: Sequence[str], semantic_ids: Sequence[str], depth: int = AGREEMENT_DEPTH) -> int:
+    """How many of the keyword list's best `depth` papers are among the semantic list's best `depth`."""
+    return len(set(keyword_ids[:depth]) & set(semantic_ids[:depth]))
 
 
 def stands_out(keyword: Sequence[KeywordCandidate]) -> str | None:

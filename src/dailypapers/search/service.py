@@ -46,6 +46,7 @@ from dailypapers.search.hybrid import (
     Fused,
     FusionWeights,
     KeywordCandidate,
+    agreement,
     fused_list,
     fusion_weights,
 )
@@ -438,7 +439,8 @@ class SearchService:
         several = len(pq.terms) > 1  # with one word or none, "any word" is "every word"
         top = self.keyword.candidates(pq, NORM_DEPTH, any_word=several)
         every_total = self.keyword.count(pq) if several else top.total
-        weights = fusion_weights([*pq.terms, *pq.phrases], every_total)
+        agree = agreement([h.arxiv_id for h in top.hits], [pid for pid, _ in semantic])
+        weights = fusion_weights([*pq.terms, *pq.phrases], every_total, agree)
         every = self._every_word_ids(pq, every_total) if weights.literal_first else []
         keyword = [KeywordCandidate(h.arxiv_id, h.score) for h in top.hits]
         similarity = self._similarities(pq, [*(h.arxiv_id for h in top.hits), *every], {pid for pid, _ in semantic})

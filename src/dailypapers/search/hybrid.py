@@ -38,12 +38,12 @@ words, e.g. a half-remembered title with one wrong word, which no paper contains
 Measured on every set in bench/ (dev sets and the public collections, bench/fusion_lab.py,
 BENCHMARKS.md "search quality"): chosen for the best worst case of hybrid - max(keyword,
 semantic) nDCG@10 over the eleven older sets, then the mean; the agreement rule was then checked
-on SciFact, which played no part in choosing it (-0.003 worst over all twelve with exact search). Reciprocal-rank fusion (k = 60)
-lost 0.04-0.62 to the better single list on eight of them, because a noise list's ranks count
-as much as a good one's; min-max beat z-score and theoretical (BM25/max, cosine from -1)
-normalisation; tiers for every query length cost the category-name set 0.04; without the
-stand-out rule no single alpha served both paraphrases (want alpha <= 0.15) and misremembered
-titles (want >= 0.5): 0.877 against keyword's 0.963 there.
+on SciFact, which played no part in choosing it (-0.003 worst over all twelve with exact
+search). Reciprocal-rank fusion (k = 60) lost 0.04-0.62 to the better single list on eight of
+them, because a noise list's ranks count as much as a good one's; min-max beat z-score and
+theoretical (BM25/max, cosine from -1) normalisation; tiers for every query length cost the
+category-name set 0.04; without the stand-out rule no single alpha served both paraphrases (want
+alpha <= 0.15) and misremembered titles (want >= 0.5): 0.877 against keyword's 0.963 there.
 """
 
 from __future__ import annotations

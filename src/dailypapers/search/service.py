@@ -675,12 +675,7 @@ def query_encoder(model_cache_dir: Path) -> Encoder:
     """The CPU encoder on QUERY_THREADS intra-op threads. A query is one short text: a second
     thread did not make it faster, and after every query it spin-waited for work, burning about
     7 ms of CPU per query in the background, which doubled a hybrid search's CPU on a 2-core
-    server (BENCHMARKS.md, search latency; the vectors are identical). load_encoder takes no
-    thread count, so its session is built again with one (once per process, when it warms up)."""
-    from dailypapers.search.encoder import onnx_export
-    from dailypapers.search.encoder.embeddings import OnnxEncoder, load_encoder
+    server (BENCHMARKS.md, search latency; the vectors are identical)."""
+    from dailypapers.search.encoder.embeddings import load_encoder
 
-    encoder = load_encoder(model_cache_dir)
-    if isinstance(encoder, OnnxEncoder) and encoder.threads != QUERY_THREADS:
-        encoder = OnnxEncoder(encoder.model_path, onnx_export.model_dir(), encoder.variant, threads=QUERY_THREADS)
-    return encoder
+    return load_encoder(model_cache_dir, threads=QUERY_THREADS)

@@ -187,8 +187,9 @@ class OnnxEncoder(Encoder):
         return normalise(out)
 
 
-def load_encoder(cache_dir: Path, variant: str = "int8", device: str = "cpu") -> Encoder:
-    """The encoder for `device` ("cpu" or "cuda"), building the ONNX graph into `cache_dir` once.
+def load_encoder(cache_dir: Path, variant: str = "int8", device: str = "cpu", threads: int | None = None) -> Encoder:
+    """The encoder for `device` ("cpu" or "cuda"), building the ONNX graph into `cache_dir` once;
+    on the CPU with `threads` intra-op threads (default: default_threads()).
 
     Raises ModelUnavailable when the model package, ONNX Runtime or (for cuda) torch with a GPU
     is missing, or when the model cannot be built or loaded.
@@ -217,10 +218,10 @@ def load_encoder(cache_dir: Path, variant: str = "int8", device: str = "cpu") ->
         import tokenizers  # noqa: F401
     except ImportError as exc:
         raise ModelUnavailable(f"the CPU encoder needs onnx, onnxruntime and tokenizers: {exc}") from exc
-    return _load_onnx(Path(cache_dir), model_dir, variant)
+    return _load_onnx(Path(cache_dir), model_dir, variant, threads)
 
 
-def _load_onnx(cache_dir: Path, model_dir: Path, variant: str) -> OnnxEncoder:
+def _load_onnx(cache_dir: Path, model_dir: Path, variant: str, threads: int | None = None) -> OnnxEncoder:
     from dailypapers.search.encoder import onnx_export
 
     last_error: Exception | None = None
@@ -239,7 +240,7 @@ def _load_onnx(cache_dir: Path, model_dir: Path, variant: str) -> OnnxEncoder:
         except Exception as exc:  # a broken wheel, an onnx/onnxruntime incompatibility
             raise ModelUnavailable(f"cannot build the {MODEL_NAME} {variant} model: {exc}") from exc
         try:
-            return OnnxEncoder(path, model_dir, variant)
+            return OnnxEncoder(path, model_dir, variant, threads=threads)
         except Exception as exc:  # noqa: BLE001 - ONNX Runtime raises its own exception types
             # A truncated or corrupted cached file: remove it and build again once.
             last_error = exc

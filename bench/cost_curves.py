@@ -135,8 +135,8 @@ def render_profiles(results: list[dict]) -> list[str]:
              "`python bench/profile_keyword_scale.py WORK`: in process, the 30 queries one at a time, what "
              "`/api/papers/search?mode=keyword&limit=30` runs (the ranking computed afresh, the page's papers from "
              "the store, the did-you-mean suggestion), CPU ms summed over the queries (wall is not comparable "
-             "on the shared cores). The 2.7M index was built from the snapshot file (no database: no store "
-             "read). Per-function profiles are in the `scale` section.", "",
+             "on the shared cores). The 1M index was built from the snapshot file and profiled without the "
+             "database (no store read). Per-function profiles are in the `scale` section.", "",
              "| stage | " + " | ".join(head) + " |", "|---|" + "---:|" * len(head)]
     for stage in stages:
         cells = []

@@ -71,7 +71,9 @@ class _Parser(SreOpParser):
 
 def _walk(value, where: str, found: dict, depth: int = 0) -> None:
     if isinstance(value, re.Pattern):
-        found.setdefault((value.pattern, value.flags), where)
+        # a bytes pattern backtracks as the same pattern over str does (its bytes read as latin-1)
+        pattern = value.pattern.decode("latin-1") if isinstance(value.pattern, bytes) else value.pattern
+        found.setdefault((pattern, value.flags), where)
     elif depth < 2 and isinstance(value, (list, tuple, set, frozenset)):
         for item in value:
             _walk(item, where, found, depth + 1)

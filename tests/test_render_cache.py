@@ -113,12 +113,17 @@ def test_a_new_paper_shows_on_the_next_request_on_both_nodes(nodes):
         assert NEW_ID in {item["paper"]["id"] for item in get(node, API).json()}
 
 
-def test_a_hidden_comment_goes_on_the_next_request_on_both_nodes(nodes):
+def ada_remarks_and_both_nodes_keep_it(nodes, body: str):
+    """Ada comments on the top paper through the first node; both nodes then keep the paper's page."""
     ada = signed_in_client(nodes[0], "ada@example.org")
-    ada.post(f"/papers/{TOP_ID}/comments", data={"body": "Kept remark", "csrf_token": ada.csrf},
-             follow_redirects=False)
+    ada.post(f"/papers/{TOP_ID}/comments", data={"body": body, "csrf_token": ada.csrf}, follow_redirects=False)
     for node in nodes:
-        assert "Kept remark" in kept(node, PAPER).text
+        assert body in kept(node, PAPER).text
+    return ada
+
+
+def test_a_hidden_comment_goes_on_the_next_request_on_both_nodes(nodes):
+    ada_remarks_and_both_nodes_keep_it(nodes, "Kept remark")
     comment_id = max(c.id for c in nodes[0].state.store.comments.for_paper(TOP_ID))
     mia = signed_in_client(nodes[1], "mia@example.org")
     assert mia.post(f"/comments/{comment_id}/hide", data={"csrf_token": mia.csrf},
@@ -131,11 +136,7 @@ def test_a_hidden_comment_goes_on_the_next_request_on_both_nodes(nodes):
 
 
 def test_a_new_display_name_shows_on_the_next_request_on_both_nodes(nodes):
-    ada = signed_in_client(nodes[0], "ada@example.org")
-    ada.post(f"/papers/{TOP_ID}/comments", data={"body": "Named remark", "csrf_token": ada.csrf},
-             follow_redirects=False)
-    for node in nodes:
-        assert "Named remark" in kept(node, PAPER).text
+    ada = ada_remarks_and_both_nodes_keep_it(nodes, "Named remark")
     assert ada.post("/account/profile", data={"display_name": "Ada Renamed", "csrf_token": ada.csrf},
                     follow_redirects=False).status_code == 303
     for node in nodes:

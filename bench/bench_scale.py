@@ -798,6 +798,21 @@ def add_profile(work: Path, backend: str, intro: str) -> None:
     write_section("scale", body.strip("\n") + "\n" + "\n".join(added), cmd)
 
 
+def load_works(works: list[Path], **extras: str) -> list[dict]:
+    """Each work dir's results.json (dirs without one are skipped), with every extra file that
+    exists added under its key (`key="file.json"`)."""
+    found = []
+    for w in works:
+        if not (w / "results.json").exists():
+            continue
+        data = json.loads((w / "results.json").read_text())
+        for key, name in extras.items():
+            if (w / name).exists():
+                data[key] = json.loads((w / name).read_text())
+        found.append(data)
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -835,12 +850,7 @@ def main() -> None:
     if args.command == "report-costs":
         import cost_curves
         from report import write_section
-        found = []
-        for w in args.works:
-            if (w / "results.json").exists():
-                found.append(json.loads((w / "results.json").read_text()))
-                if (w / "profile_keyword.json").exists():
-                    found[-1]["profile_keyword"] = json.loads((w / "profile_keyword.json").read_text())
+        found = load_works(args.works, profile_keyword="profile_keyword.json")
         text = cost_curves.render(found, args.notes.read_text() if args.notes else "")
         write_section("cost-curves", text, args.cmd)
         print(text)
@@ -850,14 +860,8 @@ def main() -> None:
         return
     if args.command == "report":
         from report import write_section
-        results = []
-        for w in args.works:
-            if (w / "results.json").exists():
-                results.append(json.loads((w / "results.json").read_text()))
-                if (w / "profile_keyword.json").exists():
-                    results[-1]["profile_keyword"] = json.loads((w / "profile_keyword.json").read_text())
-                if (w / "results_before_analyze.json").exists():
-                    results[-1]["before_analyze"] = json.loads((w / "results_before_analyze.json").read_text())
+        results = load_works(args.works, profile_keyword="profile_keyword.json",
+                             before_analyze="results_before_analyze.json")
         text = render(results, speed_rows(args.speed), args.notes.read_text() if args.notes else "")
         write_section("scale", text, args.cmd)
         print(text)

@@ -41,7 +41,7 @@ from pathlib import Path
 
 import pytest
 from support import databases
-from support.databases import bind_data_dir, data_dir_settings, data_dir_url
+from support.databases import bind_data_dir, copy_data_dir, data_dir_settings
 from support.ports import closed_port
 
 from dailypapers import config
@@ -217,14 +217,14 @@ def web_data_dir(tmp_path_factory, backend) -> Path:
 
 
 @pytest.fixture(scope="session")
-def web_settings(web_data_dir) -> config.Settings:
-    url = data_dir_url(web_data_dir)
-    if url.startswith("postgresql"):
-        url = databases.create_postgres_database(template=url)
+def web_settings(web_data_dir, tmp_path_factory) -> config.Settings:
+    """Settings for a copy of the filled site: apps on it write to its database and keyword index
+    while other tests copy web_data_dir, which must not change under them (a keyword index's
+    background merge once removed a file in the middle of such a copy)."""
+    shared = copy_data_dir(web_data_dir, tmp_path_factory.mktemp("web-shared") / "data", for_session=True)
     # arXiv cannot be reached from a test: a paper page for an unknown id gets a refused
     # connection at once (on-demand fetch, issue 15 item 14), never a wait on the real service
-    return data_dir_settings(web_data_dir, database_url=url,
-                             arxiv_api_url=f"http://127.0.0.1:{closed_port()}/api/query")
+    return data_dir_settings(shared, arxiv_api_url=f"http://127.0.0.1:{closed_port()}/api/query")
 
 
 @pytest.fixture(scope="session")

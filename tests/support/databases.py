@@ -225,12 +225,15 @@ def _owned(url: str) -> str:
     return url
 
 
-def copy_data_dir(source: Path, target: Path) -> Path:
-    """A consistent copy of a data directory: its database and its index files."""
+def copy_data_dir(source: Path, target: Path, *, for_session: bool = False) -> Path:
+    """A consistent copy of a data directory: its database and its index files. A test's copy of a
+    PostgreSQL database is dropped when the test ends; a session fixture's (`for_session`) lives
+    as long as the session."""
     target.mkdir(parents=True, exist_ok=True)
     url = data_dir_url(source)
     if url.startswith("postgresql"):
-        bind_data_dir(target, _owned(create_postgres_database(template=url)))
+        copied = create_postgres_database(template=url)
+        bind_data_dir(target, copied if for_session else _owned(copied))
     else:
         src = sqlite3.connect(source / "dailypapers.db")
         dst = sqlite3.connect(target / "dailypapers.db")
@@ -239,8 +242,22 @@ def copy_data_dir(source: Path, target: Path) -> Path:
         src.close()
         dst.close()
     if (source / "index").exists():
-        shutil.copytree(source / "index", target / "index")
+        _copy_index(source / "index", target / "index")
     return target
+
+
+def _copy_index(source: Path, target: Path, tries: int = 5) -> None:
+    """Copy index files that another test's app may still be merging: tantivy writes `.tmp*` files
+    and removes merged segments in background threads, so a file listed may be gone when it is
+    read. Temporary files are skipped; a copy that lost a file is made again from scratch."""
+    for attempt in range(tries):
+        try:
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns(".tmp*"))
+            return
+        except shutil.Error:
+            shutil.rmtree(target, ignore_errors=True)
+            if attempt == tries - 1:
+                raise
 
 
 def connect(url: str):

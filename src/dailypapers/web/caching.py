@@ -3,7 +3,8 @@
 Anonymous readers of the daily, week and month lists, a paper's page (and its .md / .bib) and
 `/api/daily_papers` get an ETag: a hash of the store's content version (store/changes.py:
 `content_version`, read from the shared database in one statement, so every node and worker
-agrees and a vote, a new paper or a hidden comment changes it at once), the URL with its query,
+agrees and a vote, a new paper or a hidden comment changes it at once; one read answers every
+request that arrived before it started, web/fresh_version.py), the URL with its query,
 and today's date (a list's links to the next day depend on it). A request whose `If-None-Match`
 holds that tag gets 304 without the page being rendered. The answer is `public` for a short
 `max-age` (a proxy may serve it briefly, then revalidates); a response that sets a cookie is
@@ -38,6 +39,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..store.changes import content_version
 from ..store.sqlutil import utcnow
+from .fresh_version import FreshVersion
 from .limits import within_limit
 from .render_cache import RenderCache
 
@@ -140,6 +142,7 @@ class ConditionalGet:
     def __init__(self, app: ASGIApp, cache: RenderCache | None = None) -> None:
         self.app = app
         self.cache = cache
+        self.fresh: FreshVersion | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "GET" or not CACHED_PATHS.match(scope.get("path", "")):
@@ -151,7 +154,7 @@ class ConditionalGet:
         if scope["path"].startswith("/api/") and not await run_in_threadpool(within_limit, Request(scope)):
             await self.app(scope, receive, send)  # over the API's rate limit: the route answers 429
             return
-        version, etag, key = await run_in_threadpool(self._validator, scope)  # a database read: off the loop
+        version, etag, key = self._validator(scope, await self._fresh_version(scope).get())
         if matches(Headers(scope=scope).get("if-none-match", ""), etag):
             await _not_modified(send, etag, _anonymous_cache(scope), _vary(scope))
             return
@@ -162,11 +165,21 @@ class ConditionalGet:
         else:
             await self.cache.respond(self.app, scope, receive, marked, version, key)
 
-    def _validator(self, scope: Scope) -> tuple[tuple, str, Hashable]:
-        """The content version (one statement on the shared database), the ETag and the render key."""
+    def _fresh_version(self, scope: Scope) -> FreshVersion:
+        """The app's FreshVersion over its store (made on the first request: the store is the app's)."""
+        if self.fresh is None:
+            engine = scope["app"].state.store.engine
+
+            def read() -> tuple:
+                with engine.connect() as conn:
+                    return content_version(conn)
+
+            self.fresh = FreshVersion(read)
+        return self.fresh
+
+    def _validator(self, scope: Scope, version: tuple) -> tuple[tuple, str, Hashable]:
+        """The content version, the ETag and the render key."""
         app = scope["app"]
-        with app.state.store.engine.connect() as conn:
-            version = content_version(conn)
         clock = getattr(app.state, "clock", None)
         etag = etag_for(version, scope, moment_of(scope, clock() if clock is not None else utcnow()))
         key = render_key(scope, etag, index_state(app, scope.get("path", ""))) if self.cache is not None else None

@@ -378,9 +378,10 @@ class Store:
 
     def neighbour_dates(self, day: dt.date) -> tuple[dt.date | None, dt.date | None]:
         """The nearest earlier and later dates that have papers."""
+        dates = daily_entries.c.date
         with self.engine.connect() as conn:
-            prev = conn.execute(select(func.max(daily_entries.c.date)).where(daily_entries.c.date < day)).scalar()
-            nxt = conn.execute(select(func.min(daily_entries.c.date)).where(daily_entries.c.date > day)).scalar()
+            prev, nxt = conn.execute(select(select(func.max(dates)).where(dates < day).scalar_subquery(),
+                                            select(func.min(dates)).where(dates > day).scalar_subquery())).one()
         return (convert.as_date(prev) if prev else None, convert.as_date(nxt) if nxt else None)
 
     def _paper_page(self, condition, offset: int, limit: int) -> Page:

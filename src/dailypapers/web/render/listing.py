@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import Request
@@ -20,19 +22,21 @@ def _suffix(sort: str) -> str:
     return "" if sort == DEFAULT_SORT else f"?sort={sort}"
 
 
-def _anchor(store: Store, period: periods.Period) -> dt.date:
+def _anchor(neighbours: Callable[[dt.date], tuple[dt.date | None, dt.date | None]],
+            period: periods.Period) -> dt.date:
     """The last day with papers inside the period (or its first day when it has none)."""
-    before, _ = store.neighbour_dates(period.end + dt.timedelta(days=1))
+    before, _ = neighbours(period.end + dt.timedelta(days=1))
     return before if before and before >= period.start else period.start
 
 
 def period_nav(store: Store, period: periods.Period, sort: str) -> dict:
     """Previous/next links (skipping empty stretches) and the day/week/month tabs."""
-    before, _ = store.neighbour_dates(period.start)
-    _, after = store.neighbour_dates(period.end)
+    neighbours = functools.cache(store.neighbour_dates)  # a day's period starts and ends on one date
+    before, _ = neighbours(period.start)
+    _, after = neighbours(period.end)
     prev = period.containing(period.kind, before) if before else None
     nxt = period.containing(period.kind, after) if after else None
-    anchor = _anchor(store, period)
+    anchor = _anchor(neighbours, period)
     tabs = []
     for kind, label in (("date", "Day"), ("week", "Week"), ("month", "Month")):
         target = period if kind == period.kind else period.containing(kind, anchor)

@@ -32,6 +32,20 @@ def record_changes(conn: Connection, paper_ids: Iterable[str], now: dt.datetime)
     insert_rows(conn, paper_changes, ("paper_id", "changed_at"), [(pid, now) for pid in ids])
 
 
+def _scalar(expr, table):
+    return select(expr).select_from(table).scalar_subquery()
+
+
+# built once: constructing this select took twice as long as running it (0.5 of 0.73 ms on SQLite)
+CONTENT_VERSION = select(
+    _scalar(func.max(paper_changes.c.seq), paper_changes),
+    _scalar(func.count(), votes), _scalar(func.max(votes.c.created_at), votes),
+    _scalar(func.count(), comments), _scalar(func.max(comments.c.id), comments),
+    _scalar(func.max(comments.c.edited_at), comments), _scalar(func.max(comments.c.deleted_at), comments),
+    _scalar(func.max(comments.c.hidden_at), comments), _scalar(func.count(comments.c.hidden_at), comments),
+)
+
+
 def content_version(conn: Connection) -> tuple:
     """What a public page of papers is made of, in one statement: the change sequence (papers,
     entries, vectors) and the community's marks that do not append to it (votes, comments and
@@ -39,14 +53,4 @@ def content_version(conn: Connection) -> tuple:
     maximum, a delete lowers a count, an edit, delete or hide sets a newer time (unhiding lowers
     the hidden count). The validator of the pages' ETags (web/caching.py); it reads the shared
     database, so every node and worker agrees."""
-    def scalar(expr, table):
-        return select(expr).select_from(table).scalar_subquery()
-
-    row = conn.execute(select(
-        scalar(func.max(paper_changes.c.seq), paper_changes),
-        scalar(func.count(), votes), scalar(func.max(votes.c.created_at), votes),
-        scalar(func.count(), comments), scalar(func.max(comments.c.id), comments),
-        scalar(func.max(comments.c.edited_at), comments), scalar(func.max(comments.c.deleted_at), comments),
-        scalar(func.max(comments.c.hidden_at), comments), scalar(func.count(comments.c.hidden_at), comments),
-    )).one()
-    return tuple(row)
+    return tuple(conn.execute(CONTENT_VERSION).one())

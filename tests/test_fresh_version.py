@@ -77,3 +77,12 @@ def test_a_failed_read_reaches_its_waiters_and_the_next_request_reads_again():
 
     assert asyncio.run(main()) == (7,)
     assert fresh.reads == 2
+
+
+def test_each_event_loop_has_its_own_reads_and_closed_loops_are_forgotten():
+    source = Source()
+    fresh = FreshVersion(source.read)
+    for value in range(3):  # a test client runs each of its requests on a loop of its own
+        source.value = value
+        assert asyncio.run(fresh.get()) == (value,)
+    assert len(fresh._loops) == 1  # only the last loop's state is held (the earlier ones closed)

@@ -16,7 +16,6 @@ lone request pays one read as before.
 from __future__ import annotations
 
 import asyncio
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -36,12 +35,15 @@ class FreshVersion:
 
     def __init__(self, read: Callable[[], tuple]) -> None:
         self._read = read
-        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Reads] = weakref.WeakKeyDictionary()
+        self._loops: dict[asyncio.AbstractEventLoop, _Reads] = {}
         self.reads = 0  # statements run (tests and benchmarks compare it with the requests served)
 
     async def get(self) -> tuple:
         loop = asyncio.get_running_loop()
-        reads = self._loops.setdefault(loop, _Reads())
+        reads = self._loops.get(loop)
+        if reads is None:  # a new loop (a test client makes one per client): forget the closed ones
+            self._loops = {seen: r for seen, r in self._loops.items() if not seen.is_closed()}
+            reads = self._loops[loop] = _Reads()
         if reads.running is None:
             wanted = reads.running = self._start(loop, reads)
         else:

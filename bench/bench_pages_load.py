@@ -1,6 +1,7 @@
 """Pages under load, render cache off and on, against hello-world in the same run (issue 16, item 1).
 
     python bench/bench_pages_load.py --data-dir DIR [--database-url URL] [--seconds 10 --clients 50]
+        [--modes off,on] [--http auto|h11|httptools]
 
 For each mode (DAILYPAPERS_RENDER_CACHE_MB=0, then the default) it serves the data directory the
 way `dailypapers serve --workers 2` does (uvicorn, the app factory, two workers, info logging) with
@@ -75,7 +76,7 @@ def urls(env: dict[str, str]) -> dict[str, list[str]]:
 def serve(env: dict[str, str], port: int, log) -> subprocess.Popen:
     code = ("import sys, uvicorn\nsys.path.insert(0, sys.argv[1])\n"
             f"uvicorn.run('bench_pages_load:hello_app', factory=True, host='127.0.0.1', port={port}, workers=2,"
-            " log_level='info', timeout_worker_healthcheck=30)\n")
+            f" log_level='info', timeout_worker_healthcheck=30, http={env.get('BENCH_HTTP', 'auto')!r})\n")
     server = subprocess.Popen([sys.executable, "-c", code, str(HERE)], env=env, stdout=log, stderr=log)
     for _ in range(1200):
         try:
@@ -175,9 +176,12 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--queries", action="store_true", help="also count SQL statements per page")
     parser.add_argument("--modes", default="off,on", help="render cache modes to run: off, on or both")
+    parser.add_argument("--http", default="auto", choices=("auto", "h11", "httptools"),
+                        help="uvicorn's HTTP parser (auto: httptools when installed, as `dailypapers serve`)")
     args = parser.parse_args()
-    env = dict(os.environ, DAILYPAPERS_DATA_DIR=args.data_dir, DAILYPAPERS_DATABASE_URL=args.database_url,
-               DAILYPAPERS_RATE_LIMIT_SEARCH="0", DAILYPAPERS_RATE_LIMIT_API="0", DAILYPAPERS_RATE_LIMIT_FORMS="0")
+    env = dict(os.environ, BENCH_HTTP=args.http, DAILYPAPERS_DATA_DIR=args.data_dir,
+               DAILYPAPERS_DATABASE_URL=args.database_url, DAILYPAPERS_RATE_LIMIT_SEARCH="0",
+               DAILYPAPERS_RATE_LIMIT_API="0", DAILYPAPERS_RATE_LIMIT_FORMS="0")
     kinds = urls(env)
     print(f"load average before: {os.getloadavg()[0]:.1f}", file=sys.stderr)
     modes = [m for m in ("off", "on") if m in args.modes.split(",")]

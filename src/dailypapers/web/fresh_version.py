@@ -2,8 +2,10 @@
 
 Every anonymous page request needs the content version (store/changes.py) to build its ETag and
 render key, and it must see every write committed before the request arrived, on any node: a vote
-shows on the next request. Reading it once per request put a thread hop and a statement on every
-kept page, about two thirds of its cost under 50 clients.
+shows on the next request. Reading it once per request put a thread hop, a pool checkout and a
+statement on every kept page: under 50 clients kept pages served 32-43% of hello-world's rate on
+SQLite and 15-23% on PostgreSQL; sharing the read, 115-251% and 144-247% (BENCHMARKS.md, "Kept
+pages").
 
 A read that *starts* after a request arrived sees everything committed before it, so it may answer
 every request that arrived before it started. FreshVersion keeps at most one read running per
@@ -36,7 +38,7 @@ class FreshVersion:
     def __init__(self, read: Callable[[], tuple]) -> None:
         self._read = read
         self._loops: dict[asyncio.AbstractEventLoop, _Reads] = {}
-        self.reads = 0  # statements run (tests and benchmarks compare it with the requests served)
+        self.reads = 0  # reads started (the tests count them)
 
     async def get(self) -> tuple:
         loop = asyncio.get_running_loop()

@@ -4,8 +4,8 @@ Every anonymous page request needs the content version (store/changes.py) to bui
 render key, and it must see every write committed before the request arrived, on any node: a vote
 shows on the next request. Reading it once per request put a thread hop, a pool checkout and a
 statement on every kept page: under 50 clients kept pages served 32-43% of hello-world's rate on
-SQLite and 15-23% on PostgreSQL; sharing the read (and with httptools), 115-251% and 144-247% (BENCHMARKS.md, "Kept
-pages").
+SQLite and 15-23% on PostgreSQL; sharing the read (and with httptools), 115-251% and 144-247%
+(BENCHMARKS.md, "Kept pages").
 
 A read that *starts* after a request arrived sees everything committed before it, so it may answer
 every request that arrived before it started. FreshVersion keeps at most one read running per

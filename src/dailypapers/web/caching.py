@@ -40,7 +40,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..store.changes import content_version
 from ..store.sqlutil import utcnow
 from .fresh_version import FreshVersion
-from .limits import within_limit
+from .limits import api_limited, within_limit
 from .render_cache import RenderCache
 
 CACHED_PATHS = re.compile(r"^/(?:|papers/(?:date|week|month)/[^/]+|papers/(?!date/|week/|month/).+|api/daily_papers)$")
@@ -151,7 +151,8 @@ class ConditionalGet:
         if not anonymous(scope):
             await self.app(scope, receive, _with_cache_control(send, scope, None))
             return
-        if scope["path"].startswith("/api/") and not await run_in_threadpool(within_limit, Request(scope)):
+        if scope["path"].startswith("/api/") and api_limited(Request(scope)) \
+                and not await run_in_threadpool(within_limit, Request(scope)):
             await self.app(scope, receive, send)  # over the API's rate limit: the route answers 429
             return
         version, etag, key = self._validator(scope, await self._fresh_version(scope).get())

@@ -159,6 +159,11 @@ def throttle(request: Request) -> None:
         limiter.hit(client_key(request))
 
 
+def api_limited(request: Request) -> bool:
+    """Whether the API has a limit to count against (off: no hit, and no thread hop to make one)."""
+    return deps.limits(request).api.limit > 0
+
+
 def within_limit(request: Request) -> bool:
     """throttle() for an answer given without the route (a 304 or a page from the render cache):
     one hit, and False once the request is over its limit, so that the route then answers the 429

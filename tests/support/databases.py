@@ -242,22 +242,8 @@ def copy_data_dir(source: Path, target: Path, *, for_session: bool = False) -> P
         src.close()
         dst.close()
     if (source / "index").exists():
-        _copy_index(source / "index", target / "index")
+        shutil.copytree(source / "index", target / "index")
     return target
-
-
-def _copy_index(source: Path, target: Path, tries: int = 5) -> None:
-    """Copy index files that another test's app may still be merging: tantivy writes `.tmp*` files
-    and removes merged segments in background threads, so a file listed may be gone when it is
-    read. Temporary files are skipped; a copy that lost a file is made again from scratch."""
-    for attempt in range(tries):
-        try:
-            shutil.copytree(source, target, ignore=shutil.ignore_patterns(".tmp*"))
-            return
-        except shutil.Error:
-            shutil.rmtree(target, ignore_errors=True)
-            if attempt == tries - 1:
-                raise
 
 
 def connect(url: str):
